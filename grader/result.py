@@ -1,0 +1,46 @@
+"""The outcome of grading one item: status, score and feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+STATUSES = ("correct", "partial", "incorrect", "unanswered", "error")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a rule says about one response.
+
+    ``score`` is the fraction of the item's points earned, in [0, 1]. ``matched``
+    names what the answer was recognised as (a reading such as "binary", or the
+    label of a known mistake) for item analysis.
+    """
+
+    status: str
+    score: float
+    feedback: tuple[str, ...] = ()
+    matched: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score {self.score} outside [0, 1]")
+
+    def to_json(self, max_score: float = 1.0) -> dict[str, Any]:
+        """The per-item JSON shape shared by ``check --json`` and batch results."""
+        return {
+            "status": self.status,
+            "score": round(self.score * max_score, 6),
+            "max_score": max_score,
+            "feedback": "\n".join(self.feedback),
+        }
+
+
+def unanswered() -> Result:
+    return Result("unanswered", 0.0, ("No answer given.",))
+
+
+def error(message: str) -> Result:
+    return Result("error", 0.0, (message,))

@@ -1,0 +1,1 @@
+"""Grading rules: one pure function per response kind (numeric, choice, ordering)."""

@@ -1,0 +1,108 @@
+"""The numeric rule: a student's number (with optional unit) against the expected value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from grader.quantity import AnswerFormatError, Quantity, parse_quantity
+from grader.result import Result, error, unanswered
+from grader.slips import find_slip
+from grader.tolerance import Tolerance
+from grader.units import Unit, UnitError, parse_unit, resolve_against
+
+
+@dataclass(frozen=True)
+class NumericKey:
+    """What a numeric response is graded against.
+
+    ``expected`` is in base units; ``mistakes`` are (label, feedback, value in
+    base units) for the item's known wrong answers.
+    """
+
+    expected: float
+    unit: str
+    tolerance: Tolerance
+    binary_ambiguous: bool = False
+    mistakes: Sequence[tuple[str, str, float]] = ()
+
+    def asked_unit(self) -> Unit:
+        return parse_unit(self.unit, bytes_context=_asks_bytes(self.unit))
+
+    def expected_in_asked(self) -> float:
+        return self.expected / self.asked_unit().factor
+
+
+def _asks_bytes(unit_text: str) -> bool:
+    try:
+        return any(d == "byte" for d, _ in parse_unit(unit_text, bytes_context=True).dims)
+    except UnitError:
+        return False
+
+
+def read_response(response: object) -> Quantity:
+    """A YAML number or a string, as a Quantity; raises AnswerFormatError."""
+    if isinstance(response, bool):
+        raise AnswerFormatError("expected a number, got true/false")
+    if isinstance(response, int | float):
+        if not math.isfinite(response):
+            raise AnswerFormatError(f"{response} is not a finite number")
+        return Quantity(float(response), "")
+    if isinstance(response, str):
+        return parse_quantity(response)
+    raise AnswerFormatError(f"expected a number, got a {type(response).__name__}")
+
+
+_READING_NOTES = {
+    "decimal": "Read '{unit}' with decimal prefixes (powers of 1000: MB = 10^6 bytes); "
+               "the binary reading (MiB = 2^20 bytes) is accepted here too.",
+    "binary": "Read '{unit}' with binary prefixes (powers of 1024: MB as MiB = 2^20 bytes); "
+              "the decimal reading (MB = 10^6 bytes) is accepted here too.",
+}
+
+
+def _readings(key: NumericKey, given: Unit, asked: Unit) -> list[tuple[str, float, float]]:
+    """(name, student factor, asked factor) for each way to read the prefixes."""
+    readings = [("decimal", given.factor, asked.factor)]
+    if key.binary_ambiguous and (given.has_binary_reading or asked.has_binary_reading):
+        readings.append(("binary", given.binary_factor, asked.binary_factor))
+    return readings
+
+
+def grade_numeric(key: NumericKey, response: object) -> Result:
+    """Grade one numeric response. Pure: no I/O, no evaluation of student text."""
+    if response is None or (isinstance(response, str) and not response.strip()):
+        return unanswered()
+    try:
+        qty = read_response(response)
+    except AnswerFormatError as exc:
+        return error(f"Could not read your answer: {exc}.")
+    asked = key.asked_unit()
+    try:
+        given = resolve_against(parse_unit(qty.unit_text, bytes_context=_asks_bytes(key.unit)),
+                                asked)
+    except UnitError as exc:
+        return Result("incorrect", 0.0, (f"Unit problem: {exc}.",), matched="unit")
+    notes = list(given.notes)
+    for name, given_factor, asked_factor in _readings(key, given, asked):
+        value = qty.value * given_factor / asked_factor
+        expected = key.expected / asked_factor
+        if key.tolerance.accepts(value, expected):
+            if len(_readings(key, given, asked)) > 1 and given.has_binary_reading:
+                notes.append(_READING_NOTES[name].format(unit=given.text))
+            return Result("correct", 1.0, ("Correct.", *notes), matched=name)
+    value = qty.value * given.factor / asked.factor
+    expected = key.expected / asked.factor
+    for label, feedback, wrong in key.mistakes:
+        if key.tolerance.accepts(value, wrong / asked.factor):
+            return Result("incorrect", 0.0, (feedback.strip(), *notes), matched=label)
+    involved = {d for d, _ in asked.dims} | {d for d, _ in given.dims}
+    slip = find_slip(value, expected, key.tolerance, bytes_involved="byte" in involved)
+    if slip is not None:
+        return Result("incorrect", 0.0, (slip.message, *notes), matched=slip.label)
+    return Result(
+        "incorrect", 0.0,
+        (f"Not correct: your answer is {value:.6g} {asked.text or ''}".rstrip()
+         + f", and it should be {key.tolerance.describe()} of the right value.", *notes),
+    )

@@ -1,0 +1,13 @@
+"""Mutant of the MoE router: the workbook's router with both bugs (behaves like the template)."""
+
+import torch
+from torch import Tensor
+
+
+def route(x_flat: Tensor, w_router: Tensor, top_k: int) -> tuple[Tensor, Tensor]:
+    """Deliberately wrong router used to check that the hidden tests catch this bug."""
+    logits = x_flat @ w_router
+    probs = torch.softmax(logits, dim=-1)
+    topk = probs.topk(1, dim=-1)
+    gates = torch.softmax(logits, dim=0)
+    return topk.indices, gates
