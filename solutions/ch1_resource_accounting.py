@@ -39,8 +39,8 @@ def qkv_activation_bytes(batch: float, seq_len: float, d_model: float,
     return 3 * batch * seq_len * d_model * bytes_per_elem
 
 
-def chinchilla_tokens(n_params_b: float, tokens_per_param: float) -> float:
-    """Chinchilla-optimal token count D = 20 N."""
+def chinchilla_tokens(n_params_b: float, tokens_per_param: float, budget_exp: float = 22) -> float:
+    """Chinchilla-optimal token count D = 20 N (the budget plays no part)."""
     return tokens_per_param * n_params_b * 1e9
 
 

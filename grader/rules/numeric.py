@@ -101,8 +101,9 @@ def grade_numeric(key: NumericKey, response: object) -> Result:
     slip = find_slip(value, expected, key.tolerance, bytes_involved="byte" in involved)
     if slip is not None:
         return Result("incorrect", 0.0, (slip.message, *notes), matched=slip.label)
+    shown = f"{value:.6g}" + (f" {asked.text}" if asked.dims or asked.text == "%" else "")
     return Result(
         "incorrect", 0.0,
-        (f"Not correct: your answer is {value:.6g} {asked.text or ''}".rstrip()
-         + f", and it should be {key.tolerance.describe()} of the right value.", *notes),
+        (f"Not correct: {shown} does not match the answer "
+         f"(checked {key.tolerance.describe()}).", *notes),
     )

@@ -1,0 +1,137 @@
+"""Load the bank: read YAML safely, validate against the JSON Schema, build the model.
+
+Problems are collected, never raised: a broken file is reported with its file,
+item id and the path inside the item, and the other files still load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from grader.model import ITEM_TYPES, Bank, Chapter, build_item
+from grader.problems import Problem
+
+MAX_FILE_BYTES = 1 << 20
+_BRANCH = {"derive": "derive_item", "trace": "trace_item", "design": "design_item",
+           "build": "code_item", "debug": "code_item"}
+
+
+@dataclass
+class LoadResult:
+    bank: Bank
+    problems: list[Problem] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def chapter_schema() -> dict[str, Any]:
+    """The bank's JSON Schema (Draft 2020-12)."""
+    text = resources.files("grader").joinpath("schemas/chapter.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=8)
+def _validator(branch: str | None) -> jsonschema.Draft202012Validator:
+    schema = chapter_schema()
+    if branch is not None:
+        schema = {"$defs": schema["$defs"],
+                  "allOf": [{"$ref": "#/$defs/common"}, {"$ref": f"#/$defs/{branch}"}]}
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _path(parts: Iterator[Any] | list[Any]) -> str:
+    out = "$"
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def schema_problems(doc: Any, file: str) -> list[Problem]:
+    """Schema violations of one chapter document, located by item id and path."""
+    problems: list[Problem] = []
+    bad_items: set[int] = set()
+    for err in _validator(None).iter_errors(doc):
+        path = list(err.absolute_path)
+        if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
+            bad_items.add(path[1])
+            continue
+        problems.append(Problem(file, err.message, path=_path(path)))
+    for index in sorted(bad_items):
+        raw = doc["items"][index]
+        item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind not in ITEM_TYPES:
+            problems.append(Problem(file, f"type must be one of {', '.join(ITEM_TYPES)}, got {kind!r}",
+                                    item=item_id, path=_path(["items", index, "type"])))
+            continue
+        for err in sorted(_validator(_BRANCH[kind]).iter_errors(raw), key=lambda e: list(e.path)):
+            problems.append(Problem(file, err.message, item=item_id,
+                                    path=_path(["items", index, *err.absolute_path])))
+    return problems
+
+
+def read_yaml(path: Path, label: str) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file with the safe loader, capping its size."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [Problem(label, f"file is too large ({size} bytes; limit {MAX_FILE_BYTES})")]
+        text = path.read_text(encoding="utf-8")
+        return yaml.safe_load(text), []
+    except UnicodeDecodeError as exc:
+        return None, [Problem(label, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        return None, [Problem(label, f"invalid YAML: {where}{getattr(exc, 'problem', exc)}")]
+    except (OSError, RecursionError) as exc:
+        return None, [Problem(label, f"could not read: {exc}")]
+
+
+def load_bank(bank_dir: Path) -> LoadResult:
+    """Load every ``*.yaml`` chapter file in ``bank_dir`` (sorted by name)."""
+    bank = Bank(root=bank_dir.resolve().parent)
+    result = LoadResult(bank)
+    files = sorted(bank_dir.glob("*.yaml")) if bank_dir.is_dir() else []
+    if not files:
+        result.problems.append(Problem(str(bank_dir), "no chapter files (*.yaml) found"))
+        return result
+    for path in files:
+        label = str(path)
+        doc, problems = read_yaml(path, label)
+        if not problems:
+            problems = schema_problems(doc, label)
+        result.problems.extend(problems)
+        if problems:
+            continue
+        ids: list[str] = []
+        for raw in doc["items"]:
+            if raw["id"] in bank.items:
+                other = bank.items[raw["id"]].source
+                result.problems.append(Problem(label, f"duplicate id (also in {other})", item=raw["id"]))
+                continue
+            bank.items[raw["id"]] = build_item(raw, doc["chapter"], label)
+            ids.append(raw["id"])
+        bank.chapters.append(Chapter(doc["chapter"], doc["title"], label,
+                                     errata=_chapter_errata(doc), item_ids=tuple(ids)))
+    bank.chapters.sort(key=lambda c: c.number)
+    bank.items = dict(sorted(bank.items.items(), key=lambda kv: _id_key(kv[0])))
+    return result
+
+
+def _chapter_errata(doc: dict[str, Any]):
+    from grader.model import _errata
+    return _errata(doc.get("errata"))
+
+
+def _id_key(item_id: str) -> tuple[int, int]:
+    major, minor = item_id.split(".")
+    return int(major), int(minor)

@@ -1,0 +1,185 @@
+"""The bank's data model: chapters and items, built from schema-valid YAML."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.rules.ordering import shuffled_order
+from grader.tolerance import Tolerance
+
+ITEM_TYPES = ("derive", "trace", "design", "build", "debug")
+DISPLAY_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A named given of a derive item: default value and the range variants draw from."""
+
+    name: str
+    default: float
+    range: tuple[float, float] | None = None
+    integer: bool = False
+    step: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """A disagreement with the workbook: what it says, what is right, and why."""
+
+    kind: str
+    workbook: str
+    correct: str
+    why: str
+
+
+@dataclass(frozen=True)
+class KnownMistake:
+    """A real wrong answer: expected x factor, or computed by a solver."""
+
+    label: str
+    feedback: str
+    factor: float | None = None
+    solver: str | None = None
+
+
+@dataclass(frozen=True)
+class NumericAnswer:
+    unit: str
+    tolerance: Tolerance
+    binary_ambiguous: bool = False
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A trace option or a design step."""
+
+    id: str
+    text: str
+    correct: bool = False
+    feedback: str = ""
+
+
+@dataclass(frozen=True)
+class CodeSpec:
+    """Files of a build/debug item, relative to the repository root."""
+
+    language: str
+    entry_point: str
+    template: str
+    public_tests: str
+    reference: str
+    hidden_tests: str
+    mutants: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One exercise. Type-specific fields are empty for other types."""
+
+    id: str
+    type: str
+    title: str
+    prompt: str
+    hints: tuple[str, ...]
+    derivation: str
+    chapter: int
+    source: str
+    errata: tuple[Erratum, ...] = ()
+    params: Mapping[str, Param] = field(default_factory=dict)
+    solver: str | None = None
+    answer: NumericAnswer | None = None
+    workbook_answer: tuple[float, str | None] | None = None
+    known_mistakes: tuple[KnownMistake, ...] = ()
+    select: str = "single"
+    partial_credit: str = "none"
+    options: tuple[Choice, ...] = ()
+    steps: tuple[Choice, ...] = ()
+    code: CodeSpec | None = None
+
+    def defaults(self) -> dict[str, float]:
+        return {name: p.default for name, p in self.params.items()}
+
+    def display_steps(self) -> list[tuple[str, Choice]]:
+        """Design steps in the deterministic shuffled order, relabelled A, B, C...
+
+        Labels are given after the shuffle, so they reveal nothing about the order.
+        """
+        by_id = {s.id: s for s in self.steps}
+        order = shuffled_order([s.id for s in self.steps], salt=f"design:{self.id}")
+        return [(DISPLAY_IDS[i], by_id[sid]) for i, sid in enumerate(order)]
+
+    def correct_display_order(self) -> list[str]:
+        """The right answer to a design item, in display labels."""
+        label = {step.id: lab for lab, step in self.display_steps()}
+        return [label[s.id] for s in self.steps]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int
+    title: str
+    source: str
+    errata: tuple[Erratum, ...] = ()
+    item_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Bank:
+    """All chapters and items, in chapter order."""
+
+    root: Path
+    chapters: list[Chapter] = field(default_factory=list)
+    items: dict[str, Item] = field(default_factory=dict)
+
+    def chapter(self, number: int) -> Chapter | None:
+        return next((c for c in self.chapters if c.number == number), None)
+
+
+def _errata(raw: list[dict[str, Any]] | None) -> tuple[Erratum, ...]:
+    return tuple(Erratum(e.get("kind", "explanation"), e["workbook"].strip(), e["correct"].strip(),
+                         e["why"].strip()) for e in raw or ())
+
+
+def build_item(raw: Mapping[str, Any], chapter: int, source: str) -> Item:
+    """Turn one schema-valid item mapping into an Item."""
+    common: dict[str, Any] = dict(
+        id=raw["id"], type=raw["type"], title=raw["title"], prompt=raw["prompt"].strip(),
+        hints=tuple(h.strip() for h in raw["hints"]), derivation=raw["derivation"].strip(),
+        chapter=chapter, source=source, errata=_errata(raw.get("errata")),
+    )
+    kind = raw["type"]
+    if kind == "derive":
+        ans = raw["answer"]
+        wb = raw.get("workbook_answer")
+        return Item(
+            **common,
+            params={n: Param(n, float(p["default"]), tuple(p["range"]) if "range" in p else None,
+                             bool(p.get("integer")), p.get("step"), p.get("description", ""))
+                    for n, p in raw["params"].items()},
+            solver=raw["solver"],
+            answer=NumericAnswer(str(ans["unit"]), Tolerance.from_spec(ans.get("tolerance")),
+                                 bool(ans.get("binary_ambiguous"))),
+            workbook_answer=(float(wb["value"]), wb.get("unit")) if wb else None,
+            known_mistakes=tuple(KnownMistake(m["label"], m["feedback"].strip(), m.get("factor"),
+                                              m.get("solver")) for m in raw.get("known_mistakes", ())),
+        )
+    if kind == "trace":
+        return Item(
+            **common, select=raw["select"], partial_credit=raw.get("partial_credit", "none"),
+            options=tuple(Choice(o["id"], o["text"].strip(), bool(o.get("correct")),
+                                 o.get("feedback", "").strip()) for o in raw["options"]),
+        )
+    if kind == "design":
+        return Item(**common, partial_credit=raw.get("partial_credit", "lcs"),
+                    steps=tuple(Choice(s["id"], s["text"].strip()) for s in raw["steps"]))
+    code = raw["code"]
+    return Item(**common, code=CodeSpec(
+        code["language"], code["entry_point"], code["template"], code["public_tests"],
+        code["reference"], code["hidden_tests"], tuple(code.get("mutants", ())),
+        tuple(code.get("requires", ())), code.get("timeout_s")))

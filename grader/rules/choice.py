@@ -1,0 +1,53 @@
+"""The choice rule: single- or multiple-select answers to trace items."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from grader.result import Result, error, unanswered
+from grader.rules.selection import SelectionError, read_ids
+
+
+@dataclass(frozen=True)
+class ChoiceKey:
+    """Option ids in display order, the correct ones, and per-option feedback."""
+
+    options: Sequence[str]
+    correct: frozenset[str]
+    multiple: bool = False
+    partial_credit: str = "none"  # or "per_option"
+    feedback: Mapping[str, str] | None = None
+
+
+def grade_choice(key: ChoiceKey, response: object) -> Result:
+    """Grade a choice response.
+
+    Multiple select with ``per_option``: (right picks - wrong picks) / number of
+    right options, floored at 0 (PrairieLearn's checkbox partial credit).
+    """
+    if response is None or response == "" or response == []:
+        return unanswered()
+    try:
+        chosen = read_ids(response, key.options)
+    except SelectionError as exc:
+        return error(f"Could not read your choice: {exc}.")
+    picked = set(chosen)
+    if len(picked) != len(chosen):
+        return error("Could not read your choice: an option is listed twice.")
+    if not key.multiple and len(picked) != 1:
+        return error("Choose exactly one option for this question.")
+    notes = tuple((key.feedback or {}).get(i, "").strip() for i in chosen if i not in key.correct)
+    notes = tuple(n for n in notes if n)
+    if picked == key.correct:
+        return Result("correct", 1.0, ("Correct.",), matched=",".join(sorted(picked)))
+    score = 0.0
+    if key.multiple and key.partial_credit == "per_option":
+        right = len(picked & key.correct)
+        wrong = len(picked - key.correct)
+        score = max(0.0, (right - wrong) / len(key.correct))
+    missing = key.correct - picked
+    if key.multiple and missing:
+        notes = (*notes, f"{len(missing)} correct option(s) not selected.")
+    status = "partial" if score > 0 else "incorrect"
+    return Result(status, score, notes or ("Not correct.",), matched=",".join(sorted(picked)))
