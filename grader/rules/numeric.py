@@ -42,7 +42,9 @@ def _asks_bytes(unit_text: str) -> bool:
 
 
 def read_response(response: object) -> Quantity:
-    """A YAML number or a string, as a Quantity; raises AnswerFormatError."""
+    """A YAML number, a string, or an already-read Quantity; raises AnswerFormatError."""
+    if isinstance(response, Quantity):
+        return response
     if isinstance(response, bool):
         raise AnswerFormatError("expected a number, got true/false")
     if isinstance(response, int | float):

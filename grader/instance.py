@@ -1,0 +1,157 @@
+"""Item instances: one item with concrete parameter values, its expected answer,
+and the key each rule grades against. Also the sampler for variant parameters."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from grader.model import Item, Param
+from grader.render import render
+from grader.result import Result, error
+from grader.rules.choice import ChoiceKey, grade_choice
+from grader.rules.numeric import NumericKey, grade_numeric
+from grader.rules.ordering import OrderingKey, grade_ordering
+from grader.solvers import run_solver
+from grader.units import parse_unit
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An item with concrete parameters and its rendered prompt."""
+
+    item: Item
+    params: Mapping[str, float]
+    prompt: str
+
+
+def instantiate(item: Item, params: Mapping[str, float] | None = None) -> Instance:
+    """The item at ``params`` (defaults when None), with the prompt rendered."""
+    values = dict(item.defaults())
+    values.update(params or {})
+    return Instance(item, values, render(item.prompt, values) if item.params else item.prompt)
+
+
+def sample_param(param: Param, rng: random.Random) -> float:
+    """Draw one value from a parameter's range, honouring integer and step."""
+    if param.range is None:
+        return param.default
+    low, high = param.range
+    value = rng.uniform(low, high)
+    if param.step:
+        lo_k, hi_k = math.ceil(low / param.step), math.floor(high / param.step)
+        value = rng.randint(lo_k, hi_k) * param.step if lo_k <= hi_k else param.default
+    if param.integer:
+        value = float(min(max(round(value), math.ceil(low)), math.floor(high)))
+    return float(value)
+
+
+def sample_params(item: Item, rng: random.Random) -> dict[str, float]:
+    return {name: sample_param(p, rng) for name, p in item.params.items()}
+
+
+MAX_VARIANT_TRIES = 50
+
+
+class VariantError(ValueError):
+    """No usable variant could be drawn from an item's parameter ranges."""
+
+
+def discriminates(key: NumericKey) -> bool:
+    """True when no known mistake of this variant is accepted as the right answer."""
+    asked = key.asked_unit()
+    return all(grade_numeric(key, wrong / asked.factor).status != "correct"
+               for _label, _fb, wrong in key.mistakes)
+
+
+def sample_variant(item: Item, rng: random.Random) -> dict[str, float]:
+    """Draw parameters whose answer can be told apart from every known mistake.
+
+    (E.g. for 2.2, d_model = 1536 makes "rounded up" equal "rounded to nearest";
+    such draws are rejected.) Raises VariantError when none is found.
+    """
+    for _ in range(MAX_VARIANT_TRIES):
+        params = sample_params(item, rng)
+        if discriminates(numeric_key(item, params)):
+            return params
+    raise VariantError(f"no variant in {MAX_VARIANT_TRIES} draws keeps the known mistakes "
+                       "distinct from the answer: narrow the parameter ranges")
+
+
+def numeric_key(item: Item, params: Mapping[str, float]) -> NumericKey:
+    """Run the solver (and known-mistake solvers) to build the numeric key."""
+    assert item.answer is not None and item.solver is not None
+    expected = run_solver(item.solver, params)
+    mistakes = []
+    for m in item.known_mistakes:
+        wrong = expected * m.factor if m.factor is not None else run_solver(m.solver or "", params)
+        mistakes.append((m.label, m.feedback, wrong))
+    return NumericKey(expected, item.answer.unit, item.answer.tolerance,
+                      item.answer.binary_ambiguous, tuple(mistakes))
+
+
+def choice_key(item: Item) -> ChoiceKey:
+    return ChoiceKey(
+        options=[o.id for o in item.options],
+        correct=frozenset(o.id for o in item.options if o.correct),
+        multiple=item.select == "multiple",
+        partial_credit=item.partial_credit,
+        feedback={o.id: o.feedback for o in item.options},
+    )
+
+
+def ordering_key(item: Item) -> OrderingKey:
+    return OrderingKey(order=item.correct_display_order(), partial_credit=item.partial_credit)
+
+
+def grade_response(item: Item, response: object, params: Mapping[str, float] | None = None) -> Result:
+    """Grade one response to one item with the rule for its type."""
+    if item.type == "derive":
+        return grade_numeric(numeric_key(item, instantiate(item, params).params), response)
+    if item.type == "trace":
+        return grade_choice(choice_key(item), response)
+    if item.type == "design":
+        return grade_ordering(ordering_key(item), response)
+    return error(f"item {item.id} is a {item.type} item: code is graded by running tests, "
+                 "which this version of the grader does not do yet")
+
+
+def _clean(value: float) -> float:
+    return float(f"{value:.10g}")
+
+
+def key_entry(item: Item, params: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """The reference answer of one item: ``{type, answer, unit?, accept?}``."""
+    if item.type == "derive":
+        assert item.answer is not None
+        key = numeric_key(item, instantiate(item, params).params)
+        asked = key.asked_unit()
+        entry: dict[str, Any] = {"type": "derive", "answer": _clean(key.expected / asked.factor),
+                                 "unit": item.answer.unit}
+        if item.answer.binary_ambiguous and asked.has_binary_reading:
+            entry["accept"] = [{"value": _clean(key.expected / asked.binary_factor),
+                                "unit": binary_unit_name(item.answer.unit),
+                                "reading": "binary"}]
+        return entry
+    if item.type == "trace":
+        correct = sorted(o.id for o in item.options if o.correct)
+        return {"type": "trace", "answer": correct if item.select == "multiple" else correct[0]}
+    if item.type == "design":
+        return {"type": "design", "answer": item.correct_display_order()}
+    assert item.code is not None
+    return {"type": item.type, "answer": item.code.reference}
+
+
+def binary_unit_name(unit_text: str) -> str:
+    """'MB' -> 'MiB', 'GB/s' -> 'GiB/s': how the binary reading is written."""
+    parse_unit(unit_text, bytes_context=True)  # validates
+    out = []
+    for word in unit_text.split("/"):
+        w = word.strip()
+        if len(w) >= 2 and w[0] in "kKMGTP" and w[1:] in ("B", "byte", "bytes"):
+            w = w[0].upper() + "i" + w[1:]
+        out.append(w)
+    return "/".join(out)

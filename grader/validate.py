@@ -1,0 +1,163 @@
+"""``grade validate``: everything that must hold for the bank to be usable.
+
+Schema, ids, parameters, prompt rendering, units, every solver on its defaults
+and on sampled variants, solver vs the workbook's stated answer (unless an
+erratum is recorded), known mistakes distinct from the right answer, options,
+steps and code files.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.instance import VariantError, grade_response, instantiate, numeric_key, sample_variant
+from grader.loader import load_bank
+from grader.model import Bank, Item
+from grader.problems import Problem
+from grader.render import RenderError, placeholders
+from grader.quantity import Quantity
+from grader.rules.numeric import grade_numeric
+from grader.solvers import SolverError
+from grader.units import UnitError, parse_unit
+
+DEFAULT_SAMPLES = 25
+
+
+@dataclass
+class Report:
+    """What validation found and how much it checked."""
+
+    bank: Bank
+    problems: list[Problem] = field(default_factory=list)
+    solver_runs: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> Report:
+    """Load and check the bank in ``bank_dir``."""
+    loaded = load_bank(bank_dir)
+    report = Report(loaded.bank, list(loaded.problems))
+    numbers = [c.number for c in loaded.bank.chapters]
+    for n in sorted({n for n in numbers if numbers.count(n) > 1}):
+        files = [c.source for c in loaded.bank.chapters if c.number == n]
+        report.problems.append(Problem(files[-1], f"chapter {n} is defined in several files: "
+                                       + ", ".join(files)))
+    for item in loaded.bank.items.values():
+        report.problems.extend(_check_item(item, loaded.bank, samples, seed, report))
+    return report
+
+
+def _check_item(item: Item, bank: Bank, samples: int, seed: int, report: Report) -> list[Problem]:
+    def problem(message: str, path: str | None = None) -> Problem:
+        return Problem(item.source, message, item=item.id, path=path)
+
+    out: list[Problem] = []
+    if int(item.id.split(".")[0]) != item.chapter:
+        out.append(problem(f"id {item.id} does not belong to chapter {item.chapter}", "$.id"))
+    if item.type == "derive":
+        out.extend(_check_derive(item, samples, seed, report, problem))
+    elif item.type == "trace":
+        out.extend(_check_trace(item, problem))
+    elif item.type == "design":
+        ids = [s.id for s in item.steps]
+        if len(set(ids)) != len(ids):
+            out.append(problem("step ids are not unique", "$.steps"))
+        elif item.correct_display_order() == sorted(item.correct_display_order()):
+            out.append(problem("the shuffled display order is already correct", "$.steps"))
+    elif item.code is not None:
+        spec = item.code
+        for label, rel in [("template", spec.template), ("public_tests", spec.public_tests),
+                           ("reference", spec.reference), ("hidden_tests", spec.hidden_tests),
+                           *[("mutants", m) for m in spec.mutants]]:
+            if not (bank.root / rel).is_file():
+                out.append(problem(f"{label} file {rel} does not exist", f"$.code.{label}"))
+    return out
+
+
+def _check_trace(item: Item, problem) -> list[Problem]:
+    out = []
+    ids = [o.id for o in item.options]
+    correct = [o for o in item.options if o.correct]
+    if len(set(ids)) != len(ids):
+        out.append(problem("option ids are not unique", "$.options"))
+    if not correct:
+        out.append(problem("no option is marked correct", "$.options"))
+    if item.select == "single" and len(correct) > 1:
+        out.append(problem("single-select item has several correct options", "$.options"))
+    for i, o in enumerate(item.options):
+        if not o.correct and not o.feedback:
+            out.append(problem(f"distractor {o.id} has no feedback", f"$.options[{i}]"))
+    return out
+
+
+def _check_derive(item: Item, samples: int, seed: int, report: Report, problem) -> list[Problem]:
+    assert item.answer is not None
+    out: list[Problem] = []
+    try:
+        parse_unit(item.answer.unit)
+    except UnitError as exc:
+        return [problem(f"answer unit: {exc}", "$.answer.unit")]
+    for name, p in item.params.items():
+        where = f"$.params.{name}"
+        if p.range is not None:
+            low, high = p.range
+            if low > high:
+                out.append(problem(f"range [{low}, {high}] is empty", where + ".range"))
+            elif not low <= p.default <= high:
+                out.append(problem(f"default {p.default:g} lies outside its range", where))
+        if p.integer and not float(p.default).is_integer():
+            out.append(problem(f"integer parameter has default {p.default:g}", where))
+    unknown = placeholders(item.prompt) - set(item.params)
+    if unknown:
+        out.append(problem(f"prompt uses undeclared parameter(s): {', '.join(sorted(unknown))}",
+                           "$.prompt"))
+        return out
+    rng = random.Random(f"{seed}:{item.id}")
+    try:
+        variants = [item.defaults()] + [sample_variant(item, rng) for _ in range(samples)]
+    except (SolverError, VariantError) as exc:
+        out.append(problem(str(exc), "$.params"))
+        return out
+    seen: set[str] = set()
+    for index, params in enumerate(variants):
+        label = "defaults" if index == 0 else f"sampled values {_show(params)}"
+        try:
+            instantiate(item, params)
+            key = numeric_key(item, params)
+            report.solver_runs += 1 + len(item.known_mistakes)
+        except (SolverError, RenderError) as exc:
+            out.append(problem(f"on {label}: {exc}", "$.solver"))
+            break
+        for m_label, _feedback, wrong in key.mistakes:
+            asked = key.asked_unit()
+            verdict = grade_numeric(key, wrong / asked.factor)
+            if verdict.status == "correct" and m_label not in seen:
+                seen.add(m_label)
+                out.append(problem(f"known mistake '{m_label}' is accepted as correct on {label}",
+                                   "$.known_mistakes"))
+        if index == 0:
+            out.extend(_check_workbook(item, problem))
+    return out
+
+
+def _check_workbook(item: Item, problem) -> list[Problem]:
+    if item.workbook_answer is None:
+        return []
+    value, unit = item.workbook_answer
+    verdict = grade_response(item, Quantity(value, unit or ""))
+    if verdict.status == "correct" or item.errata:
+        return []
+    expected = numeric_key(item, item.defaults())
+    shown = expected.expected / expected.asked_unit().factor
+    return [problem(
+        f"solver gives {shown:.6g} {item.answer.unit} but the workbook says {value:g} "
+        f"{unit or item.answer.unit}, and no erratum is recorded", "$.workbook_answer")]
+
+
+def _show(params: dict[str, float]) -> str:
+    return "{" + ", ".join(f"{k}={v:g}" for k, v in params.items()) + "}"
