@@ -15,7 +15,7 @@ from grader.result import Result, error
 from grader.rules.choice import ChoiceKey, grade_choice
 from grader.rules.numeric import NumericKey, grade_numeric
 from grader.rules.ordering import OrderingKey, grade_ordering
-from grader.solvers import run_solver
+from grader.solvers import SolverError, run_solver
 from grader.units import parse_unit
 
 
@@ -75,7 +75,12 @@ def sample_variant(item: Item, rng: random.Random) -> dict[str, float]:
     """
     for _ in range(MAX_VARIANT_TRIES):
         params = sample_params(item, rng)
-        if discriminates(numeric_key(item, params)):
+        try:
+            key = numeric_key(item, params)
+        except SolverError as exc:
+            shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
+            raise SolverError(f"on sampled values {{{shown}}}: {exc}") from exc
+        if discriminates(key):
             return params
     raise VariantError(f"no variant in {MAX_VARIANT_TRIES} draws keeps the known mistakes "
                        "distinct from the answer: narrow the parameter ranges")
@@ -120,7 +125,7 @@ def grade_response(item: Item, response: object, params: Mapping[str, float] | N
 
 
 def _clean(value: float) -> float:
-    return float(f"{value:.10g}")
+    return float(f"{value:.12g}")
 
 
 def key_entry(item: Item, params: Mapping[str, float] | None = None) -> dict[str, Any]:

@@ -35,7 +35,8 @@ class UnitError(ValueError):
 class UnitTable:
     """The unit vocabulary loaded from data/units.yaml."""
 
-    aliases: Mapping[str, tuple[str, str, float, bool, bool]]  # alias -> (sym, dim, factor, count, prefixable)
+    # alias -> (symbol, dimension, factor, is a counting noun, takes prefixes)
+    aliases: Mapping[str, tuple[str, str, float, bool, bool]]
     decimal: Mapping[str, float]
     binary: Mapping[str, float]
     binary_reading: Mapping[str, str]

@@ -16,8 +16,8 @@ from grader.instance import VariantError, grade_response, instantiate, numeric_k
 from grader.loader import load_bank
 from grader.model import Bank, Item
 from grader.problems import Problem
-from grader.render import RenderError, placeholders
 from grader.quantity import Quantity
+from grader.render import RenderError, placeholders
 from grader.rules.numeric import grade_numeric
 from grader.solvers import SolverError
 from grader.units import UnitError, parse_unit
@@ -117,31 +117,27 @@ def _check_derive(item: Item, samples: int, seed: int, report: Report, problem) 
         out.append(problem(f"prompt uses undeclared parameter(s): {', '.join(sorted(unknown))}",
                            "$.prompt"))
         return out
+    try:
+        instantiate(item)
+        key = numeric_key(item, item.defaults())
+    except (SolverError, RenderError) as exc:
+        return [*out, problem(f"on defaults: {exc}", "$.solver")]
+    report.solver_runs += 1 + len(item.known_mistakes)
+    asked = key.asked_unit()
+    for label, _feedback, wrong in key.mistakes:
+        if grade_numeric(key, wrong / asked.factor).status == "correct":
+            out.append(problem(f"known mistake '{label}' is accepted as correct on defaults",
+                               "$.known_mistakes"))
+    out.extend(_check_workbook(item, problem))
+    if out:
+        return out
     rng = random.Random(f"{seed}:{item.id}")
     try:
-        variants = [item.defaults()] + [sample_variant(item, rng) for _ in range(samples)]
-    except (SolverError, VariantError) as exc:
-        out.append(problem(str(exc), "$.params"))
-        return out
-    seen: set[str] = set()
-    for index, params in enumerate(variants):
-        label = "defaults" if index == 0 else f"sampled values {_show(params)}"
-        try:
-            instantiate(item, params)
-            key = numeric_key(item, params)
+        for _ in range(samples):
+            instantiate(item, sample_variant(item, rng))
             report.solver_runs += 1 + len(item.known_mistakes)
-        except (SolverError, RenderError) as exc:
-            out.append(problem(f"on {label}: {exc}", "$.solver"))
-            break
-        for m_label, _feedback, wrong in key.mistakes:
-            asked = key.asked_unit()
-            verdict = grade_numeric(key, wrong / asked.factor)
-            if verdict.status == "correct" and m_label not in seen:
-                seen.add(m_label)
-                out.append(problem(f"known mistake '{m_label}' is accepted as correct on {label}",
-                                   "$.known_mistakes"))
-        if index == 0:
-            out.extend(_check_workbook(item, problem))
+    except (SolverError, RenderError, VariantError) as exc:
+        out.append(problem(str(exc), "$.params"))
     return out
 
 

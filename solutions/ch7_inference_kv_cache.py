@@ -2,7 +2,6 @@
 
 import math
 
-
 # 7.1 KV cache ------------------------------------------------------------------------
 
 def kv_cache_bytes(n_layers: float, n_kv_heads: float, d_head: float, seq_len: float,

@@ -1,0 +1,3 @@
+"""Autograded exercise bank and grading CLI for building language models from scratch."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,160 @@
+"""The ``grade`` command line. Thin: it parses options and calls the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from grader import catalog
+from grader.loader import load_bank
+from grader.model import ITEM_TYPES, Bank
+from grader.paths import default_bank_dir
+from grader.validate import DEFAULT_SAMPLES, validate_bank
+
+bank_option = click.option(
+    "--bank", "bank_dir", type=click.Path(path_type=Path, file_okay=False),
+    default=None, help="Bank folder (default: $GRADE_BANK or the bundled bank/).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _out() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _load(bank_dir: Path | None) -> Bank:
+    result = load_bank(bank_dir or default_bank_dir())
+    if result.problems:
+        click.echo(f"warning: the bank has {len(result.problems)} problem(s); "
+                   "run 'grade validate' for details", err=True)
+    return result.bank
+
+
+@click.group()
+@click.version_option(package_name="lm-workbook-grader")
+def main() -> None:
+    """Exercise bank and grader for building language models from scratch."""
+
+
+@main.command()
+@bank_option
+@json_option
+@click.option("--samples", default=DEFAULT_SAMPLES, show_default=True,
+              help="Sampled variants per derive item.")
+def validate(bank_dir: Path | None, as_json: bool, samples: int) -> None:
+    """Check the bank: schema, ids, solvers, workbook cross-checks, units, options, files."""
+    report = validate_bank(bank_dir or default_bank_dir(), samples=samples)
+    bank = report.bank
+    if as_json:
+        _print_json({"ok": report.ok, "items": len(bank.items), "chapters": len(bank.chapters),
+                     "solver_runs": report.solver_runs,
+                     "problems": [p.to_json() for p in report.problems]})
+    elif report.ok:
+        n_errata = len(catalog.errata_entries(bank))
+        click.echo(f"Bank OK: {len(bank.items)} items in {len(bank.chapters)} chapters; "
+                   f"{report.solver_runs} solver runs (defaults + {samples} variants per "
+                   f"derive item); {n_errata} errata recorded.")
+    else:
+        for problem in report.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(report.problems)} problem(s) found.", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("list")
+@bank_option
+@json_option
+@click.option("--chapter", type=int, help="Only this chapter.")
+@click.option("--type", "kind", type=click.Choice(ITEM_TYPES), help="Only this type.")
+def list_items(bank_dir: Path | None, as_json: bool, chapter: int | None, kind: str | None) -> None:
+    """List the items of the bank."""
+    bank = _load(bank_dir)
+    entries = catalog.list_entries(bank, chapter, kind)
+    if as_json:
+        _print_json(entries)
+        return
+    table = Table("id", "type", "title", title=f"{len(entries)} items")
+    current = None
+    for e in entries:
+        if e["chapter"] != current:
+            current = e["chapter"]
+            ch = bank.chapter(current)
+            table.add_row("", "", f"[bold]Chapter {current}: {ch.title if ch else ''}[/bold]")
+        table.add_row(e["id"], e["type"], e["title"])
+    _out().print(table)
+
+
+@main.command()
+@click.argument("item_id")
+@bank_option
+@json_option
+@click.option("--solution", is_flag=True, help="Include the answer, hints and derivation.")
+def show(item_id: str, bank_dir: Path | None, as_json: bool, solution: bool) -> None:
+    """Show one item."""
+    bank = _load(bank_dir)
+    item = bank.items.get(item_id)
+    if item is None:
+        raise click.UsageError(f"no item {item_id!r}; 'grade list' shows the ids")
+    card = catalog.show_entry(item, solution)
+    if as_json:
+        _print_json(card)
+        return
+    console = _out()
+    console.print(f"[bold]{item.id} {item.title}[/bold] ({item.type})\n")
+    console.print(card["prompt"], markup=False)
+    if "unit" in card:
+        console.print(f"\nAnswer in: {card['unit']} (checked {card['tolerance']})", markup=False)
+    for opt in card.get("options", []):
+        console.print(f"  {opt['id']}. {opt['text']}", markup=False)
+    if solution:
+        console.print(f"\nAnswer: {json.dumps(card['answer'], ensure_ascii=False)}", markup=False)
+        for i, hint in enumerate(card["hints"], 1):
+            console.print(f"Hint {i}: {hint}", markup=False)
+        console.print(f"\n{card['derivation']}", markup=False)
+
+
+@main.command()
+@bank_option
+@json_option
+def key(bank_dir: Path | None, as_json: bool) -> None:
+    """Print the answer key (instructors only)."""
+    bank = _load(bank_dir)
+    entries = catalog.answer_key(bank)
+    if as_json:
+        _print_json(entries)
+        return
+    table = Table("id", "type", "answer", "unit", "also accepted")
+    for item_id, e in entries.items():
+        accept = "; ".join(f"{a['value']:g} {a['unit']}" for a in e.get("accept", []))
+        answer = e["answer"]
+        shown = f"{answer:g}" if isinstance(answer, float) else (
+            " ".join(answer) if isinstance(answer, list) else str(answer))
+        table.add_row(item_id, e["type"], shown, e.get("unit", ""), accept)
+    _out().print(table)
+
+
+@main.command()
+@bank_option
+@json_option
+def errata(bank_dir: Path | None, as_json: bool) -> None:
+    """List the workbook's mistakes recorded in the bank."""
+    entries = catalog.errata_entries(_load(bank_dir))
+    if as_json:
+        _print_json(entries)
+        return
+    console = _out()
+    console.print(f"[bold]{len(entries)} errata[/bold]\n")
+    for e in entries:
+        console.print(f"[bold]{e['where']}[/bold] ({e['kind']})")
+        console.print(f"  workbook: {e['workbook']}", markup=False)
+        console.print(f"  correct:  {e['correct']}", markup=False)
+        console.print(f"  why:      {e['why']}\n", markup=False)

@@ -1,0 +1,81 @@
+"""Choice and ordering rules, and the deterministic shuffle."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader.rules.choice import ChoiceKey, grade_choice
+from grader.rules.ordering import (
+    OrderingKey,
+    grade_ordering,
+    longest_in_order,
+    partial_score,
+    shuffled_order,
+)
+
+SINGLE = ChoiceKey(list("ABCDE"), frozenset("C"), feedback={"A": "A is a myth.", "B": "B no."})
+MULTI = ChoiceKey(list("ABCD"), frozenset("AC"), multiple=True, partial_credit="per_option")
+
+
+def test_single_select():
+    assert grade_choice(SINGLE, "C").status == "correct"
+    assert grade_choice(SINGLE, "c").status == "correct"
+    wrong = grade_choice(SINGLE, "A")
+    assert wrong.status == "incorrect" and wrong.feedback == ("A is a myth.",)
+    assert grade_choice(SINGLE, "A,C").status == "error"
+    assert "unknown option 'Z'" in grade_choice(SINGLE, "Z").feedback[0]
+    assert grade_choice(SINGLE, None).status == "unanswered"
+    assert grade_choice(SINGLE, 3).status == "error"
+
+
+def test_multiple_select_partial_credit():
+    assert grade_choice(MULTI, ["A", "C"]).score == 1.0
+    half = grade_choice(MULTI, "A")
+    assert (half.status, half.score) == ("partial", 0.5)
+    assert grade_choice(MULTI, "A,B").score == 0.0
+    assert grade_choice(MULTI, "A,A").status == "error"
+
+
+def test_ordering_full_partial_and_errors():
+    key = OrderingKey(list("ABCDE"))
+    assert grade_ordering(key, "ABCDE").status == "correct"
+    assert grade_ordering(key, "A B C D E").status == "correct"
+    assert grade_ordering(key, ["a", "b", "c", "d", "e"]).status == "correct"
+    swapped = grade_ordering(key, "ABDCE")
+    assert swapped.status == "partial" and swapped.score == 0.75
+    assert grade_ordering(key, "EDCBA").score == 0.0
+    assert "missing E" in grade_ordering(key, "ABCD").feedback[0]
+    assert "repeated A" in grade_ordering(key, "AABCD").feedback[0]
+    none_rule = OrderingKey(list("ABCDE"), partial_credit="none")
+    assert grade_ordering(none_rule, "ABDCE").score == 0.0
+    pairwise = OrderingKey(list("ABCD"), partial_credit="pairwise")
+    assert grade_ordering(pairwise, "ABDC").score == 5 / 6
+
+
+@given(st.permutations(range(7)))
+def test_only_the_exact_order_earns_full_credit(ranks):
+    for rule in ("lcs", "pairwise", "none"):
+        score = partial_score(ranks, rule)
+        assert 0.0 <= score <= 1.0
+        assert (score == 1.0) == (list(ranks) == sorted(ranks))
+
+
+@given(st.permutations(range(8)))
+def test_lcs_matches_brute_force_definition(ranks):
+    def brute(seq):
+        best = [1] * len(seq)
+        for i in range(len(seq)):
+            for j in range(i):
+                if seq[j] < seq[i]:
+                    best[i] = max(best[i], best[j] + 1)
+        return max(best)
+    assert longest_in_order(ranks) == brute(ranks)
+
+
+@given(n=st.integers(2, 12), salt=st.text(max_size=20))
+def test_shuffle_is_deterministic_and_never_already_correct(n, salt):
+    order = [chr(65 + i) for i in range(n)]
+    shown = shuffled_order(order, salt)
+    assert shown == shuffled_order(order, salt)
+    assert sorted(shown) == order and shown != order

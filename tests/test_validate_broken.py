@@ -1,0 +1,141 @@
+"""`grade validate` fails clearly, with file, item and path, on a broken bank copy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from grader.cli import main
+
+
+def _edit(bank_dir: Path, filename: str, change) -> Path:
+    path = bank_dir / filename
+    doc = yaml.safe_load(path.read_text())
+    change(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def _item(doc: dict, item_id: str) -> dict:
+    return next(i for i in doc["items"] if i["id"] == item_id)
+
+
+def _validate(bank_dir: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["validate", "--bank", str(bank_dir), "--samples", "3"])
+    return result.exit_code, result.output
+
+
+def test_shipped_bank_passes(bank_copy):
+    code, output = _validate(bank_copy)
+    assert code == 0, output
+    assert "Bank OK: 51 items in 10 chapters" in output
+
+
+def test_schema_violation_names_file_item_and_path(bank_copy):
+    _edit(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: _item(d, "1.3")["answer"].update(tolerance={"relative": "tight"}))
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "ch01_resource_accounting.yaml: item 1.3: $.items[2].answer.tolerance.relative" in output
+    assert "'tight' is not of type 'number'" in output
+
+
+def test_missing_required_field_is_reported(bank_copy):
+    _edit(bank_copy, "ch01_resource_accounting.yaml", lambda d: _item(d, "1.5").pop("hints"))
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 1.5" in output and "'hints' is a required property" in output
+
+
+def test_solver_that_raises_is_reported(bank_copy):
+    def zero_tokens(doc):
+        params = _item(doc, "0.2")["params"]
+        name = next(n for n in params if "token" in n)
+        params[name]["default"] = 0
+        params[name].pop("range", None)
+    _edit(bank_copy, "ch00_tokenization.yaml", zero_tokens)
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 0.2" in output and "ZeroDivisionError" in output
+
+
+def test_solver_disagreeing_with_workbook_without_erratum_is_reported(bank_copy):
+    _edit(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: _item(d, "1.1").update(workbook_answer={"value": 99999, "unit": "MFLOP"}))
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 1.1: $.workbook_answer: solver gives 34359.7 MFLOP but the workbook says 99999" \
+        in output
+
+
+def test_disagreement_with_an_erratum_is_accepted(bank_copy):
+    def with_erratum(doc):
+        item = _item(doc, "1.1")
+        item["workbook_answer"] = {"value": 99999, "unit": "MFLOP"}
+        item["errata"] = [{"kind": "answer", "workbook": "99999", "correct": "34,360",
+                           "why": "test"}]
+    _edit(bank_copy, "ch01_resource_accounting.yaml", with_erratum)
+    assert _validate(bank_copy)[0] == 0
+
+
+def test_duplicate_id_is_reported(bank_copy):
+    def duplicate(doc):
+        copy = dict(_item(doc, "1.1"))
+        doc["items"].append(copy)
+    _edit(bank_copy, "ch01_resource_accounting.yaml", duplicate)
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 1.1: duplicate id" in output
+
+
+def test_unknown_unit_and_undeclared_placeholder_are_reported(bank_copy):
+    def break_it(doc):
+        _item(doc, "1.3")["answer"]["unit"] = "furlongs"
+        _item(doc, "1.1")["prompt"] += " Also {q}."
+    _edit(bank_copy, "ch01_resource_accounting.yaml", break_it)
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 1.3: $.answer.unit: answer unit: unknown unit 'furlongs'" in output
+    assert "item 1.1: $.prompt: prompt uses undeclared parameter(s): q" in output
+
+
+def test_solver_outside_the_solutions_package_is_rejected(bank_copy):
+    _edit(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: _item(d, "1.1").update(solver="os:system"))
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 1.1: $.items[0].solver" in output and "does not match" in output
+
+
+def test_known_mistake_equal_to_the_answer_is_reported(bank_copy):
+    _edit(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: _item(d, "1.3")["known_mistakes"].append(
+              {"label": "same", "factor": 1.001, "feedback": "x"}))
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "known mistake 'same' is accepted as correct on defaults" in output
+
+
+def test_invalid_yaml_and_missing_code_file_are_reported(bank_copy):
+    (bank_copy / "ch01_resource_accounting.yaml").write_text("chapter: 1\nitems: [\n")
+    (bank_copy.parent / "solutions/code/count_pairs.py").unlink()
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "ch01_resource_accounting.yaml: invalid YAML: line" in output
+    assert "item 0.6: $.code.reference: reference file solutions/code/count_pairs.py does not exist" \
+        in output
+
+
+def test_grade_validate_exit_codes_from_the_installed_command(bank_copy):
+    ok = subprocess.run([sys.executable, "-m", "grader", "validate", "--bank", str(bank_copy),
+                         "--samples", "2"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    _edit(bank_copy, "ch01_resource_accounting.yaml", lambda d: d.pop("title"))
+    bad = subprocess.run([sys.executable, "-m", "grader", "validate", "--bank", str(bank_copy)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "'title' is a required property" in bad.stderr
