@@ -21,6 +21,8 @@ from grader.model import ITEM_TYPES, Bank, Chapter, build_item
 from grader.problems import Problem
 
 MAX_FILE_BYTES = 1 << 20
+# libyaml's safe loader when PyYAML was built with it (same safety, ~10x faster).
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BRANCH = {"derive": "derive_item", "trace": "trace_item", "design": "design_item",
            "build": "code_item", "debug": "code_item"}
 
@@ -85,7 +87,7 @@ def read_yaml(path: Path, label: str) -> tuple[Any, list[Problem]]:
         if size > MAX_FILE_BYTES:
             return None, [Problem(label, f"file is too large ({size} bytes; limit {MAX_FILE_BYTES})")]
         text = path.read_text(encoding="utf-8")
-        return yaml.safe_load(text), []
+        return yaml.load(text, Loader=_SafeLoader), []  # CSafeLoader/SafeLoader only
     except UnicodeDecodeError as exc:
         return None, [Problem(label, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
     except yaml.YAMLError as exc:

@@ -11,12 +11,9 @@ def ridge_point_inverted(peak_tflops: float, bandwidth_tbs: float) -> float:
     return (bandwidth_tbs * 1e12) / (peak_tflops * 1e12)
 
 
-def decode_intensity(batch: float, d_model: float, d_ff: float,
-                     bytes_per_elem: float) -> float:
-    """FLOPs 2*B*D*F over the bytes of the weight read, bytes_per_elem*D*F."""
-    flops = 2 * batch * d_model * d_ff
-    bytes_read = bytes_per_elem * d_model * d_ff
-    return flops / bytes_read
+def decode_intensity(batch: float, new_tokens: float, bytes_per_elem: float) -> float:
+    """FLOPs 2*B*T*D*F over the weight bytes bytes_per_elem*D*F; D and F cancel."""
+    return 2 * batch * new_tokens / bytes_per_elem
 
 
 def prefill_intensity(batch: float, seq_len: float, d_model: float, d_ff: float,
@@ -30,7 +27,7 @@ def prefill_intensity(batch: float, seq_len: float, d_model: float, d_ff: float,
 def prefill_intensity_one_token(batch: float, seq_len: float, d_model: float, d_ff: float,
                                 bytes_per_elem: float) -> float:
     """Known mistake: the decode intensity (one token per sequence) reused for prefill."""
-    return decode_intensity(batch, d_model, d_ff, bytes_per_elem)
+    return decode_intensity(batch, 1, bytes_per_elem)
 
 
 def rmsnorm_hbm_bytes(d_model: float, n_passes: float, bytes_per_elem: float) -> float:
