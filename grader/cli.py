@@ -112,7 +112,8 @@ def show(item_id: str, bank_dir: Path | None, as_json: bool, solution: bool) -> 
     console.print(f"[bold]{item.id} {item.title}[/bold] ({item.type})\n")
     console.print(card["prompt"], markup=False)
     if "unit" in card:
-        console.print(f"\nAnswer in: {card['unit']} (checked {card['tolerance']})", markup=False)
+        unit = "a plain number" if card["unit"] in ("1", "") else card["unit"]
+        console.print(f"\nAnswer in: {unit} (checked {card['tolerance']})", markup=False)
     for opt in card.get("options", []):
         console.print(f"  {opt['id']}. {opt['text']}", markup=False)
     if solution:

@@ -38,6 +38,11 @@ class Result:
         }
 
 
+def is_blank(response: object) -> bool:
+    """No answer: None, an empty or all-space string, or an empty list."""
+    return response is None or response == [] or (isinstance(response, str) and not response.strip())
+
+
 def unanswered() -> Result:
     return Result("unanswered", 0.0, ("No answer given.",))
 

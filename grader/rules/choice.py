@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from grader.result import Result, error, unanswered
+from grader.result import Result, error, is_blank, unanswered
 from grader.rules.selection import SelectionError, read_ids
 
 
@@ -26,7 +26,7 @@ def grade_choice(key: ChoiceKey, response: object) -> Result:
     Multiple select with ``per_option``: (right picks - wrong picks) / number of
     right options, floored at 0 (PrairieLearn's checkbox partial credit).
     """
-    if response is None or response == "" or response == []:
+    if is_blank(response):
         return unanswered()
     try:
         chosen = read_ids(response, key.options)

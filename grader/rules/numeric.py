@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grader.quantity import AnswerFormatError, Quantity, parse_quantity
-from grader.result import Result, error, unanswered
+from grader.result import Result, error, is_blank, unanswered
 from grader.slips import find_slip
 from grader.tolerance import Tolerance
 from grader.units import Unit, UnitError, parse_unit, resolve_against
@@ -74,7 +74,7 @@ def _readings(key: NumericKey, given: Unit, asked: Unit) -> list[tuple[str, floa
 
 def grade_numeric(key: NumericKey, response: object) -> Result:
     """Grade one numeric response. Pure: no I/O, no evaluation of student text."""
-    if response is None or (isinstance(response, str) and not response.strip()):
+    if is_blank(response):
         return unanswered()
     try:
         qty = read_response(response)

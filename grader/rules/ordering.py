@@ -8,7 +8,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grader.result import Result, error, unanswered
+from grader.result import Result, error, is_blank, unanswered
 from grader.rules.selection import SelectionError, read_ids
 
 PARTIAL_RULES = ("none", "lcs", "pairwise")
@@ -70,7 +70,7 @@ def partial_score(ranks: Sequence[int], rule: str) -> float:
 
 def grade_ordering(key: OrderingKey, response: object) -> Result:
     """Grade an ordering: exact order for full credit, partial by the key's rule."""
-    if response is None or response == "" or response == []:
+    if is_blank(response):
         return unanswered()
     try:
         ids = read_ids(response, key.order)
