@@ -72,11 +72,13 @@ def schema_problems(doc: Any, file: str) -> list[Problem]:
         kind = raw.get("type") if isinstance(raw, dict) else None
         if kind not in ITEM_TYPES:
             problems.append(Problem(file, f"type must be one of {', '.join(ITEM_TYPES)}, got {kind!r}",
-                                    item=item_id, path=_path(["items", index, "type"])))
+                                    item=item_id, path=_path([] if item_id else ["items", index]) + ".type"))
             continue
+        # Paths are inside the item when it has an id to name it by, else from the file's root.
+        prefix = [] if item_id else ["items", index]
         for err in sorted(_validator(_BRANCH[kind]).iter_errors(raw), key=lambda e: list(e.path)):
             problems.append(Problem(file, err.message, item=item_id,
-                                    path=_path(["items", index, *err.absolute_path])))
+                                    path=_path([*prefix, *err.absolute_path])))
     return problems
 
 

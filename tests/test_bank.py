@@ -161,3 +161,27 @@ def test_load_is_deterministic():
     assert list(first.items) == list(second.items)
     assert [i.display_steps() for i in first.items.values()] == \
            [i.display_steps() for i in second.items.values()]
+
+
+@pytest.mark.parametrize("item_id", DERIVE_IDS)
+def test_sampled_variants_grade_their_own_answer_correct(bank, item_id):
+    import random
+
+    from grader.instance import instantiate, sample_variant
+
+    item = bank.items[item_id]
+    rng = random.Random(item_id)
+    for _ in range(5):
+        params = sample_variant(item, rng)
+        for name, value in params.items():
+            p = item.params[name]
+            if p.range is not None:
+                assert p.range[0] <= value <= p.range[1]
+            if p.integer:
+                assert float(value).is_integer()
+        assert "{" not in instantiate(item, params).prompt
+        entry = key_entry(item, params)
+        assert grade_response(item, entry["answer"], params).status == "correct"
+        key = numeric_key(item, params)
+        for _label, _feedback, wrong in key.mistakes:
+            assert grade_response(item, wrong / key.asked_unit().factor, params).status != "correct"

@@ -40,7 +40,7 @@ def test_schema_violation_names_file_item_and_path(bank_copy):
           lambda d: _item(d, "1.3")["answer"].update(tolerance={"relative": "tight"}))
     code, output = _validate(bank_copy)
     assert code == 1
-    assert "ch01_resource_accounting.yaml: item 1.3: $.items[2].answer.tolerance.relative" in output
+    assert "ch01_resource_accounting.yaml: item 1.3: $.answer.tolerance.relative" in output
     assert "'tight' is not of type 'number'" in output
 
 
@@ -108,7 +108,7 @@ def test_solver_outside_the_solutions_package_is_rejected(bank_copy):
           lambda d: _item(d, "1.1").update(solver="os:system"))
     code, output = _validate(bank_copy)
     assert code == 1
-    assert "item 1.1: $.items[0].solver" in output and "does not match" in output
+    assert "item 1.1: $.solver" in output and "does not match" in output
 
 
 def test_known_mistake_equal_to_the_answer_is_reported(bank_copy):
@@ -118,6 +118,13 @@ def test_known_mistake_equal_to_the_answer_is_reported(bank_copy):
     code, output = _validate(bank_copy)
     assert code == 1
     assert "known mistake 'same' is accepted as correct on defaults" in output
+
+
+def test_item_without_an_id_is_located_by_index(bank_copy):
+    _edit(bank_copy, "ch01_resource_accounting.yaml", lambda d: _item(d, "1.2").pop("id"))
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "ch01_resource_accounting.yaml: $.items[1]: 'id' is a required property" in output
 
 
 def test_invalid_yaml_and_missing_code_file_are_reported(bank_copy):
