@@ -79,3 +79,13 @@ def test_shuffle_is_deterministic_and_never_already_correct(n, salt):
     shown = shuffled_order(order, salt)
     assert shown == shuffled_order(order, salt)
     assert sorted(shown) == order and shown != order
+
+
+def test_result_json_shape_is_the_per_item_contract():
+    from grader.result import Result
+
+    result = Result("partial", 0.5, ("Not in the right order.", "Try again."))
+    assert result.to_json(max_score=4.0) == {
+        "status": "partial", "score": 2.0, "max_score": 4.0,
+        "feedback": "Not in the right order.\nTry again.",
+    }
