@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from grader.model import ITEM_TYPES, Bank, Chapter, build_item
+from grader.model import ITEM_TYPES, Bank, Chapter, build_item, parse_errata
 from grader.problems import Problem
 
 MAX_FILE_BYTES = 1 << 20
@@ -125,15 +125,10 @@ def load_bank(bank_dir: Path) -> LoadResult:
             bank.items[raw["id"]] = build_item(raw, doc["chapter"], label)
             ids.append(raw["id"])
         bank.chapters.append(Chapter(doc["chapter"], doc["title"], label,
-                                     errata=_chapter_errata(doc), item_ids=tuple(ids)))
+                                     errata=parse_errata(doc.get("errata")), item_ids=tuple(ids)))
     bank.chapters.sort(key=lambda c: c.number)
     bank.items = dict(sorted(bank.items.items(), key=lambda kv: _id_key(kv[0])))
     return result
-
-
-def _chapter_errata(doc: dict[str, Any]):
-    from grader.model import _errata
-    return _errata(doc.get("errata"))
 
 
 def _id_key(item_id: str) -> tuple[int, int]:

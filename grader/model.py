@@ -141,7 +141,7 @@ class Bank:
         return next((c for c in self.chapters if c.number == number), None)
 
 
-def _errata(raw: list[dict[str, Any]] | None) -> tuple[Erratum, ...]:
+def parse_errata(raw: list[dict[str, Any]] | None) -> tuple[Erratum, ...]:
     return tuple(Erratum(e.get("kind", "explanation"), e["workbook"].strip(), e["correct"].strip(),
                          e["why"].strip()) for e in raw or ())
 
@@ -151,7 +151,7 @@ def build_item(raw: Mapping[str, Any], chapter: int, source: str) -> Item:
     common: dict[str, Any] = dict(
         id=raw["id"], type=raw["type"], title=raw["title"], prompt=raw["prompt"].strip(),
         hints=tuple(h.strip() for h in raw["hints"]), derivation=raw["derivation"].strip(),
-        chapter=chapter, source=source, errata=_errata(raw.get("errata")),
+        chapter=chapter, source=source, errata=parse_errata(raw.get("errata")),
     )
     kind = raw["type"]
     if kind == "derive":
