@@ -12,13 +12,13 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.instance import VariantError, grade_response, instantiate, numeric_key, sample_variant
+from grader.instance import VariantError, instantiate, numeric_key, sample_variant
 from grader.loader import load_bank
 from grader.model import Bank, Item
 from grader.problems import Problem
 from grader.quantity import Quantity
 from grader.render import RenderError, placeholders
-from grader.rules.numeric import grade_numeric
+from grader.rules.numeric import NumericKey, grade_numeric
 from grader.solvers import SolverError
 from grader.units import UnitError, parse_unit
 
@@ -128,7 +128,7 @@ def _check_derive(item: Item, samples: int, seed: int, report: Report, problem) 
         if grade_numeric(key, wrong / asked.factor).status == "correct":
             out.append(problem(f"known mistake '{label}' is accepted as correct on defaults",
                                "$.known_mistakes"))
-    out.extend(_check_workbook(item, problem))
+    out.extend(_check_workbook(item, key, problem))
     if out:
         return out
     rng = random.Random(f"{seed}:{item.id}")
@@ -141,18 +141,17 @@ def _check_derive(item: Item, samples: int, seed: int, report: Report, problem) 
     return out
 
 
-def _check_workbook(item: Item, problem) -> list[Problem]:
+def _check_workbook(item: Item, key: NumericKey, problem) -> list[Problem]:
+    """The solver's answer (``key``, at defaults) against the workbook's stated number."""
     if item.workbook_answer is None:
         return []
     value, unit = item.workbook_answer
-    verdict = grade_response(item, Quantity(value, unit or ""))
-    if verdict.status == "correct" or item.errata:
+    if grade_numeric(key, Quantity(value, unit or "")).status == "correct" or item.errata:
         return []
-    expected = numeric_key(item, item.defaults())
-    shown = expected.expected / expected.asked_unit().factor
+    shown = key.expected / key.asked_unit().factor
     return [problem(
-        f"solver gives {shown:.6g} {item.answer.unit} but the workbook says {value:g} "
-        f"{unit or item.answer.unit}, and no erratum is recorded", "$.workbook_answer")]
+        f"solver gives {shown:.6g} {key.unit} but the workbook says {value:g} "
+        f"{unit or key.unit}, and no erratum is recorded", "$.workbook_answer")]
 
 
 def _show(params: dict[str, float]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from grader.quantity import AnswerFormatError, Quantity, parse_quantity
 from grader.result import Result, error, is_blank, unanswered
@@ -28,17 +29,24 @@ class NumericKey:
     mistakes: Sequence[tuple[str, str, float]] = ()
 
     def asked_unit(self) -> Unit:
-        return parse_unit(self.unit, bytes_context=_asks_bytes(self.unit))
+        return _parse_asked(self.unit)
 
     def expected_in_asked(self) -> float:
         return self.expected / self.asked_unit().factor
 
 
+@lru_cache(maxsize=256)
 def _asks_bytes(unit_text: str) -> bool:
     try:
         return any(d == "byte" for d, _ in parse_unit(unit_text, bytes_context=True).dims)
     except UnitError:
         return False
+
+
+@lru_cache(maxsize=256)
+def _parse_asked(unit_text: str) -> Unit:
+    """The asked unit, parsed once per distinct text (bank text, not student text)."""
+    return parse_unit(unit_text, bytes_context=_asks_bytes(unit_text))
 
 
 def read_response(response: object) -> Quantity:
@@ -87,11 +95,12 @@ def grade_numeric(key: NumericKey, response: object) -> Result:
     except UnitError as exc:
         return Result("incorrect", 0.0, (f"Unit problem: {exc}.",), matched="unit")
     notes = list(given.notes)
-    for name, given_factor, asked_factor in _readings(key, given, asked):
+    readings = _readings(key, given, asked)
+    for name, given_factor, asked_factor in readings:
         value = qty.value * given_factor / asked_factor
         expected = key.expected / asked_factor
         if key.tolerance.accepts(value, expected):
-            if len(_readings(key, given, asked)) > 1 and given.has_binary_reading:
+            if len(readings) > 1 and given.has_binary_reading:
                 notes.append(_READING_NOTES[name].format(unit=given.text))
             return Result("correct", 1.0, ("Correct.", *notes), matched=name)
     value = qty.value * given.factor / asked.factor
