@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from grader import catalog
+from grader.answers_file import WorkspaceError
 from grader.loader import load_bank
 from grader.model import ITEM_TYPES, Bank
 from grader.paths import default_bank_dir
@@ -159,3 +160,105 @@ def errata(bank_dir: Path | None, as_json: bool) -> None:
         console.print(f"  workbook: {e['workbook']}", markup=False)
         console.print(f"  correct:  {e['correct']}", markup=False)
         console.print(f"  why:      {e['why']}\n", markup=False)
+
+
+def _workspace_error(exc: WorkspaceError, as_json: bool = False) -> None:
+    """Report an unusable workspace and exit 2."""
+    if as_json:
+        _print_json({"error": str(exc)})
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+def _open(directory: Path | None) -> Any:
+    from grader.workspace import find_workspace, open_workspace
+
+    root = directory if directory is not None else find_workspace(Path.cwd())
+    return open_workspace(root)
+
+
+def _chapter_titles(workspace: Any) -> dict[int, str]:
+    """Chapter titles from the bank when it loads; numbers alone otherwise."""
+    bank_dir = Path(workspace.manifest.bank) if workspace.manifest.bank else default_bank_dir()
+    try:
+        return {c.number: c.title for c in load_bank(bank_dir).bank.chapters}
+    except OSError:
+        return {}
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--chapter", "chapters", type=int, multiple=True, help="Take this chapter (repeatable).")
+@click.option("--items", "item_lists", multiple=True, metavar="ID,...",
+              help="Take these items, comma-separated (repeatable).")
+@bank_option
+def init(directory: Path, chapters: tuple[int, ...], item_lists: tuple[str, ...],
+         bank_dir: Path | None) -> None:
+    """Create a practice workspace in DIRECTORY (the whole bank by default)."""
+    from grader.workspace import init_workspace, select_items
+
+    bank = _load(bank_dir)
+    ids = [i for text in item_lists for i in text.split(",")]
+    try:
+        selected = select_items(bank, chapters, ids)
+        workspace = init_workspace(directory, bank, selected, bank_dir)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except WorkspaceError as exc:
+        _workspace_error(exc)
+    code = [e for e in workspace.manifest.items if e.files]
+    click.echo(f"Created {directory} with {len(selected)} item(s)"
+               + (f", {len(code)} of them code items" if code else "") + ".")
+    click.echo(f"Next: write your answers in {directory / 'answers.yaml'}, "
+               f"then run 'grade check {directory}'.")
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--item", "only", multiple=True, metavar="ID", help="Check only this item (repeatable).")
+@click.option("--explain", is_flag=True, help="Show the worked solution of every correct item.")
+@json_option
+def check(directory: Path | None, only: tuple[str, ...], explain: bool, as_json: bool) -> None:
+    """Check the answers of a workspace (default: the one containing the current folder)."""
+    from grader.check import check_workspace
+    from grader.terminal import print_check
+
+    try:
+        workspace = _open(directory)
+        unknown = [i for i in only if workspace.manifest.item(i) is None]
+        if unknown:
+            raise click.UsageError(f"no item {', '.join(map(repr, unknown))} in this workspace")
+        report = check_workspace(workspace, only)
+    except WorkspaceError as exc:
+        _workspace_error(exc, as_json)
+    if as_json:
+        _print_json(report.to_json())
+        return
+    print_check(report, _out(), _chapter_titles(workspace), explain)
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@json_option
+def progress(directory: Path | None, as_json: bool) -> None:
+    """Mastery per chapter and overall, as recorded by the last checks."""
+    from grader.progress import load_progress, mastery
+    from grader.terminal import print_progress
+
+    try:
+        workspace = _open(directory)
+    except WorkspaceError as exc:
+        _workspace_error(exc, as_json)
+    state, warning = load_progress(workspace.state_dir)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    entries = [(e.id, e.chapter) for e in workspace.manifest.items]
+    rows = mastery(entries, state, _chapter_titles(workspace))
+    if as_json:
+        _print_json({"mode": workspace.manifest.mode,
+                     "mastered": sum(r.mastered for r in rows),
+                     "answered": sum(r.answered for r in rows),
+                     "total": sum(r.total for r in rows),
+                     "chapters": [vars(r) for r in rows]})
+        return
+    print_progress(rows, _out(), workspace.manifest.mode == "graded")

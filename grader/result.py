@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-STATUSES = ("correct", "partial", "incorrect", "unanswered", "error")
+# "pending" is only for graded workspaces checked locally: readable, graded on submission.
+STATUSES = ("correct", "partial", "incorrect", "unanswered", "error", "pending")
 
 
 @dataclass(frozen=True)

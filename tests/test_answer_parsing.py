@@ -24,7 +24,7 @@ def test_accepted_forms(text, value, unit):
 
 @pytest.mark.parametrize("text, message", [
     ("3,4.5", "could not read '3,4.5' as a number"),
-    ("9**9**9", "unexpected '*'"),
+    ("9**9**9", "too large"),
     ("nan", "not a finite number"), ("-inf", "not a finite number"), ("Infinity", "not a finite"),
     ("1e999", "exponent"), ("1" * 41, "more than 40 digits"), ("x" * 10_000, "too long"),
     ("٣٤", "use the digits 0-9"), ("", "empty"), ("   ", "empty"),

@@ -20,11 +20,10 @@ class ChoiceKey:
     feedback: Mapping[str, str] | None = None
 
 
-def grade_choice(key: ChoiceKey, response: object) -> Result:
-    """Grade a choice response.
+def read_choice(key: ChoiceKey, response: object) -> list[str] | Result:
+    """The chosen option ids, or the Result for a blank or malformed choice.
 
-    Multiple select with ``per_option``: (right picks - wrong picks) / number of
-    right options, floored at 0 (PrairieLearn's checkbox partial credit).
+    Uses only the options, so it also checks the format of graded workspaces.
     """
     if is_blank(response):
         return unanswered()
@@ -32,11 +31,23 @@ def grade_choice(key: ChoiceKey, response: object) -> Result:
         chosen = read_ids(response, key.options)
     except SelectionError as exc:
         return error(f"Could not read your choice: {exc}.")
-    picked = set(chosen)
-    if len(picked) != len(chosen):
+    if len(set(chosen)) != len(chosen):
         return error("Could not read your choice: an option is listed twice.")
-    if not key.multiple and len(picked) != 1:
+    if not key.multiple and len(chosen) != 1:
         return error("Choose exactly one option for this question.")
+    return chosen
+
+
+def grade_choice(key: ChoiceKey, response: object) -> Result:
+    """Grade a choice response.
+
+    Multiple select with ``per_option``: (right picks - wrong picks) / number of
+    right options, floored at 0 (PrairieLearn's checkbox partial credit).
+    """
+    chosen = read_choice(key, response)
+    if isinstance(chosen, Result):
+        return chosen
+    picked = set(chosen)
     notes = tuple((key.feedback or {}).get(i, "").strip() for i in chosen if i not in key.correct)
     notes = tuple(n for n in notes if n)
     if picked == key.correct:

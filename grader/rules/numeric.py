@@ -80,20 +80,45 @@ def _readings(key: NumericKey, given: Unit, asked: Unit) -> list[tuple[str, floa
     return readings
 
 
-def grade_numeric(key: NumericKey, response: object) -> Result:
-    """Grade one numeric response. Pure: no I/O, no evaluation of student text."""
+@dataclass(frozen=True)
+class ReadNumber:
+    """A response read as a number with its unit resolved against the asked unit."""
+
+    quantity: Quantity
+    given: Unit
+    asked: Unit
+
+
+def read_numeric(unit_text: str, response: object) -> ReadNumber | Result:
+    """Read a response for a question asking in ``unit_text``.
+
+    Returns the reading, or the Result for a blank, unreadable or wrong-unit answer.
+    Needs no expected value, so it also checks the format of graded workspaces.
+    """
     if is_blank(response):
         return unanswered()
     try:
         qty = read_response(response)
     except AnswerFormatError as exc:
-        return error(f"Could not read your answer: {exc}.")
-    asked = key.asked_unit()
+        message = str(exc)
+        if message.startswith("could not read"):
+            return error(f"C{message[1:]}.")
+        return error(f"Could not read your answer: {message}.")
+    asked = _parse_asked(unit_text)
     try:
-        given = resolve_against(parse_unit(qty.unit_text, bytes_context=_asks_bytes(key.unit)),
+        given = resolve_against(parse_unit(qty.unit_text, bytes_context=_asks_bytes(unit_text)),
                                 asked)
     except UnitError as exc:
         return Result("incorrect", 0.0, (f"Unit problem: {exc}.",), matched="unit")
+    return ReadNumber(qty, given, asked)
+
+
+def grade_numeric(key: NumericKey, response: object) -> Result:
+    """Grade one numeric response. Pure: no I/O, no evaluation of student text."""
+    reading = read_numeric(key.unit, response)
+    if isinstance(reading, Result):
+        return reading
+    qty, given, asked = reading.quantity, reading.given, reading.asked
     notes = list(given.notes)
     readings = _readings(key, given, asked)
     for name, given_factor, asked_factor in readings:

@@ -68,15 +68,18 @@ def partial_score(ranks: Sequence[int], rule: str) -> float:
     return 0.0
 
 
-def grade_ordering(key: OrderingKey, response: object) -> Result:
-    """Grade an ordering: exact order for full credit, partial by the key's rule."""
+def read_order(steps: Sequence[str], response: object) -> list[str] | Result:
+    """The ordered step ids, or the Result for a blank or malformed order.
+
+    Needs only the step ids (in any order), so it also checks graded workspaces.
+    """
     if is_blank(response):
         return unanswered()
     try:
-        ids = read_ids(response, key.order)
+        ids = read_ids(response, steps)
     except SelectionError as exc:
         return error(f"Could not read your order: {exc}.")
-    missing = [i for i in key.order if i not in ids]
+    missing = [i for i in steps if i not in ids]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if missing or repeated:
         parts = []
@@ -85,6 +88,14 @@ def grade_ordering(key: OrderingKey, response: object) -> Result:
         if repeated:
             parts.append(f"repeated {', '.join(repeated)}")
         return error(f"Give every step exactly once ({'; '.join(parts)}).")
+    return ids
+
+
+def grade_ordering(key: OrderingKey, response: object) -> Result:
+    """Grade an ordering: exact order for full credit, partial by the key's rule."""
+    ids = read_order(key.order, response)
+    if isinstance(ids, Result):
+        return ids
     position = {step: i for i, step in enumerate(key.order)}
     ranks = [position[i] for i in ids]
     score = partial_score(ranks, key.partial_credit)

@@ -1,0 +1,102 @@
+"""Read a student's ``answers.yaml`` (item id -> answer) without trusting it.
+
+Every scalar is read as a string (PyYAML's base loader resolves no tags), so
+``1.1: 34360`` keeps the id ``"1.1"`` and the answer text ``"34360"`` exactly as
+typed; the grading rules parse the text themselves. The file is capped in size,
+must be UTF-8, and must be a mapping. Answers given twice are reported, not
+silently overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+MAX_ANSWERS_BYTES = 256 * 1024
+_BLANK = {"", "~", "null", "Null", "NULL"}
+_Base = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
+class WorkspaceError(Exception):
+    """A workspace that cannot be used: missing, unreadable or malformed files."""
+
+
+@dataclass
+class AnswerSheet:
+    """Answers by item id (str, list of str, or None for blank) and where each was given."""
+
+    answers: dict[str, object] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, list[int]] = field(default_factory=dict)
+
+
+class _AnswersLoader(_Base):  # type: ignore[misc, valid-type]
+    """Strings only; remembers the line of each top-level key and repeated keys."""
+
+
+def _scalar_or_list(value: object) -> object:
+    """Map YAML's null spellings to None; leave strings, lists and mappings as read."""
+    if isinstance(value, str) and value.strip() in _BLANK:
+        return None
+    return value
+
+
+def parse_answers(text: str, name: str = "answers.yaml") -> AnswerSheet:
+    """Parse the text of an answers file; raise WorkspaceError when it is unusable."""
+    try:
+        root = yaml.compose(text, Loader=_AnswersLoader)
+    except yaml.YAMLError as exc:
+        raise WorkspaceError(_yaml_message(exc, name)) from None
+    sheet = AnswerSheet()
+    if root is None:
+        return sheet
+    if not isinstance(root, yaml.MappingNode):
+        kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+        raise WorkspaceError(f"{name} must map item ids to answers (\"1.1\": 34360), "
+                             f"but it holds {kind}")
+    loader = _AnswersLoader("")
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise WorkspaceError(f"{name} line {line}: an item id must be plain text such as \"1.1\"")
+        item_id = str(key_node.value).strip()
+        if item_id in sheet.lines:
+            sheet.duplicates.setdefault(item_id, [sheet.lines[item_id]]).append(line)
+        sheet.lines[item_id] = line
+        try:
+            value = loader.construct_object(value_node, deep=True)
+        except (yaml.YAMLError, TypeError, RecursionError):
+            raise WorkspaceError(f"{name} line {line}: the answer to {item_id} is not a number, "
+                                 "text or a list of option ids") from None
+        sheet.answers[item_id] = _scalar_or_list(value)
+    return sheet
+
+
+def _yaml_message(exc: yaml.YAMLError, name: str) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    message = f"{name}{where} is not valid YAML: {problem}"
+    if "mapping values" in problem or "found character" in problem or "expected" in problem:
+        message += (". Put quotes around an answer that contains ': ' or starts with one of "
+                    "[ { * & ! | > % @ ` (e.g. \"4.2\": \"*2\")")
+    return message
+
+
+def read_answers(path: Path) -> AnswerSheet:
+    """Read and parse ``path``; every failure is a WorkspaceError with a clear reason."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise WorkspaceError(f"{path} does not exist; 'grade init' creates it") from None
+    if size > MAX_ANSWERS_BYTES:
+        raise WorkspaceError(f"{path.name} is too large ({size} bytes; at most {MAX_ANSWERS_BYTES})")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise WorkspaceError(f"{path.name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+                             f"offset {exc.start}); save it as UTF-8") from None
+    return parse_answers(text, path.name)

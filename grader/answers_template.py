@@ -1,0 +1,79 @@
+"""Write a workspace's ``answers.yaml``: every item id with an empty answer, its prompt
+and what to answer with as comments above it."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Sequence
+
+from grader.instance import instantiate
+from grader.manifest import ManifestItem
+from grader.model import Bank, Item
+
+WIDTH = 92
+_RULE = "# " + "=" * (WIDTH - 2)
+
+
+def _comment(text: str, indent: str = "  ", hang: str = "") -> list[str]:
+    """``text`` as comment lines, keeping its line breaks and wrapping long lines."""
+    out = []
+    for line in text.splitlines():
+        wrapped = textwrap.wrap(line, WIDTH - 2 - len(indent), subsequent_indent=hang) or [""]
+        out.extend(f"#{indent}{w}".rstrip() for w in wrapped)
+    return out
+
+
+def answer_instructions(item: Item, entry: ManifestItem) -> str:
+    """One line on how to write the answer to ``item``."""
+    if item.type == "derive":
+        assert item.answer is not None
+        unit = item.answer.unit
+        asked = "with a plain number" if unit in ("1", "") else f"in {unit}"
+        return f"Answer {asked} (checked {item.answer.tolerance.describe()})."
+    if item.type == "trace":
+        if item.select == "multiple":
+            return "Options (answer with every correct id, e.g. [A, C]):"
+        return "Options (answer with one id, e.g. B):"
+    if item.type == "design":
+        example = "".join(entry.options)
+        return (f"Steps (answer with all {len(entry.options)} letters in your order, "
+                f"e.g. {example} or [{', '.join(entry.options)}]):")
+    files = entry.files
+    return (f"Write your code in {files[0]}; its public tests are in {files[1]} "
+            f"(run: python -m pytest {files[0].split('/')[0]}). Nothing to write here.")
+
+
+def _item_block(item: Item, entry: ManifestItem) -> list[str]:
+    points = f"{entry.points:g} point" + ("" if entry.points == 1 else "s")
+    lines = [f"# {item.id}  {item.title}  [{item.type}, {points}]", "#"]
+    lines += _comment(instantiate(item, entry.params).prompt)
+    lines += ["#", *_comment(answer_instructions(item, entry))]
+    if item.type == "trace":
+        for opt in item.options:
+            lines += _comment(f"{opt.id}. {opt.text}", indent="    ", hang="   ")
+    elif item.type == "design":
+        for label, step in item.display_steps():
+            lines += _comment(f"{label}. {step.text}", indent="    ", hang="   ")
+    if item.code is None:
+        lines.append(f"{json.dumps(item.id)}:")
+    return lines
+
+
+def render_answers_file(bank: Bank, entries: Sequence[ManifestItem], heading: str) -> str:
+    """The text of a fresh answers.yaml for ``entries`` (items of ``bank``)."""
+    lines = [_RULE, *_comment(heading, indent=" "), "#",
+             "# Write each answer after its id, then run 'grade check'. Leave an answer empty",
+             "# to skip it. Numbers: 34360, 34,360, 3.436e4, 3.4 x 10^4, 2^20, 1/3, 17.6%, with or",
+             "# without a unit (34.36 GFLOPs). Options: B or [A, C]. Orders: CADB or [C, A, D, B].",
+             "# An answer that contains ': ' needs quotes.",
+             _RULE]
+    chapter = None
+    for entry in entries:
+        item = bank.items[entry.id]
+        if item.chapter != chapter:
+            chapter = item.chapter
+            ch = bank.chapter(chapter)
+            lines += ["", _RULE, f"# Chapter {chapter} · {ch.title if ch else ''}", _RULE]
+        lines += ["", *_item_block(item, entry)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,204 @@
+"""``grade check``: grade (practice) or format-check (graded) a workspace's answers.
+
+One item's failure never stops the others: every item ends as a Result, and a
+grader bug on one item is reported as that item's error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.answers_file import AnswerSheet, read_answers
+from grader.instance import grade_response
+from grader.loader import load_bank
+from grader.manifest import ManifestItem
+from grader.model import Bank, Item
+from grader.paths import default_bank_dir
+from grader.progress import ItemProgress, Progress, load_progress, record, save_progress
+from grader.result import Result, error
+from grader.rules.choice import ChoiceKey, read_choice
+from grader.rules.numeric import read_numeric
+from grader.rules.ordering import read_order
+from grader.workspace import Workspace
+
+PENDING = "Readable. Graded on submission."
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """One item's result in a check, with the coaching a practice workspace adds."""
+
+    entry: ManifestItem
+    result: Result
+    hint: str | None = None
+    derivation: str | None = None
+    newly_correct: bool = False
+
+    @property
+    def earned(self) -> float:
+        return round(self.result.score * self.entry.points, 6)
+
+    def feedback_lines(self) -> tuple[str, ...]:
+        lines = list(self.result.feedback)
+        if self.hint:
+            lines.append(self.hint)
+        if self.derivation:
+            lines.append(f"Worked solution: {self.derivation}")
+        return tuple(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.result.to_json(self.entry.points)
+        out["feedback"] = "\n".join(self.feedback_lines())
+        return out
+
+
+@dataclass
+class CheckReport:
+    """Every checked item's outcome, in manifest order, and warnings about the files."""
+
+    mode: str
+    outcomes: list[ItemOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return round(sum(o.earned for o in self.outcomes), 6)
+
+    @property
+    def max_total(self) -> float:
+        return round(sum(o.entry.points for o in self.outcomes), 6)
+
+    def by_chapter(self) -> dict[int, list[ItemOutcome]]:
+        out: dict[int, list[ItemOutcome]] = {}
+        for o in self.outcomes:
+            out.setdefault(o.entry.chapter, []).append(o)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """``{total, max_total, items: {ID: {status, score, max_score, feedback}}}`` plus
+        ``mode``, per-chapter totals and ``warnings``."""
+        chapters = {str(ch): {"total": round(sum(o.earned for o in outs), 6),
+                              "max_total": round(sum(o.entry.points for o in outs), 6)}
+                    for ch, outs in self.by_chapter().items()}
+        return {"total": self.total, "max_total": self.max_total,
+                "items": {o.entry.id: o.to_json() for o in self.outcomes},
+                "mode": self.mode, "chapters": chapters, "warnings": list(self.warnings)}
+
+
+def code_not_graded(entry: ManifestItem) -> Result:
+    folder = entry.files[0].split("/")[0]
+    return Result("unanswered", 0.0, (
+        "Not graded yet: this version of grade does not run code items. Run the public tests "
+        f"yourself with 'python -m pytest {folder}'.",))
+
+
+def check_format(entry: ManifestItem, response: object) -> Result:
+    """Graded mode: is the answer readable? Uses only the manifest, never an expected answer."""
+    if entry.type == "derive":
+        reading = read_numeric(entry.unit or "1", response)
+    elif entry.type == "trace":
+        reading = read_choice(ChoiceKey(entry.options, frozenset(), entry.select == "multiple"),
+                              response)
+    elif entry.type == "design":
+        reading = read_order(entry.options, response)
+    else:
+        return code_not_graded(entry)
+    if isinstance(reading, Result):
+        if reading.matched == "unit":  # a wrong unit is a format problem here
+            return error(reading.feedback[0])
+        return reading
+    return Result("pending", 0.0, (PENDING,))
+
+
+def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> Result:
+    """Practice mode: grade against the bank's solver at the manifest's parameters."""
+    if item is None:
+        return error(f"Item {entry.id} is not in the installed bank; update grade or the workspace.")
+    if item.type != entry.type:
+        return error(f"Item {entry.id} is a {item.type} item in the bank but a {entry.type} item "
+                     "in grade.yaml; the workspace is out of date.")
+    if item.code is not None:
+        return code_not_graded(entry)
+    try:
+        return grade_response(item, response, entry.params)
+    except Exception as exc:
+        return error(f"The grader failed on this item ({type(exc).__name__}: {exc}); "
+                     "please report it. Your other answers were graded.")
+
+
+def coach(item: Item, result: Result, after: ItemProgress) -> tuple[str | None, str | None]:
+    """The next hint for a wrong answer, or the worked solution for a right one."""
+    if result.status == "correct":
+        return None, item.derivation
+    if result.status in ("incorrect", "partial") and item.hints:
+        k = max(1, min(after.wrong_answers, len(item.hints)))
+        return f"Hint {k}/{len(item.hints)}: {item.hints[k - 1]}", None
+    return None, None
+
+
+def sheet_warnings(sheet: AnswerSheet, known: Iterable[str]) -> list[str]:
+    known = set(known)
+    warnings = [f"answers.yaml line {sheet.lines[i]}: '{i}' is not an item of this workspace"
+                for i in sheet.answers if i not in known]
+    warnings += [f"answers.yaml gives {i} more than once (lines {', '.join(map(str, lines))}); "
+                 "the last one is graded" for i, lines in sheet.duplicates.items()]
+    return warnings
+
+
+def _bank_for(workspace: Workspace) -> tuple[Bank, list[str]]:
+    bank_dir = Path(workspace.manifest.bank) if workspace.manifest.bank else default_bank_dir()
+    loaded = load_bank(bank_dir)
+    warnings = [f"the bank at {bank_dir} has {len(loaded.problems)} problem(s); "
+                "'grade validate' lists them"] if loaded.problems else []
+    return loaded.bank, warnings
+
+
+def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] = (),
+                  progress: Progress | None = None, bank: Bank | None = None) -> CheckReport:
+    """Check ``sheet`` against the workspace's items (all, or the ids in ``only``).
+
+    ``progress`` (practice mode) is updated in place and decides which hint to show.
+    """
+    manifest = workspace.manifest
+    wanted = set(only)
+    entries = [e for e in manifest.items if not wanted or e.id in wanted]
+    report = CheckReport(manifest.mode, warnings=sheet_warnings(sheet, (e.id for e in manifest.items)))
+    if manifest.mode == "graded":
+        for entry in entries:
+            result = check_format(entry, sheet.answers.get(entry.id))
+            if progress is not None:
+                record(progress, entry.id, result.status, result.score, sheet.answers.get(entry.id))
+            report.outcomes.append(ItemOutcome(entry, result))
+        return report
+    if bank is None:
+        bank, bank_warnings = _bank_for(workspace)
+        report.warnings += bank_warnings
+    for entry in entries:
+        response = sheet.answers.get(entry.id)
+        item = bank.items.get(entry.id)
+        result = grade_practice(item, entry, response)
+        hint = derivation = None
+        newly = False
+        if progress is not None and item is not None and item.code is None:
+            before = record(progress, entry.id, result.status, result.score, response)
+            hint, derivation = coach(item, result, progress.of(entry.id))
+            newly = result.status == "correct" and before.status != "correct"
+        report.outcomes.append(ItemOutcome(entry, result, hint, derivation, newly))
+    return report
+
+
+def check_workspace(workspace: Workspace, only: Iterable[str] = (), save: bool = True) -> CheckReport:
+    """Read the answers, check them, and (practice mode) record progress."""
+    sheet = read_answers(workspace.answers_path)
+    progress, warning = load_progress(workspace.state_dir)
+    report = check_answers(workspace, sheet, only, progress)
+    if warning:
+        report.warnings.append(warning)
+    if save:
+        progress.checks += 1
+        save_progress(workspace.state_dir, progress)
+    return report
+

@@ -1,0 +1,156 @@
+"""The workspace manifest, ``grade.yaml``: which items a workspace holds and how to check them.
+
+It never holds an expected answer. A *practice* workspace computes answers from
+the installed bank (at the manifest's parameters, so per-student variants fit);
+a *graded* workspace carries only what a format check needs (asked unit, option
+ids, code files), and grading happens on submission.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from grader.answers_file import WorkspaceError
+from grader.model import Item
+
+MANIFEST_NAME = "grade.yaml"
+MODES = ("practice", "graded")
+MAX_MANIFEST_BYTES = 512 * 1024
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_HEADER = ("# Workspace manifest written by 'grade'. It lists the items of this workspace\n"
+           "# and holds no answers. Do not edit it: write your answers in answers.yaml.\n")
+
+
+def _plain(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+@dataclass(frozen=True)
+class ManifestItem:
+    """One item as a workspace knows it."""
+
+    id: str
+    type: str
+    chapter: int
+    title: str
+    points: float = 1.0
+    unit: str | None = None
+    params: Mapping[str, float] = field(default_factory=dict)
+    select: str | None = None
+    options: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "type": self.type, "chapter": self.chapter,
+                               "title": self.title, "points": self.points}
+        if self.unit is not None:
+            out["unit"] = self.unit
+        if self.params:
+            out["params"] = {k: _plain(v) for k, v in self.params.items()}
+        if self.select is not None:
+            out["select"] = self.select
+        if self.options:
+            out["options"] = list(self.options)
+        if self.files:
+            out["files"] = list(self.files)
+        return out
+
+
+@dataclass(frozen=True)
+class Manifest:
+    mode: str
+    items: tuple[ManifestItem, ...]
+    title: str = ""
+    bank: str | None = None
+    assignment: Mapping[str, str] | None = None
+
+    def item(self, item_id: str) -> ManifestItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format": 1, "mode": self.mode}
+        if self.title:
+            out["title"] = self.title
+        out["bank"] = self.bank
+        if self.assignment:
+            out["assignment"] = dict(self.assignment)
+        out["items"] = [i.to_dict() for i in self.items]
+        return out
+
+
+def workspace_files(item: Item) -> tuple[str, ...]:
+    """Where a code item's template and public tests go inside a workspace."""
+    assert item.code is not None
+    return tuple(f"{Path(p).parent.name}/{Path(p).name}"
+                 for p in (item.code.template, item.code.public_tests))
+
+
+def manifest_item(item: Item, params: Mapping[str, float] | None = None,
+                  points: float = 1.0) -> ManifestItem:
+    """The manifest entry of a bank item (at ``params``, defaults when None)."""
+    common = dict(id=item.id, type=item.type, chapter=item.chapter, title=item.title, points=points)
+    if item.type == "derive":
+        assert item.answer is not None
+        values = {**item.defaults(), **(params or {})}
+        return ManifestItem(**common, unit=item.answer.unit, params=values)
+    if item.type == "trace":
+        return ManifestItem(**common, select=item.select, options=tuple(o.id for o in item.options))
+    if item.type == "design":
+        return ManifestItem(**common, options=tuple(label for label, _ in item.display_steps()))
+    return ManifestItem(**common, files=workspace_files(item))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    text = resources.files("grader").joinpath("schemas/manifest.schema.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def manifest_from_dict(doc: Any, name: str = MANIFEST_NAME) -> Manifest:
+    """Validate a parsed manifest against its schema and build it."""
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        raise WorkspaceError(f"{name} is not a valid workspace manifest: ${where}: {err.message}")
+    items = tuple(ManifestItem(
+        id=i["id"], type=i["type"], chapter=i["chapter"], title=i["title"], points=float(i["points"]),
+        unit=i.get("unit"), params={k: float(v) for k, v in i.get("params", {}).items()},
+        select=i.get("select"), options=tuple(i.get("options", ())), files=tuple(i.get("files", ())),
+    ) for i in doc["items"])
+    ids = [i.id for i in items]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise WorkspaceError(f"{name} lists item(s) {', '.join(repeated)} more than once")
+    return Manifest(mode=doc["mode"], items=items, title=doc.get("title", ""), bank=doc.get("bank"),
+                    assignment=doc.get("assignment"))
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read ``grade.yaml``; every failure is a WorkspaceError naming the problem."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise WorkspaceError(f"{path} does not exist: this is not a workspace "
+                             "('grade init DIR' creates one)") from None
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise WorkspaceError(f"{path.name} is too large ({len(data)} bytes)")
+    try:
+        doc = yaml.load(data.decode("utf-8"), Loader=_SafeLoader)
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise WorkspaceError(f"{path.name} cannot be read: {str(exc).splitlines()[0]}") from None
+    return manifest_from_dict(doc, path.name)
+
+
+def write_manifest(path: Path, manifest: Manifest) -> None:
+    text = yaml.safe_dump(manifest.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+    path.write_text(_HEADER + text, encoding="utf-8")

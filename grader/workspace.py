@@ -1,0 +1,125 @@
+"""Student workspaces: create one (``grade init``), find one, and open one."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from grader.answers_file import WorkspaceError
+from grader.answers_template import render_answers_file
+from grader.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    ManifestItem,
+    manifest_item,
+    read_manifest,
+    write_manifest,
+)
+from grader.model import Bank
+from grader.paths import REPO_ROOT
+
+ANSWERS_NAME = "answers.yaml"
+STATE_DIR = ".grade"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    manifest: Manifest
+
+    @property
+    def answers_path(self) -> Path:
+        return self.root / ANSWERS_NAME
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+
+def select_items(bank: Bank, chapters: Iterable[int] = (), ids: Iterable[str] = ()) -> list[str]:
+    """Item ids in bank order: the given chapters and ids, or the whole bank when both are empty.
+
+    Raises ValueError naming an unknown chapter or id.
+    """
+    chapters, ids = list(chapters), [i.strip() for i in ids if i.strip()]
+    known_chapters = {c.number for c in bank.chapters}
+    bad_chapters = [c for c in chapters if c not in known_chapters]
+    if bad_chapters:
+        raise ValueError(f"no chapter {', '.join(map(str, bad_chapters))}; chapters are "
+                         f"{min(known_chapters)}-{max(known_chapters)}")
+    unknown = [i for i in ids if i not in bank.items]
+    if unknown:
+        raise ValueError(f"no item {', '.join(repr(u) for u in unknown)}; 'grade list' shows the ids")
+    if not chapters and not ids:
+        return list(bank.items)
+    wanted = set(ids)
+    return [i for i, item in bank.items.items() if item.chapter in chapters or i in wanted]
+
+
+def _readme(title: str, manifest: Manifest) -> str:
+    code = [i for i in manifest.items if i.files]
+    code_note = "".join(f"- `{i.files[0].split('/')[0]}/`: item {i.id} ({i.type}): the code you "
+                        f"write and its public tests.\n" for i in code).rstrip("\n")
+    if manifest.mode == "practice":
+        mode_note = ("Practice mode: `grade check` checks correctness here, instantly, and gives the "
+                     "next hint on a wrong answer and the worked solution once you are right.")
+    else:
+        mode_note = ("Graded mode: `grade check` checks that every answer can be read and runs the "
+                     "public tests; correctness is graded when you submit.")
+    template = resources.files("grader").joinpath("data/workspace_readme.md").read_text("utf-8")
+    return Template(template).substitute(title=title, mode=manifest.mode, count=len(manifest.items),
+                                         code_note=code_note, mode_note=mode_note)
+
+
+def write_workspace(dest: Path, bank: Bank, manifest: Manifest,
+                    source_root: Path = REPO_ROOT) -> Workspace:
+    """Write manifest, answers file, README and code templates into the empty folder ``dest``."""
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise WorkspaceError(f"{dest} exists and is not an empty folder; choose a new one "
+                             "(your answers are never overwritten)")
+    dest.mkdir(parents=True, exist_ok=True)
+    title = manifest.title or "LM workbook practice"
+    write_manifest(dest / MANIFEST_NAME, manifest)
+    (dest / ANSWERS_NAME).write_text(render_answers_file(bank, manifest.items, title), encoding="utf-8")
+    (dest / "README.md").write_text(_readme(title, manifest), encoding="utf-8")
+    for entry in manifest.items:
+        code = bank.items[entry.id].code
+        if code is None:
+            continue
+        for source, target in zip((code.template, code.public_tests), entry.files, strict=True):
+            (dest / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source_root / source, dest / target)
+    return Workspace(dest, manifest)
+
+
+def init_workspace(dest: Path, bank: Bank, item_ids: Sequence[str],
+                   bank_dir: Path | None = None) -> Workspace:
+    """A practice workspace for ``item_ids`` at their default parameters."""
+    manifest = Manifest(mode="practice", title="LM workbook practice",
+                        items=tuple(manifest_item(bank.items[i]) for i in item_ids),
+                        bank=str(bank_dir.resolve()) if bank_dir else None)
+    return write_workspace(dest, bank, manifest)
+
+
+def find_workspace(start: Path) -> Path:
+    """``start`` or the nearest parent holding a manifest; WorkspaceError when none does."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / MANIFEST_NAME).is_file():
+            return folder
+    raise WorkspaceError(f"no {MANIFEST_NAME} in {start} or its parents: not a workspace "
+                         "('grade init DIR' creates one)")
+
+
+def open_workspace(root: Path) -> Workspace:
+    if not root.is_dir():
+        raise WorkspaceError(f"{root} is not a folder")
+    return Workspace(root, read_manifest(root / MANIFEST_NAME))
+
+
+def entries_by_id(manifest: Manifest) -> dict[str, ManifestItem]:
+    return {i.id: i for i in manifest.items}
