@@ -7,26 +7,16 @@ Prints wall-clock figures; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import tracemalloc
 from pathlib import Path
+
+from timing import timed
 
 from grader.instance import grade_response, key_entry
 from grader.loader import load_bank
 from grader.validate import validate_bank
 
 BANK = Path(__file__).resolve().parent.parent / "bank"
-
-
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """Median and min seconds over ``repeat`` runs."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), min(times)
 
 
 def main() -> None:

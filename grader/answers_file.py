@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 MAX_ANSWERS_BYTES = 256 * 1024
+MAX_LIST = 64
 _BLANK = {"", "~", "null", "Null", "NULL"}
 _Base = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
@@ -32,15 +33,32 @@ class AnswerSheet:
     duplicates: dict[str, list[int]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class WrongShape:
+    """An answer of a shape no rule reads (a mapping, a nested or very long list)."""
+
+    what: str
+
+    def message(self) -> str:
+        return (f"Could not read your answer: it is {self.what}. Write a number, an option id, "
+                "or a list of option ids such as [A, C].")
+
+
 class _AnswersLoader(_Base):  # type: ignore[misc, valid-type]
     """Strings only; remembers the line of each top-level key and repeated keys."""
 
 
-def _scalar_or_list(value: object) -> object:
-    """Map YAML's null spellings to None; leave strings, lists and mappings as read."""
-    if isinstance(value, str) and value.strip() in _BLANK:
-        return None
-    return value
+def _shape(value: object) -> object:
+    """None for YAML's null spellings, a string, a flat list of strings, or WrongShape."""
+    if isinstance(value, str):
+        return None if value.strip() in _BLANK else value
+    if isinstance(value, list):
+        if len(value) > MAX_LIST:
+            return WrongShape(f"a list of {len(value)} entries (at most {MAX_LIST})")
+        if all(isinstance(v, str) for v in value):
+            return value
+        return WrongShape("a list that contains lists or mappings")
+    return WrongShape("a mapping (key: value pairs)" if isinstance(value, dict) else "not text")
 
 
 def parse_answers(text: str, name: str = "answers.yaml") -> AnswerSheet:
@@ -70,7 +88,7 @@ def parse_answers(text: str, name: str = "answers.yaml") -> AnswerSheet:
         except (yaml.YAMLError, TypeError, RecursionError):
             raise WorkspaceError(f"{name} line {line}: the answer to {item_id} is not a number, "
                                  "text or a list of option ids") from None
-        sheet.answers[item_id] = _scalar_or_list(value)
+        sheet.answers[item_id] = _shape(value)
     return sheet
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.answers_file import AnswerSheet, read_answers
+from grader.answers_file import AnswerSheet, WrongShape, read_answers
 from grader.instance import grade_response
 from grader.loader import load_bank
 from grader.manifest import ManifestItem
@@ -97,6 +97,8 @@ def code_not_graded(entry: ManifestItem) -> Result:
 
 def check_format(entry: ManifestItem, response: object) -> Result:
     """Graded mode: is the answer readable? Uses only the manifest, never an expected answer."""
+    if isinstance(response, WrongShape):
+        return error(response.message())
     if entry.type == "derive":
         reading = read_numeric(entry.unit or "1", response)
     elif entry.type == "trace":
@@ -122,6 +124,8 @@ def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> 
                      "in grade.yaml; the workspace is out of date.")
     if item.code is not None:
         return code_not_graded(entry)
+    if isinstance(response, WrongShape):
+        return error(response.message())
     try:
         return grade_response(item, response, entry.params)
     except Exception as exc:

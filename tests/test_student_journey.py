@@ -1,0 +1,82 @@
+"""Graded workspaces, and a student who reaches a fully correct workspace from the CLI alone."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from grader.instance import key_entry
+from grader.manifest import Manifest, manifest_item
+from grader.workspace import write_workspace
+from tests.answer_forms import in_asked_unit
+from tests.workspace_helpers import check_json, grade, write_answers
+
+
+def test_graded_workspace_checks_format_only(tmp_path: Path, bank):
+    manifest = Manifest(mode="graded", title="Assignment 1",
+                        items=tuple(manifest_item(bank.items[i]) for i in
+                                    ("1.1", "1.2", "1.5", "2.5", "0.6")))
+    ws = write_workspace(tmp_path / "a1", bank, manifest).root
+    right = key_entry(bank.items["1.5"])["answer"]
+    wrong_option = next(o.id for o in bank.items["1.5"].options if o.id != right)
+    write_answers(ws, {"1.1": "17180", "1.2": "34360 GB", "1.5": wrong_option, "2.5": "ABZ"})
+    doc = check_json(ws)
+    items = doc["items"]
+    assert items["1.1"]["status"] == "pending"  # a wrong number is still only "readable"
+    assert items["1.5"]["status"] == "pending"
+    assert "Graded on submission" in items["1.1"]["feedback"]
+    assert items["1.2"]["status"] == "error" and "asks for" in items["1.2"]["feedback"]
+    assert items["2.5"]["status"] == "error" and "unknown option 'Z'" in items["2.5"]["feedback"]
+    assert doc["mode"] == "graded" and doc["total"] == 0.0
+    text = json.dumps(doc)
+    assert "Correct" not in text and "Hint" not in text and "M*K*N" not in text
+    out = grade("check", ws).output
+    assert "format only" in out and "Correctness is graded when you submit" in out
+    assert "Answered 2/5" in grade("progress", ws).output
+
+
+def _design_prefix(feedback: str, n: int) -> int:
+    """How many leading steps the ordering feedback says are right."""
+    if feedback.startswith("Correct"):
+        return n
+    if "The first step is not right" in feedback:
+        return 0
+    if "The first step is right" in feedback:
+        return 1
+    return int(re.search(r"The first (\d+) steps are right", feedback).group(1))
+
+
+def test_a_student_reaches_a_fully_correct_workspace_from_feedback(tmp_path: Path, bank):
+    ws = tmp_path / "me"
+    assert grade("init", ws, "--chapter", "0", "--chapter", "2", "--chapter", "9").exit_code == 0
+    doc = check_json(ws)
+    todo = [i for i, e in doc["items"].items() if e["status"] == "unanswered"]
+    code = [i for i in todo if bank.items[i].code is not None]
+    # Derive items: the student works the math out (here, the reference solver does it).
+    write_answers(ws, {i: in_asked_unit(bank.items[i]) for i in todo if bank.items[i].type == "derive"})
+    # Trace items: try the listed options one by one, reading only check's verdict.
+    for item_id in (i for i in todo if bank.items[i].type == "trace"):
+        options = re.findall(r"^#    ([A-Z])\. ", (ws / "answers.yaml").read_text("utf-8"), re.M)
+        for option in dict.fromkeys(options):
+            write_answers(ws, {item_id: option})
+            if check_json(ws, "--item", item_id)["items"][item_id]["status"] == "correct":
+                break
+    # Design items: grow a correct prefix from the feedback on the first wrong step.
+    for item_id in (i for i in todo if bank.items[i].type == "design"):
+        labels = [lab for lab, _ in bank.items[item_id].display_steps()]
+        prefix: list[str] = []
+        while len(prefix) < len(labels):
+            for candidate in (x for x in labels if x not in prefix):
+                order = prefix + [candidate] + [x for x in labels if x not in prefix and x != candidate]
+                write_answers(ws, {item_id: "".join(order)})
+                fb = check_json(ws, "--item", item_id)["items"][item_id]["feedback"]
+                if _design_prefix(fb, len(labels)) > len(prefix):
+                    prefix.append(candidate)
+                    break
+            else:
+                raise AssertionError(f"feedback on {item_id} gave no way forward")
+    final = check_json(ws)
+    assert {i for i, e in final["items"].items() if e["status"] != "correct"} == set(code)
+    progress = json.loads(grade("progress", ws, "--json").output)
+    assert progress["mastered"] == progress["total"] - len(code)
