@@ -270,3 +270,16 @@ def test_progress_counts_mastery_per_chapter(ws: Path, bank):
     assert "Mastery 2/51" in grade("progress", ws).output
     (ws / ".grade" / "progress.json").write_text("{broken", "utf-8")
     assert "unreadable" in grade("progress", ws).output
+
+
+def test_bundled_example_workspace_checks_as_documented(tmp_path: Path):
+    import shutil
+
+    example = tmp_path / "example"
+    shutil.copytree(REPO_ROOT / "examples" / "workspace", example)
+    doc = check_json(example)
+    statuses = {i: e["status"] for i, e in doc["items"].items()}
+    assert statuses == {"1.1": "correct", "1.2": "incorrect", "1.3": "correct", "1.4": "correct",
+                        "1.5": "unanswered", "1.6": "correct", "3.1": "error", "3.2": "incorrect",
+                        "3.3": "unanswered", "3.4": "unanswered", "3.5": "unanswered"}
+    assert doc["warnings"] == []
