@@ -124,6 +124,10 @@ def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> 
                      "in grade.yaml; the workspace is out of date.")
     if item.code is not None:
         return code_not_graded(entry)
+    unknown = sorted(set(entry.params) - set(item.params))
+    if unknown:
+        return error(f"grade.yaml gives item {entry.id} parameter(s) {', '.join(unknown)} that the "
+                     "bank does not declare; the workspace is out of date.")
     if isinstance(response, WrongShape):
         return error(response.message())
     try:

@@ -80,3 +80,18 @@ def test_a_student_reaches_a_fully_correct_workspace_from_feedback(tmp_path: Pat
     assert {i for i, e in final["items"].items() if e["status"] != "correct"} == set(code)
     progress = json.loads(grade("progress", ws, "--json").output)
     assert progress["mastered"] == progress["total"] - len(code)
+
+
+def test_practice_workspace_grades_at_its_own_parameters(tmp_path: Path, bank):
+    item = bank.items["1.1"]
+    variant = {"m": 2048, "k": 1024, "n": 512}
+    manifest = Manifest(mode="practice", items=(manifest_item(item, variant),
+                                                manifest_item(bank.items["1.2"], {"bogus": 1})))
+    ws = write_workspace(tmp_path / "v", bank, manifest).root
+    assert "[2,048, 1,024]" in (ws / "answers.yaml").read_text("utf-8")
+    write_answers(ws, {"1.1": in_asked_unit(item)})  # the default's answer
+    assert check_json(ws)["items"]["1.1"]["status"] == "incorrect"
+    write_answers(ws, {"1.1": in_asked_unit(item, variant), "1.2": "20.3"})
+    doc = check_json(ws)
+    assert doc["items"]["1.1"]["status"] == "correct"
+    assert doc["items"]["1.2"]["status"] == "error" and "out of date" in doc["items"]["1.2"]["feedback"]
