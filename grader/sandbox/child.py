@@ -1,0 +1,142 @@
+"""The sandboxed side: import the student's module and answer calls, nothing else.
+
+Run as ``python -I child.py HARNESS_DIR WORK_DIR MODULE LOG [PRELOAD...]`` inside the
+sandbox. The channel is this process's original stdin/stdout; the student's
+prints go to LOG. Everything here is untrusted once the student's module is
+imported: the parent decides pass/fail from the values sent back, never from what
+this process claims.
+"""
+
+import os
+import sys
+
+FORBIDDEN = ("os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+             "subprocess.Popen", "pty.spawn", "socket.connect", "socket.bind", "socket.getaddrinfo",
+             "socket.sendto", "ctypes.dlopen", "ctypes.dlsym", "os.kill", "os.killpg", "signal.pthread_kill",
+             "sys.setrecursionlimit")
+
+
+def main():
+    harness, work, module_name, log = sys.argv[1:5]
+    preload = sys.argv[5:]
+    chan_in, chan_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    for name in preload:
+        __import__(name)
+    sys.path.insert(0, harness)
+    import wire
+    sys.path.remove(harness)
+    import traceback  # noqa: F401 - imported before student code can shadow it
+
+    def read_exact(n):
+        chunks, left = [], n
+        while left:
+            chunk = os.read(chan_in, min(left, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def send(message, blobs=()):
+        data = wire.pack(message, blobs)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(chan_out, view):]
+
+    def on_event(event, args):
+        if event in FORBIDDEN or event.startswith("os.exec"):
+            if event in ("os.kill", "os.killpg") and args and args[0] == os.getpid():
+                return
+            try:
+                send({"forbidden": event})
+            finally:
+                os.kill(os.getpid(), 9)
+
+    os.chdir(work)
+    sys.path.append(work)
+    sys.dont_write_bytecode = True
+    sys.addaudithook(on_event)
+    try:
+        module = __import__(module_name)
+    except BaseException as exc:
+        send({"ready": False, "error": _describe(exc)})
+        return
+    send({"ready": True})
+    while True:
+        try:
+            request, blobs = wire.unpack(read_exact)
+        except EOFError:
+            return
+        send(*_answer(module, request, blobs, wire))
+
+
+def _describe(exc):
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(os.getcwd()):
+            where = f" ({os.path.basename(tb.tb_frame.f_code.co_filename)}, line {tb.tb_lineno})"
+        tb = tb.tb_next
+    if isinstance(exc, SyntaxError):
+        where = f" ({os.path.basename(exc.filename or '?')}, line {exc.lineno})"
+    return {"type": type(exc).__name__, "message": str(exc)[:500] + where}
+
+
+def _answer(module, request, blobs, wire):
+    call_id = request.get("id")
+    try:
+        func = getattr(module, request["func"])
+        args = wire.decode_value(request["args"], blobs)
+        kwargs = {str(k): wire.decode_value(v, blobs) for k, v in request["kwargs"].items()}
+    except Exception as exc:
+        return {"id": call_id, "ok": False, "error": _describe(exc)}, []
+    try:
+        value = func(*args, **kwargs)
+    except BaseException as exc:
+        return {"id": call_id, "ok": False, "error": _describe(exc)}, []
+    out_blobs = []
+    try:
+        encoded = wire.encode_value(value, out_blobs)
+        changed = _changed_args(args, request["args"], blobs, out_blobs, wire)
+    except BaseException as exc:
+        return {"id": call_id, "ok": False, "error": {"type": "UnsendableResult",
+                                                       "message": str(exc)[:500]}}, []
+    message = {"id": call_id, "ok": True, "value": encoded}
+    if changed:
+        message["args_after"] = changed
+    return message, out_blobs
+
+
+def _changed_args(args, sent, sent_blobs, out_blobs, wire):
+    """{index: new encoded value} for list, dict and tensor arguments the call modified."""
+    changed = {}
+    for i, arg in enumerate(args):
+        if not (type(arg) in (list, dict) or wire._is_plain_tensor(arg)):
+            continue
+        blobs = []
+        node = wire.encode_value(arg, blobs)
+        original = sent[i] if i < len(sent) else None
+        both_tensors = isinstance(node, dict) and isinstance(original, dict) \
+            and "$tensor" in node and "$tensor" in original
+        if both_tensors:
+            if node["shape"] == original["shape"] and node["dtype"] == original["dtype"] \
+                    and blobs[0] == sent_blobs[original["$tensor"]]:
+                continue
+        elif node == original:
+            continue
+        if blobs:
+            if "$tensor" not in node:
+                continue  # tensors nested in containers are not mirrored back
+            node = dict(node, **{"$tensor": len(out_blobs)})
+            out_blobs.extend(blobs)
+        changed[str(i)] = node
+    return changed
+
+
+if __name__ == "__main__":
+    main()

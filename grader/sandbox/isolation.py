@@ -1,0 +1,94 @@
+"""How the sandboxed process is isolated: Linux namespaces when the kernel allows them,
+otherwise a plain separate process with rlimits (and a clear warning, once)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+NAMESPACES = "namespaces"
+RLIMITS = "rlimits"
+_UNSHARE_OUTER = ["--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--mount-proc"]
+
+
+class SandboxWarning(UserWarning):
+    """Student code runs with weaker isolation than intended."""
+
+
+@lru_cache(maxsize=1)
+def _namespaces_work() -> str | None:
+    """None when user, net, mount and pid namespaces can be created; else the reason."""
+    unshare = shutil.which("unshare")
+    if sys.platform != "linux" or unshare is None:
+        return "not Linux or no 'unshare' command"
+    try:
+        probe = subprocess.run([unshare, *_UNSHARE_OUTER, "/bin/sh", "-c",
+                                "mount -t tmpfs tmpfs /mnt && exec unshare --user --mount /bin/true"],
+                               capture_output=True, timeout=10, env={})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    return None if probe.returncode == 0 else (probe.stderr.decode(errors="replace").strip() or "failed")
+
+
+def isolation_mode() -> str:
+    """NAMESPACES or RLIMITS. GRADE_SANDBOX=rlimits forces the fallback (for tests)."""
+    if os.environ.get("GRADE_SANDBOX") == RLIMITS:
+        return RLIMITS
+    reason = _namespaces_work()
+    if reason is None:
+        return NAMESPACES
+    _warn_once(reason)
+    return RLIMITS
+
+
+@lru_cache(maxsize=1)
+def _warn_once(reason: str) -> None:
+    warnings.warn(
+        f"Linux namespaces are unavailable ({reason}). Student code runs in a separate process "
+        "with resource limits and an audit hook that blocks network and process creation, but it "
+        "can read any file your user can read. Grade untrusted code on a machine where "
+        "'unshare --user' works.", SandboxWarning, stacklevel=3)
+
+
+def hidden_paths(secret_roots: list[Path], keep: list[Path]) -> list[Path]:
+    """Top-level entries of each secret root to hide, sparing any that contain a kept path."""
+    out: list[Path] = []
+    kept = [p.resolve() for p in keep]
+    for root in secret_roots:
+        if not root.is_dir():
+            continue
+        for entry in sorted(root.iterdir()):
+            resolved = entry.resolve()
+            if any(k == resolved or resolved in k.parents for k in kept):
+                continue
+            out.append(entry)
+    return out
+
+
+def wrap_command(command: list[str], box_root: Path, job_dir: Path, hide: list[Path],
+                 mode: str) -> list[str]:
+    """The command line that runs ``command`` isolated.
+
+    Namespaces: new user, net, mount and pid namespaces; the job folder is bind-mounted
+    at ``box_root``; the folders in ``hide`` (the jobs and trusted folders, the repository
+    with its hidden tests) are covered by empty tmpfs; then a second user+mount namespace
+    locks those mounts so the student's process cannot unmount them.
+    """
+    if mode != NAMESPACES:
+        return command
+    script = ["set -e", f"mount --bind {shlex.quote(str(job_dir))} {shlex.quote(str(box_root))}"]
+    for path in hide:
+        quoted = shlex.quote(str(path))
+        if path.is_dir():
+            script.append(f"mount -t tmpfs -o size=1k,mode=000 tmpfs {quoted}")
+        elif path.exists():
+            script.append(f"mount --bind /dev/null {quoted}")
+    script.append("exec " + shlex.join([shutil.which("unshare") or "unshare", "--user", "--mount",
+                                        *command]))
+    return [shutil.which("unshare") or "unshare", *_UNSHARE_OUTER, "/bin/sh", "-c", "\n".join(script)]

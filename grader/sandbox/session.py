@@ -1,0 +1,256 @@
+"""The trusted side of one sandboxed process: start it, call into it, stop it.
+
+Pass/fail is never decided here: a call returns the value the student's function
+produced (rebuilt from JSON and raw tensor bytes), and the trusted tests judge it.
+Every way the process can misbehave ends in one fatal ``kind``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.sandbox import wire
+from grader.sandbox.isolation import NAMESPACES, hidden_paths, isolation_mode, wrap_command
+from grader.sandbox.limits import Limits, limiter
+
+HARNESS_FILES = ("child.py", "wire.py")
+FATAL_KINDS = ("timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered")
+
+
+class SandboxFailure(Exception):
+    """The sandboxed process can no longer answer; ``kind`` is one of FATAL_KINDS."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+class StudentError(Exception):
+    """The student's function raised; re-raised in the trusted tests under this name."""
+
+
+def sandbox_root() -> Path:
+    """Per-user folder holding job, trusted and mount-point folders."""
+    root = Path(tempfile.gettempdir()) / f"grade-sandbox-{os.getuid()}"
+    for sub in ("jobs", "trusted", "box"):
+        (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+    return root
+
+
+@dataclass
+class Job:
+    """A fresh folder with the submission's files (``work/``) and the harness."""
+
+    dir: Path
+    module: str
+    preload: tuple[str, ...] = ()
+
+    @classmethod
+    def create(cls, files: dict[str, bytes], module: str, preload: tuple[str, ...] = ()) -> Job:
+        job = Path(tempfile.mkdtemp(dir=sandbox_root() / "jobs"))
+        (job / "work").mkdir()
+        (job / "harness").mkdir()
+        for name, data in files.items():
+            (job / "work" / name).write_bytes(data)
+        here = Path(__file__).parent
+        for name in HARNESS_FILES:
+            shutil.copyfile(here / name, job / "harness" / name)
+        return cls(job, module, preload)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class Sandbox:
+    """One student process answering calls over its stdin/stdout."""
+
+    job: Job
+    limits: Limits = field(default_factory=Limits)
+    mode: str = field(default_factory=isolation_mode)
+    fatal: SandboxFailure | None = None
+    import_error: dict[str, str] | None = None
+    _proc: subprocess.Popen[bytes] | None = None
+    _next_id: int = 0
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        root = sandbox_root()
+        inside = root / "box" if self.mode == NAMESPACES else self.job.dir
+        child = [sys.executable, "-I", str(inside / "harness" / "child.py"), str(inside / "harness"),
+                 str(inside / "work"), self.job.module, str(inside / "output.log"), *self.job.preload]
+        keep = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent, root / "box"]
+        hide = [root / "jobs", root / "trusted", *_secret_paths(keep)]
+        command = wrap_command(child, root / "box", self.job.dir, hide, self.mode)
+        self._proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env={}, cwd=self.job.dir / "work", preexec_fn=limiter(self.limits),
+            start_new_session=True)
+        hello = self._receive(time.monotonic() + self.limits.startup_timeout_s)
+        if hello.get("ready") is True:
+            return
+        if hello.get("ready") is False and isinstance(hello.get("error"), dict):
+            self.import_error = {k: str(v)[:600] for k, v in hello["error"].items()}
+            return
+        raise self._fail("tampered", "the sandbox sent an unexpected first message")
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe:
+                pipe.close()
+        self._proc.wait()
+        self._proc = None
+
+    # -- calls ------------------------------------------------------------------------
+    def call(self, func: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call ``func`` in the student's module; mirror in-place changes to ``args``."""
+        if self.fatal is not None:
+            raise self.fatal
+        if self._proc is None:
+            self.start()
+        if self.import_error is not None:
+            raise StudentError(f"your module could not be imported: {self.import_error.get('type')}: "
+                               f"{self.import_error.get('message')}")
+        self._next_id += 1
+        blobs: list[bytes] = []
+        request = {"id": self._next_id, "func": func,
+                   "args": [wire.encode_iterable_arg(a, blobs) for a in args],
+                   "kwargs": {k: wire.encode_value(v, blobs) for k, v in kwargs.items()}}
+        deadline = time.monotonic() + self.limits.call_timeout_s
+        self._send(wire.pack(request, blobs), deadline)
+        reply, reply_blobs = self._receive_frame(deadline)
+        if reply.get("id") != self._next_id or not isinstance(reply.get("ok"), bool):
+            raise self._fail("tampered", "the sandbox answered out of turn")
+        if not reply["ok"]:
+            err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+            if err.get("type") == "MemoryError":
+                raise self._fail("memory_limit", "the function ran out of memory")
+            raise StudentError(f"{str(err.get('type'))[:80]}: {str(err.get('message'))[:600]}")
+        try:
+            value = wire.decode_value(reply.get("value"), reply_blobs)
+            changed = reply.get("args_after") or {}
+            for index, node in (changed.items() if isinstance(changed, dict) else ()):
+                _mirror(args[int(index)], wire.decode_value(node, reply_blobs))
+        except (wire.WireError, ValueError, IndexError, TypeError, RuntimeError) as exc:
+            raise self._fail("tampered", f"the sandbox sent an unreadable value ({exc})") from None
+        return value
+
+    # -- channel ----------------------------------------------------------------------
+    def _send(self, data: bytes, deadline: float) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        fd = self._proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise self._fail("timeout", f"no answer within {self.limits.call_timeout_s:g} s")
+            _, writable, _ = select.select([], [fd], [], left)
+            if writable:
+                try:
+                    view = view[os.write(fd, view):]
+                except BrokenPipeError:
+                    raise self._died() from None
+
+    def _read_exact(self, n: int, deadline: float) -> bytes:
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        chunks, left = [], n
+        while left:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise self._fail("timeout", f"no answer within {self.limits.call_timeout_s:g} s")
+            readable, _, _ = select.select([fd], [], [], wait)
+            if not readable:
+                continue
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                raise self._died()
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _receive_frame(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
+        try:
+            message, blobs = wire.unpack(lambda n: self._read_exact(n, deadline))
+        except wire.WireError as exc:
+            raise self._fail("tampered", f"the sandbox broke the protocol ({exc})") from None
+        if not isinstance(message, dict):
+            raise self._fail("tampered", "the sandbox broke the protocol")
+        if "forbidden" in message:
+            raise self._fail("forbidden", f"blocked: {str(message['forbidden'])[:80]}")
+        return message, blobs
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        return self._receive_frame(deadline)[0]
+
+    def _died(self) -> SandboxFailure:
+        assert self._proc is not None
+        try:
+            code = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        log = self.job.dir / "output.log"
+        if log.exists() and log.stat().st_size >= self.limits.file_bytes:
+            return self._fail("output_limit", f"more than {self.limits.file_bytes >> 20} MiB of output")
+        if code is not None and code < 0 and -code == signal.SIGXCPU:
+            return self._fail("timeout", f"more than {self.limits.cpu_s} s of CPU time")
+        return self._fail("crashed", "the process exited while it was being tested"
+                          + (f" (exit status {code})" if code is not None else ""))
+
+    def _fail(self, kind: str, detail: str) -> SandboxFailure:
+        self.fatal = SandboxFailure(kind, detail)
+        self.stop()
+        return self.fatal
+
+
+def _secret_paths(keep: list[Path]) -> list[Path]:
+    """The repository's top-level entries (bank, solutions, hidden tests, .git) and any
+    installed ``solutions`` package, except folders holding the interpreter."""
+    from grader.paths import REPO_ROOT
+
+    paths = hidden_paths([REPO_ROOT], keep)
+    temp = Path(tempfile.gettempdir())
+    paths += [p for p in hidden_paths([temp], keep) if p != sandbox_root()]
+    try:
+        import solutions
+        paths.append(Path(solutions.__file__).resolve().parent)
+    except ImportError:
+        pass
+    return list(dict.fromkeys(paths))
+
+
+def _mirror(target: Any, new: Any) -> None:
+    """Copy a changed argument's new contents into the trusted original, in place."""
+    if isinstance(target, list) and isinstance(new, list):
+        if len(target) == len(new):
+            for i, (t, n) in enumerate(zip(target, new, strict=True)):
+                if isinstance(t, list | dict) or hasattr(t, "copy_"):
+                    _mirror(t, n)
+                else:
+                    target[i] = n
+        else:
+            target[:] = new
+    elif isinstance(target, dict) and isinstance(new, dict):
+        target.clear()
+        target.update(new)
+    elif hasattr(target, "copy_") and getattr(target, "shape", None) == getattr(new, "shape", None):
+        target.copy_(new)
+    elif hasattr(target, "set_"):
+        target.set_(new)

@@ -1,0 +1,158 @@
+"""The sandbox's wire format: length-prefixed JSON frames with raw tensor bytes.
+
+Used on both sides of the channel, so it imports only the standard library (and
+torch when a tensor is actually sent or received). Nothing is ever unpickled: a
+value is plain JSON, tagged containers, or a tensor rebuilt from raw bytes with a
+whitelisted dtype. Sizes, depth and node counts are capped.
+"""
+
+import json
+import struct
+import sys
+
+MAX_FRAME = 512 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 5_000_000
+_HEADER = struct.Struct(">II")  # JSON length, blob-table length
+_DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+           "uint8", "bool")
+
+
+class WireError(ValueError):
+    """A value that cannot be sent, or a frame that does not decode."""
+
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+def _is_plain_tensor(value):
+    torch = _torch()
+    return torch is not None and type(value) is torch.Tensor
+
+
+def encode_value(value, blobs, depth=0, budget=None):
+    """A JSON-able form of ``value``; tensor bytes are appended to ``blobs``."""
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH:
+        raise WireError("the value is too large or too deeply nested to send")
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if type(value) is float:
+        finite = value == value and value not in (float("inf"), float("-inf"))
+        return value if finite else {"$float": repr(value)}
+    if type(value) is list:
+        return [encode_value(v, blobs, depth + 1, budget) for v in value]
+    if type(value) is tuple:
+        return {"$tuple": [encode_value(v, blobs, depth + 1, budget) for v in value]}
+    if isinstance(value, dict) and type(value).__name__ in ("dict", "Counter", "defaultdict", "OrderedDict"):
+        kind = "Counter" if type(value).__name__ == "Counter" else "dict"
+        pairs = [[encode_value(k, blobs, depth + 1, budget), encode_value(v, blobs, depth + 1, budget)]
+                 for k, v in dict.items(value)]
+        return {"$dict": pairs, "kind": kind}
+    if _is_plain_tensor(value):
+        t = value.detach()
+        if t.device.type != "cpu":
+            t = t.cpu()
+        dtype = str(t.dtype).replace("torch.", "")
+        if dtype not in _DTYPES:
+            raise WireError(f"tensors of dtype {dtype} cannot be sent")
+        data = t.contiguous().view(-1).view(_torch().uint8).numpy().tobytes() if t.numel() else b""
+        blobs.append(data)
+        return {"$tensor": len(blobs) - 1, "dtype": dtype, "shape": list(t.shape)}
+    raise WireError(f"a value of type {type(value).__name__} cannot be sent back; return plain "
+                    "Python values (dict, list, tuple, int, float, str) or torch tensors")
+
+
+def encode_iterable_arg(value, blobs):
+    """Arguments may be one-shot iterators: send their items, rebuilt as an iterator."""
+    if hasattr(value, "__next__") and hasattr(value, "__iter__") and not isinstance(value, (str, bytes)):
+        return {"$iter": [encode_value(v, blobs, 1) for v in value]}
+    return encode_value(value, blobs)
+
+
+def decode_value(node, blobs, depth=0):
+    """Rebuild a value from its JSON form; raises WireError on anything unexpected."""
+    if depth > MAX_DEPTH:
+        raise WireError("value nested too deeply")
+    if node is None or type(node) in (bool, int, str, float):
+        return node
+    if type(node) is list:
+        return [decode_value(v, blobs, depth + 1) for v in node]
+    if type(node) is not dict or len(node) == 0:
+        raise WireError("malformed value")
+    if "$tuple" in node:
+        return tuple(decode_value(v, blobs, depth + 1) for v in _list(node["$tuple"]))
+    if "$iter" in node:
+        return iter([decode_value(v, blobs, depth + 1) for v in _list(node["$iter"])])
+    if "$float" in node:
+        if node["$float"] not in ("nan", "inf", "-inf"):
+            raise WireError("malformed float")
+        return float(node["$float"])
+    if "$dict" in node:
+        out = {}
+        for pair in _list(node["$dict"]):
+            if type(pair) is not list or len(pair) != 2:
+                raise WireError("malformed mapping")
+            key = decode_value(pair[0], blobs, depth + 1)
+            try:
+                out[key] = decode_value(pair[1], blobs, depth + 1)
+            except TypeError:
+                raise WireError("unhashable mapping key") from None
+        if node.get("kind") == "Counter":
+            from collections import Counter
+            return Counter(out)
+        return out
+    if "$tensor" in node:
+        return _decode_tensor(node, blobs)
+    raise WireError("malformed value")
+
+
+def _list(node):
+    if type(node) is not list:
+        raise WireError("malformed value")
+    return node
+
+
+def _decode_tensor(node, blobs):
+    torch = _torch()
+    if torch is None:
+        import torch
+    index, dtype, shape = node.get("$tensor"), node.get("dtype"), node.get("shape")
+    if type(index) is not int or not 0 <= index < len(blobs) or dtype not in _DTYPES:
+        raise WireError("malformed tensor")
+    if type(shape) is not list or len(shape) > 8 or not all(type(s) is int and 0 <= s < 2**31 for s in shape):
+        raise WireError("malformed tensor shape")
+    dt = getattr(torch, dtype)
+    numel = 1
+    for s in shape:
+        numel *= s
+    data = blobs[index]
+    if len(data) != numel * torch.empty((), dtype=dt).element_size():
+        raise WireError("tensor bytes do not match its shape")
+    if numel == 0:
+        return torch.empty(shape, dtype=dt)
+    return torch.frombuffer(bytearray(data), dtype=dt).reshape(shape)
+
+
+def pack(message, blobs=()):
+    """One frame: header, JSON, blob lengths, blobs."""
+    body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+    table = json.dumps([len(b) for b in blobs]).encode()
+    return b"".join([_HEADER.pack(len(body), len(table)), body, table, *blobs])
+
+
+def unpack(read_exact):
+    """Read one frame with ``read_exact(n) -> bytes``; returns (message, blobs)."""
+    body_len, table_len = _HEADER.unpack(read_exact(_HEADER.size))
+    if body_len > MAX_FRAME or table_len > 1 << 20:
+        raise WireError("frame too large")
+    try:
+        message = json.loads(read_exact(body_len))
+        sizes = json.loads(read_exact(table_len))
+    except (ValueError, RecursionError):
+        raise WireError("frame is not valid JSON") from None
+    if type(sizes) is not list or not all(type(s) is int and s >= 0 for s in sizes) or sum(sizes) > MAX_FRAME:
+        raise WireError("malformed blob table")
+    return message, [read_exact(s) for s in sizes]
