@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.answers_file import AnswerSheet, WrongShape, read_answers
+from grader.code_items import grade_code_item
 from grader.instance import grade_response
 from grader.loader import load_bank
 from grader.manifest import ManifestItem
 from grader.model import Bank, Item
-from grader.paths import default_bank_dir
+from grader.paths import REPO_ROOT, default_bank_dir
 from grader.progress import ItemProgress, Progress, load_progress, record, save_progress
 from grader.result import Result, error
 from grader.rules.choice import ChoiceKey, read_choice
@@ -88,11 +89,16 @@ class CheckReport:
                 "mode": self.mode, "chapters": chapters, "warnings": list(self.warnings)}
 
 
-def code_not_graded(entry: ManifestItem) -> Result:
-    folder = entry.files[0].split("/")[0]
-    return Result("unanswered", 0.0, (
-        "Not graded yet: this version of grade does not run code items. Run the public tests "
-        f"yourself with 'python -m pytest {folder}'.",))
+def check_code(item: Item | None, workspace: Workspace, entry: ManifestItem, graded: bool) -> Result:
+    """Practice: the hidden tests when installed (else the public ones). Graded: public only."""
+    if item is None or item.code is None:
+        return error(f"Item {entry.id} is not a code item in the installed bank.")
+    hidden = not graded and (REPO_ROOT / item.code.hidden_tests).is_file()
+    result = grade_code_item(item, workspace.root, entry, hidden,
+                             cache=workspace.state_dir / "code_results.json")
+    if graded and result.status in ("correct", "partial", "incorrect"):
+        return Result("pending", 0.0, (*result.feedback[result.status == "correct":], PENDING))
+    return result
 
 
 def check_format(entry: ManifestItem, response: object) -> Result:
@@ -107,7 +113,7 @@ def check_format(entry: ManifestItem, response: object) -> Result:
     elif entry.type == "design":
         reading = read_order(entry.options, response)
     else:
-        return code_not_graded(entry)
+        return error(f"Item {entry.id} is a code item; check_code checks it.")
     if isinstance(reading, Result):
         if reading.matched == "unit":  # a wrong unit is a format problem here
             return error(reading.feedback[0])
@@ -122,8 +128,6 @@ def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> 
     if item.type != entry.type:
         return error(f"Item {entry.id} is a {item.type} item in the bank but a {entry.type} item "
                      "in grade.yaml; the workspace is out of date.")
-    if item.code is not None:
-        return code_not_graded(entry)
     unknown = sorted(set(entry.params) - set(item.params))
     if unknown:
         return error(f"grade.yaml gives item {entry.id} parameter(s) {', '.join(unknown)} that the "
@@ -175,8 +179,13 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     entries = [e for e in manifest.items if not wanted or e.id in wanted]
     report = CheckReport(manifest.mode, warnings=sheet_warnings(sheet, (e.id for e in manifest.items)))
     if manifest.mode == "graded":
+        if bank is None and any(e.files for e in entries):
+            bank = _bank_for(workspace)[0]
         for entry in entries:
-            result = check_format(entry, sheet.answers.get(entry.id))
+            if entry.files:
+                result = check_code(bank.items.get(entry.id) if bank else None, workspace, entry, True)
+            else:
+                result = check_format(entry, sheet.answers.get(entry.id))
             if progress is not None:
                 record(progress, entry.id, result.status, result.score, sheet.answers.get(entry.id))
             report.outcomes.append(ItemOutcome(entry, result))
@@ -187,10 +196,14 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     for entry in entries:
         response = sheet.answers.get(entry.id)
         item = bank.items.get(entry.id)
-        result = grade_practice(item, entry, response)
+        if entry.files:
+            result = check_code(item, workspace, entry, graded=False)
+            response = list(result.feedback)  # a changed set of failing tests is a new attempt
+        else:
+            result = grade_practice(item, entry, response)
         hint = derivation = None
         newly = False
-        if progress is not None and item is not None and item.code is None:
+        if progress is not None and item is not None:
             before = record(progress, entry.id, result.status, result.score, response)
             hint, derivation = coach(item, result, progress.of(entry.id))
             newly = result.status == "correct" and before.status != "correct"

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 # "pending" is only for graded workspaces checked locally: readable, graded on submission.
-STATUSES = ("correct", "partial", "incorrect", "unanswered", "error", "pending")
+# The last six are how sandboxed code can fail; each scores zero for its item.
+STATUSES = ("correct", "partial", "incorrect", "unanswered", "error", "pending",
+            "timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered")
 
 
 @dataclass(frozen=True)

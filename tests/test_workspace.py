@@ -116,7 +116,7 @@ def test_reference_answers_are_all_correct(ws: Path, bank, form):
     assert doc["total"] == 49.0 and doc["max_total"] == 51.0
     for code_id in CODE_IDS:
         assert doc["items"][code_id]["status"] == "unanswered"
-        assert "Not graded yet" in doc["items"][code_id]["feedback"]
+        assert "Not started" in doc["items"][code_id]["feedback"]
     assert "Worked solution: " in doc["items"]["1.1"]["feedback"]
 
 

@@ -139,6 +139,9 @@ class Sandbox:
             raise self._fail("tampered", "the sandbox answered out of turn")
         if not reply["ok"]:
             err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+            if self._hit_file_limit():
+                raise self._fail("output_limit", f"a file or the output reached "
+                                 f"{self.limits.file_bytes >> 20} MiB")
             if err.get("type") == "MemoryError":
                 raise self._fail("memory_limit", "the function ran out of memory")
             raise StudentError(f"{str(err.get('type'))[:80]}: {str(err.get('message'))[:600]}")
@@ -206,13 +209,24 @@ class Sandbox:
             code = self._proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        log = self.job.dir / "output.log"
-        if log.exists() and log.stat().st_size >= self.limits.file_bytes:
-            return self._fail("output_limit", f"more than {self.limits.file_bytes >> 20} MiB of output")
+        if self._hit_file_limit():
+            return self._fail("output_limit", f"a file or the output reached "
+                              f"{self.limits.file_bytes >> 20} MiB")
         if code is not None and code < 0 and -code == signal.SIGXCPU:
             return self._fail("timeout", f"more than {self.limits.cpu_s} s of CPU time")
         return self._fail("crashed", "the process exited while it was being tested"
                           + (f" (exit status {code})" if code is not None else ""))
+
+    def _hit_file_limit(self) -> bool:
+        """Whether the output log or a file in the work folder reached the size limit."""
+        candidates = [self.job.dir / "output.log", *(self.job.dir / "work").rglob("*")]
+        for path in candidates[:1000]:
+            try:
+                if path.is_file() and not path.is_symlink() and path.stat().st_size >= self.limits.file_bytes:
+                    return True
+            except OSError:
+                continue
+        return False
 
     def _fail(self, kind: str, detail: str) -> SandboxFailure:
         self.fatal = SandboxFailure(kind, detail)

@@ -1,0 +1,104 @@
+"""Grade a workspace's build/debug item: collect the student's files, run the item's
+trusted tests against them in the sandbox, and turn the run into a Result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from grader.manifest import ManifestItem
+from grader.model import Item
+from grader.paths import REPO_ROOT
+from grader.result import Result, error, unanswered
+from grader.rules.code import grade_code_run
+from grader.sandbox.limits import Limits
+from grader.sandbox.runner import run_tests
+
+MAX_FILE_BYTES = 256 * 1024
+MAX_FILES = 16
+
+
+def submission_files(workspace: Path, entry: ManifestItem) -> dict[str, bytes] | Result:
+    """The .py files of the item's folder (tests excluded), or the Result saying why not."""
+    folder = (workspace / entry.files[0]).parent
+    main = workspace / entry.files[0]
+    if main.is_symlink() or not main.is_file():
+        return unanswered() if not main.exists() else error(f"{entry.files[0]} is not a regular file.")
+    if not folder.resolve().is_relative_to(workspace.resolve()):
+        return error(f"{entry.files[0]} lies outside the workspace.")
+    files: dict[str, bytes] = {}
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("test_") or path.name == "conftest.py" or path.is_symlink():
+            continue
+        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES or len(files) >= MAX_FILES:
+            return error(f"{path.name} is too large or there are too many files "
+                         f"(at most {MAX_FILES} files of {MAX_FILE_BYTES >> 10} KiB).")
+        files[path.name] = path.read_bytes()
+    return files
+
+
+def _digest(files: dict[str, bytes], tests: Path) -> str:
+    h = hashlib.sha256(tests.read_bytes())
+    for name, data in sorted(files.items()):
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def _cached(cache: Path | None, item_id: str, digest: str) -> Result | None:
+    """The result of the last run on exactly these files and tests (a local convenience only)."""
+    if cache is None or not cache.is_file():
+        return None
+    try:
+        entry = json.loads(cache.read_text("utf-8")).get(item_id, {})
+        if entry.get("digest") == digest:
+            return Result(entry["status"], float(entry["score"]), tuple(entry["feedback"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return None
+
+
+def _remember(cache: Path | None, item_id: str, digest: str, result: Result) -> None:
+    if cache is None:
+        return
+    try:
+        doc = json.loads(cache.read_text("utf-8")) if cache.is_file() else {}
+        doc = doc if isinstance(doc, dict) else {}
+    except ValueError:
+        doc = {}
+    doc[item_id] = {"digest": digest, "status": result.status, "score": result.score,
+                    "feedback": list(result.feedback)}
+    cache.parent.mkdir(exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=1), "utf-8")
+    tmp.replace(cache)
+
+
+def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bool,
+                    root: Path = REPO_ROOT, cache: Path | None = None) -> Result:
+    """Run the hidden tests (``hidden``) or the public ones, from the trusted copies.
+
+    An untouched template is "unanswered" without running anything; with ``cache``,
+    files and tests identical to the last run reuse its result.
+    """
+    assert item.code is not None
+    files = submission_files(workspace, entry)
+    if isinstance(files, Result):
+        return files
+    template = root / item.code.template
+    if template.is_file() and files.get(template.name) == template.read_bytes():
+        return Result("unanswered", 0.0, (f"Not started: {entry.files[0]} is still the template.",))
+    tests = root / (item.code.hidden_tests if hidden else item.code.public_tests)
+    if not tests.is_file():
+        return error(f"The tests of item {item.id} are not installed ({tests.name}).")
+    digest = _digest(files, tests)
+    cached = _cached(cache, item.id, digest)
+    if cached is not None:
+        return cached
+    module = Path(item.code.template).stem
+    limits = Limits().with_timeout(item.code.timeout_s)
+    run = run_tests(files, module, tests, tuple(item.code.requires), limits)
+    result = grade_code_run(run, show_messages=not hidden,
+                            label="hidden tests" if hidden else "public tests")
+    _remember(cache, item.id, digest, result)
+    return result
