@@ -57,6 +57,7 @@ def main():
             finally:
                 os.kill(os.getpid(), 9)
 
+    os.environ.clear()  # the shell's PWD and Python's locale coercion leave a little behind
     os.chdir(work)
     sys.path.append(work)
     sys.dont_write_bytecode = True
