@@ -51,19 +51,23 @@ def main() -> None:
 @json_option
 @click.option("--samples", default=DEFAULT_SAMPLES, show_default=True,
               help="Sampled variants per derive item.")
-def validate(bank_dir: Path | None, as_json: bool, samples: int) -> None:
+@click.option("--code", is_flag=True,
+              help="Also run each code item's reference, template and mutants in the sandbox.")
+def validate(bank_dir: Path | None, as_json: bool, samples: int, code: bool) -> None:
     """Check the bank: schema, ids, solvers, workbook cross-checks, units, options, files."""
-    report = validate_bank(bank_dir or default_bank_dir(), samples=samples)
+    report = validate_bank(bank_dir or default_bank_dir(), samples=samples, code=code)
     bank = report.bank
     if as_json:
         _print_json({"ok": report.ok, "items": len(bank.items), "chapters": len(bank.chapters),
-                     "solver_runs": report.solver_runs,
+                     "solver_runs": report.solver_runs, "code_runs": report.code_runs,
                      "problems": [p.to_json() for p in report.problems]})
     elif report.ok:
         n_errata = len(catalog.errata_entries(bank))
         click.echo(f"Bank OK: {len(bank.items)} items in {len(bank.chapters)} chapters; "
                    f"{report.solver_runs} solver runs (defaults + {samples} variants per "
-                   f"derive item); {n_errata} errata recorded.")
+                   f"derive item); {n_errata} errata recorded."
+                   + (f" Code items: {report.code_runs} sandboxed runs of references, templates "
+                      "and mutants as expected." if code else ""))
     else:
         for problem in report.problems:
             click.echo(str(problem), err=True)

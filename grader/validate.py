@@ -32,14 +32,16 @@ class Report:
     bank: Bank
     problems: list[Problem] = field(default_factory=list)
     solver_runs: int = 0
+    code_runs: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> Report:
-    """Load and check the bank in ``bank_dir``."""
+def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0,
+                  code: bool = False) -> Report:
+    """Load and check the bank in ``bank_dir``; with ``code``, run the code items in the sandbox."""
     loaded = load_bank(bank_dir)
     report = Report(loaded.bank, list(loaded.problems))
     numbers = [c.number for c in loaded.bank.chapters]
@@ -49,6 +51,13 @@ def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0)
                                        + ", ".join(files)))
     for item in loaded.bank.items.values():
         report.problems.extend(_check_item(item, loaded.bank, samples, seed, report))
+    if code and not report.problems:
+        from grader.code_validation import validate_code_item
+
+        for item in loaded.bank.items.values():
+            if item.code is not None:
+                report.problems.extend(validate_code_item(item, loaded.bank.root))
+                report.code_runs += 3 + len(item.code.mutants)
     return report
 
 

@@ -1,95 +1,49 @@
-"""The build and debug items' files are real: the reference passes every hidden test,
-each declared mutant fails at least one, and the unfixed template fails.
-
-Only trusted code (reference, mutants, templates) runs here, in a pytest subprocess.
-Student code is the sandbox's business (a later issue).
-"""
+"""The build and debug items' files, run through the real sandbox (what `grade validate --code`
+does): the reference passes every hidden and public test, each declared mutant fails at least
+one, the unfixed template passes none, and the workbook's two router fixes together earn full
+marks while either one alone does not."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import xml.etree.ElementTree as ET
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from grader.code_validation import validate_code_item
 from grader.paths import REPO_ROOT
+from grader.rules.code import grade_code_run
+from grader.sandbox.runner import run_tests
 
 ROUTER_FIXES = [("probs.topk(1, dim=-1)", "probs.topk(top_k, dim=-1)"),
                 ("torch.softmax(logits, dim=0)", "torch.softmax(logits, dim=-1)")]
 
 
-def run_tests(tmp_path: Path, module_source: str, module_name: str, test_file: Path,
-              stop_at_first_failure: bool = False) -> tuple[int, int]:
-    """Run ``test_file`` against ``module_source`` saved as ``module_name``.py; (passed, failed)."""
-    work = Path(tempfile.mkdtemp(dir=tmp_path))
-    (work / f"{module_name}.py").write_text(module_source)
-    shutil.copy(test_file, work / test_file.name)
-    report = work / "report.xml"
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                    *(["-x"] if stop_at_first_failure else []), f"--junitxml={report}", test_file.name],
-                   cwd=work, capture_output=True, text=True, timeout=300)
-    suite = ET.parse(report).getroot().find("testsuite")
-    assert suite is not None
-    total, failed = int(suite.get("tests", 0)), int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-    assert total > 0
-    return total - failed, failed
-
-
-def run_many(jobs: list[tuple]) -> list[tuple[int, int]]:
-    """Run several ``run_tests`` jobs at once (each is its own subprocess)."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return list(pool.map(lambda job: run_tests(*job), jobs))
-
-
-def _code(bank, item_id):
+@pytest.mark.parametrize("item_id", ["0.6", "3.5"])
+def test_reference_mutants_and_template_behave_in_the_sandbox(bank, item_id):
     item = bank.items[item_id]
-    assert item.code is not None
-    return item.code, Path(item.code.template).stem
-
-
-@pytest.fixture(params=["0.6", "3.5"])
-def code_item(request, bank):
-    if bank.items[request.param].code.requires and "torch" in bank.items[request.param].code.requires:
+    if "torch" in item.code.requires:
         pytest.importorskip("torch", reason="the MoE router item needs torch (pip install '.[test]')")
-    return _code(bank, request.param)
+    assert item.code.mutants
+    assert validate_code_item(item) == []
 
 
-def test_reference_passes_hidden_and_public_tests(tmp_path, code_item):
-    spec, name = code_item
-    source = (REPO_ROOT / spec.reference).read_text()
-    tests = (spec.hidden_tests, spec.public_tests)
-    for (passed, failed), path in zip(run_many([(tmp_path, source, name, REPO_ROOT / t) for t in tests]),
-                                      tests, strict=True):
-        assert failed == 0 and passed > 0, path
+def test_validation_reports_a_mutant_no_test_catches(bank, tmp_path: Path):
+    item = bank.items["0.6"]
+    survivor = tmp_path / "copy_of_reference.py"
+    survivor.write_bytes((REPO_ROOT / item.code.reference).read_bytes())
+    broken = dataclasses.replace(item, code=dataclasses.replace(item.code, mutants=(str(survivor),)))
+    problems = validate_code_item(broken)
+    assert [p.message for p in problems] == [
+        f"mutant copy_of_reference ({survivor}) passes every test in test_count_pairs_hidden.py: "
+        "no test catches this mutant"]
 
 
-def test_every_mutant_fails_a_hidden_test(tmp_path, code_item):
-    spec, name = code_item
-    assert spec.mutants
-    results = run_many([(tmp_path, (REPO_ROOT / m).read_text(), name, REPO_ROOT / spec.hidden_tests, True)
-                        for m in spec.mutants])
-    survivors = [m for m, (_, failed) in zip(spec.mutants, results, strict=True) if failed == 0]
-    assert survivors == []
-
-
-def test_unfixed_template_fails_the_hidden_tests(tmp_path, code_item):
-    spec, name = code_item
-    passed, failed = run_tests(tmp_path, (REPO_ROOT / spec.template).read_text(), name,
-                               REPO_ROOT / spec.hidden_tests)
-    assert passed == 0 and failed > 0
-
-
-def test_router_exact_workbook_fixes_earn_full_marks_and_one_fix_does_not(tmp_path, bank):
+def test_router_exact_workbook_fixes_earn_full_marks_and_one_fix_does_not(bank):
     pytest.importorskip("torch", reason="the MoE router item needs torch (pip install '.[test]')")
-    spec, name = _code(bank, "3.5")
+    spec = bank.items["3.5"].code
     template = (REPO_ROOT / spec.template).read_text()
-    hidden = REPO_ROOT / spec.hidden_tests
     for old, _new in ROUTER_FIXES:
         assert template.count(old) == 1, f"template should contain {old!r} once"
 
@@ -99,9 +53,12 @@ def test_router_exact_workbook_fixes_earn_full_marks_and_one_fix_does_not(tmp_pa
             text = text.replace(*ROUTER_FIXES[i])
         return text
 
-    (both_passed, both_failed), *singles = run_many(
-        [(tmp_path, fixed(0, 1), name, hidden), (tmp_path, fixed(0), name, hidden),
-         (tmp_path, fixed(1), name, hidden)])
-    assert both_failed == 0
-    for passed, failed in singles:
-        assert failed > 0 and passed < both_passed
+    def score(source: str) -> float:
+        run = run_tests({"moe_router.py": source.encode()}, "moe_router", REPO_ROOT / spec.hidden_tests,
+                        ("torch",))
+        return grade_code_run(run, show_messages=False).score
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        both, first, second, none = pool.map(score, [fixed(0, 1), fixed(0), fixed(1), template])
+    assert both == 1.0 and none == 0.0
+    assert 0 < first < 1 and 0 < second < 1

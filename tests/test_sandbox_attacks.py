@@ -165,7 +165,7 @@ def run_all(cases: dict[str, tuple[str, set[str]]]) -> dict[str, tuple]:
 
 def _assert_stopped(results, cases):
     problems = {}
-    for name, (run, result) in results.items():
+    for name, (_run, result) in results.items():
         if result.status not in cases[name][1] or result.score != 0:
             problems[name] = (result.status, result.feedback)
     assert problems == {}
@@ -200,7 +200,7 @@ def test_shadowing_stdlib_and_pytest_modules_has_no_effect():
                "wire.py": "raise SystemExit('shadowed wire')\n",
                "traceback.py": "raise SystemExit('shadowed traceback')\n",
                "collections.py": "raise SystemExit('shadowed collections')\n"}
-    run, result = grade(REFERENCE, shadows)
+    _run, result = grade(REFERENCE, shadows)
     assert result.status == "correct", result.feedback
 
 
@@ -300,7 +300,7 @@ def test_environment_is_empty_and_interpreter_isolated():
             assert sorted(os.listdir(".")) == ["count_pairs.py"], os.listdir(".")
             return _count(sequences)
         """)
-    run, result = grade(probe)
+    _run, result = grade(probe)
     assert result.status == "correct", result.feedback
     assert os.environ  # the grader's own environment is untouched
 

@@ -95,3 +95,28 @@ def test_practice_workspace_grades_at_its_own_parameters(tmp_path: Path, bank):
     doc = check_json(ws)
     assert doc["items"]["1.1"]["status"] == "correct"
     assert doc["items"]["1.2"]["status"] == "error" and "out of date" in doc["items"]["1.2"]["feedback"]
+
+
+def test_check_grades_both_code_items_end_to_end(tmp_path: Path, bank):
+    import shutil
+
+    import pytest
+
+    pytest.importorskip("torch", reason="the MoE router item needs torch (pip install '.[test]')")
+    from grader.paths import REPO_ROOT
+
+    ws = tmp_path / "code"
+    assert grade("init", ws, "--items", "0.6,3.5").exit_code == 0
+    untouched = check_json(ws)["items"]
+    assert {e["status"] for e in untouched.values()} == {"unanswered"}
+    shutil.copyfile(REPO_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
+    shutil.copyfile(REPO_ROOT / "solutions/code/mutants/moe_router/hardcoded_top1.py",
+                    ws / "moe_router/moe_router.py")
+    items = check_json(ws)["items"]
+    assert items["0.6"]["status"] == "correct" and "Hidden tests: 26/26 passed." in items["0.6"]["feedback"]
+    assert items["3.5"]["status"] == "partial" and 0 < items["3.5"]["score"] < 1
+    assert "Failing: output shapes follow top k [2]" in items["3.5"]["feedback"]
+    assert "Hint 1/" in items["3.5"]["feedback"]
+    shutil.copyfile(REPO_ROOT / "solutions/code/moe_router.py", ws / "moe_router/moe_router.py")
+    assert check_json(ws, "--item", "3.5")["items"]["3.5"]["status"] == "correct"
+    assert json.loads(grade("progress", ws, "--json").output)["mastered"] == 2
