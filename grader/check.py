@@ -6,7 +6,9 @@ grader bug on one item is reported as that item's error.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,6 +170,18 @@ def _bank_for(workspace: Workspace) -> tuple[Bank, list[str]]:
     return loaded.bank, warnings
 
 
+def _code_results(bank: Bank | None, workspace: Workspace, entries: list[ManifestItem],
+                  graded: bool) -> dict[str, Result]:
+    """The code items' results, run side by side (each is its own sandboxed process)."""
+    code = [e for e in entries if e.files]
+    if not code:
+        return {}
+    items = bank.items if bank else {}
+    with ThreadPoolExecutor(max_workers=min(len(code), os.cpu_count() or 1)) as pool:
+        results = pool.map(lambda e: check_code(items.get(e.id), workspace, e, graded), code)
+        return {e.id: r for e, r in zip(code, results, strict=True)}
+
+
 def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] = (),
                   progress: Progress | None = None, bank: Bank | None = None) -> CheckReport:
     """Check ``sheet`` against the workspace's items (all, or the ids in ``only``).
@@ -181,11 +195,9 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     if manifest.mode == "graded":
         if bank is None and any(e.files for e in entries):
             bank = _bank_for(workspace)[0]
+        code = _code_results(bank, workspace, entries, graded=True)
         for entry in entries:
-            if entry.files:
-                result = check_code(bank.items.get(entry.id) if bank else None, workspace, entry, True)
-            else:
-                result = check_format(entry, sheet.answers.get(entry.id))
+            result = code[entry.id] if entry.files else check_format(entry, sheet.answers.get(entry.id))
             if progress is not None:
                 record(progress, entry.id, result.status, result.score, sheet.answers.get(entry.id))
             report.outcomes.append(ItemOutcome(entry, result))
@@ -193,11 +205,12 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     if bank is None:
         bank, bank_warnings = _bank_for(workspace)
         report.warnings += bank_warnings
+    code = _code_results(bank, workspace, entries, graded=False)
     for entry in entries:
         response = sheet.answers.get(entry.id)
         item = bank.items.get(entry.id)
         if entry.files:
-            result = check_code(item, workspace, entry, graded=False)
+            result = code[entry.id]
             response = list(result.feedback)  # a changed set of failing tests is a new attempt
         else:
             result = grade_practice(item, entry, response)
