@@ -4,6 +4,7 @@ trusted tests against them in the sandbox, and turn the run into a Result."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -91,6 +92,10 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     tests = root / (item.code.hidden_tests if hidden else item.code.public_tests)
     if not tests.is_file():
         return error(f"The tests of item {item.id} are not installed ({tests.name}).")
+    missing = [m for m in item.code.requires if importlib.util.find_spec(m) is None]
+    if missing:
+        return error(f"Item {item.id} needs {', '.join(missing)}, which is not installed here: "
+                     "pip install 'lm-workbook-grader[code]' (or your own CUDA torch).")
     digest = _digest(files, tests)
     cached = _cached(cache, item.id, digest)
     if cached is not None:
