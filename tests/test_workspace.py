@@ -280,6 +280,7 @@ def test_bundled_example_workspace_checks_as_documented(tmp_path: Path):
     doc = check_json(example)
     statuses = {i: e["status"] for i, e in doc["items"].items()}
     assert statuses == {"1.1": "correct", "1.2": "incorrect", "1.3": "correct", "1.4": "correct",
-                        "1.5": "unanswered", "1.6": "correct", "3.1": "error", "3.2": "incorrect",
-                        "3.3": "unanswered", "3.4": "unanswered", "3.5": "unanswered"}
+                        "1.5": "unanswered", "1.6": "correct", "2.1": "error", "2.2": "incorrect",
+                        "2.3": "unanswered", "2.4": "unanswered", "2.5": "unanswered"}
+    assert doc["items"]["2.2"]["feedback"].startswith("You rounded up")
     assert doc["warnings"] == []
