@@ -64,7 +64,25 @@ ATTACKS: dict[str, tuple[str, set[str]]] = {
                 open(path, "w").write(fake)
             except OSError:
                 pass
-        """), {"incorrect"}),
+        """), {"incorrect", "forbidden"}),
+    "plant a .pth in site-packages": (src("""
+        import site
+        def count_pairs(sequences):
+            for folder in site.getsitepackages():
+                try:
+                    with open(folder + "/zz_grade_attack.pth", "w") as fh:
+                        fh.write("import os; os.system('touch /tmp/pwned')\\n")
+                except OSError:
+                    pass
+            return {}
+        """), {"forbidden", "incorrect"}),
+    "write outside the work folder": (src("""
+        import os
+        def count_pairs(sequences):
+            os.makedirs("../../escape", exist_ok=True)
+            open("../../escape/x", "w").write("x")
+            return {}
+        """), {"forbidden"}),
     "patch pytest and unittest internals": (WRONG + src("""
         import _pytest.reports, unittest
         _pytest.reports.TestReport.outcome = "passed"
@@ -164,6 +182,10 @@ def run_all(cases: dict[str, tuple[str, set[str]]]) -> dict[str, tuple]:
 
 
 def _assert_stopped(results, cases):
+    import site
+
+    for folder in site.getsitepackages():
+        assert not Path(folder, "zz_grade_attack.pth").exists()
     problems = {}
     for name, (_run, result) in results.items():
         if result.status not in cases[name][1] or result.score != 0:
@@ -181,7 +203,8 @@ def test_every_attack_scores_zero_in_namespaces():
     assert result.status == "correct" and run.passed == 5
 
 
-FALLBACK_ATTACKS = ("os._exit in the function", "infinite loop ignoring signals", "memory bomb",
+FALLBACK_ATTACKS = ("os._exit in the function", "plant a .pth in site-packages",
+                    "write outside the work folder", "infinite loop ignoring signals", "memory bomb",
                     "fork bomb", "fork through ctypes", "gigabytes of output", "huge file",
                     "network connection", "kill the grader", "fake pass lines and JSON")
 
@@ -311,3 +334,18 @@ def test_the_leak_probe_does_find_leaks_without_namespaces(monkeypatch):
     run, result = grade(LEAK_PROBE, tests=PUBLIC)
     assert result.status == "incorrect"
     assert any(str(HIDDEN) in o.message for o in run.outcomes)
+
+
+@pytest.mark.skipif(isolation_mode() != NAMESPACES, reason="this kernel does not allow user namespaces")
+def test_everything_but_the_job_folder_is_read_only_in_namespaces():
+    probe = REFERENCE + src("""
+        import os, site, sys
+        _count = count_pairs
+        def count_pairs(sequences):
+            for folder in ["/", "/tmp", sys.prefix, *site.getsitepackages()]:
+                assert os.statvfs(folder).f_flag & os.ST_RDONLY, folder
+            assert not os.statvfs(".").f_flag & os.ST_RDONLY
+            return _count(sequences)
+        """)
+    _run, result = grade(probe)
+    assert result.status == "correct", result.feedback

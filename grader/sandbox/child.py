@@ -14,6 +14,8 @@ FORBIDDEN = ("os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", 
              "subprocess.Popen", "pty.spawn", "socket.connect", "socket.bind", "socket.getaddrinfo",
              "socket.sendto", "ctypes.dlopen", "ctypes.dlsym", "os.kill", "os.killpg", "signal.pthread_kill",
              "sys.setrecursionlimit")
+WRITE_EVENTS = ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
+                "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move")
 
 
 def main():
@@ -48,8 +50,31 @@ def main():
         while view:
             view = view[os.write(chan_out, view):]
 
+    inside = os.path.realpath(os.path.dirname(os.path.abspath(log)))  # the job folder
+
+    def writes_outside(event, args):
+        """Writing, creating, moving or linking anything outside the job folder."""
+        if event == "open":
+            path, mode, flags = ([*list(args), None, None, None])[:3]
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+            targets = [path] if writing else []
+        elif event in ("os.symlink", "os.link"):
+            return True
+        elif event in WRITE_EVENTS:
+            targets = [a for a in args[:2] if isinstance(a, (str, bytes))]
+        else:
+            return False
+        for target in targets:
+            if isinstance(target, bytes):
+                target = target.decode(errors="replace")
+            if isinstance(target, str) and target != os.devnull and not (
+                    os.path.abspath(target) + "/").startswith(inside + "/"):
+                return True
+        return False
+
     def on_event(event, args):
-        if event in FORBIDDEN or event.startswith("os.exec"):
+        if event in FORBIDDEN or event.startswith("os.exec") or writes_outside(event, args):
             if event in ("os.kill", "os.killpg") and args and args[0] == os.getpid():
                 return
             try:

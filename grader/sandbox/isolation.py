@@ -89,6 +89,11 @@ def wrap_command(command: list[str], box_root: Path, job_dir: Path, hide: list[P
             script.append(f"mount -t tmpfs -o size=1k,mode=000 tmpfs {quoted}")
         elif path.exists():
             script.append(f"mount --bind /dev/null {quoted}")
+    # Everything but the job folder and /proc becomes read-only (locked below by the inner
+    # user namespace), so nothing outside the job folder can be changed, site-packages included.
+    script.append("awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r mp; do "
+                  f"case \"$mp\" in /proc|/proc/*|{shlex.quote(str(box_root))}) continue;; esac; "
+                  "mount -o remount,bind,ro \"$mp\" 2>/dev/null || true; done")
     script.append("exec " + shlex.join([shutil.which("unshare") or "unshare", "--user", "--mount",
                                         *command]))
     return [shutil.which("unshare") or "unshare", *_UNSHARE_OUTER, "/bin/sh", "-c", "\n".join(script)]

@@ -66,7 +66,7 @@ def run_tests(files: dict[str, bytes], module: str, test_file: Path, preload: tu
             "limits": asdict(limits), "mode": mode, "result_fd": write_fd}))
         proc = subprocess.Popen(
             [sys.executable, "-I", "-m", "pytest", "-p", "grader.sandbox.plugin", "-c", "pytest.ini",
-             "--rootdir", str(trusted), test_file.name],
+             "--rootdir", str(trusted), "--confcutdir", str(trusted), test_file.name],
             cwd=trusted, pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, start_new_session=True)
         os.close(write_fd)
