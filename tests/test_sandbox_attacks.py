@@ -156,6 +156,16 @@ ATTACKS: dict[str, tuple[str, set[str]]] = {
             os.kill(os.getppid(), signal.SIGKILL)
             os.kill(1, signal.SIGKILL)
         """), {"forbidden"}),
+    "oversized forged reply": (src("""
+        import os, struct
+        def count_pairs(sequences):
+            for fd in range(3, 20):
+                try:
+                    os.write(fd, struct.pack(">II", 400 << 20, 2))
+                except OSError:
+                    pass
+            return {}
+        """), {"tampered", "incorrect"}),
     "forged frames on the channel": (src("""
         import os, struct
         def count_pairs(sequences):
@@ -349,3 +359,21 @@ def test_everything_but_the_job_folder_is_read_only_in_namespaces():
         """)
     _run, result = grade(probe)
     assert result.status == "correct", result.feedback
+
+
+def test_a_router_that_wipes_its_input_earns_nothing(bank):
+    """Inputs are never copied back into the trusted tests: changing one fails the call."""
+    pytest.importorskip("torch", reason="the MoE router item needs torch (pip install '.[test]')")
+    wiper = src("""
+        import torch
+        def route(x, w, top_k):
+            x.zero_()
+            n, e = x.shape[0], w.shape[1]
+            idx = torch.arange(top_k, dtype=torch.int64).expand(n, top_k).clone()
+            return idx, torch.full((n, e), 1.0 / e, dtype=x.dtype)
+        """)
+    spec = bank.items["3.5"].code
+    run = run_tests({"moe_router.py": wiper.encode()}, "moe_router", REPO_ROOT / spec.hidden_tests,
+                    ("torch",), LIMITS)
+    assert run.passed == 0
+    assert "modified its input" in run.outcomes[0].message

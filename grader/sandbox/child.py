@@ -127,19 +127,19 @@ def _answer(module, request, blobs, wire):
     out_blobs = []
     try:
         encoded = wire.encode_value(value, out_blobs)
-        changed = _changed_args(args, request["args"], blobs, out_blobs, wire)
+        changed = _changed_args(args, request["args"], blobs, wire)
     except BaseException as exc:
         return {"id": call_id, "ok": False, "error": {"type": "UnsendableResult",
                                                        "message": str(exc)[:500]}}, []
     message = {"id": call_id, "ok": True, "value": encoded}
     if changed:
-        message["args_after"] = changed
+        message["args_changed"] = changed
     return message, out_blobs
 
 
-def _changed_args(args, sent, sent_blobs, out_blobs, wire):
-    """{index: new encoded value} for list, dict and tensor arguments the call modified."""
-    changed = {}
+def _changed_args(args, sent, sent_blobs, wire):
+    """Positions of list, dict and tensor arguments the call modified (contents never go back)."""
+    changed = []
     for i, arg in enumerate(args):
         if not (type(arg) in (list, dict) or wire._is_plain_tensor(arg)):
             continue
@@ -149,17 +149,12 @@ def _changed_args(args, sent, sent_blobs, out_blobs, wire):
         both_tensors = isinstance(node, dict) and isinstance(original, dict) \
             and "$tensor" in node and "$tensor" in original
         if both_tensors:
-            if node["shape"] == original["shape"] and node["dtype"] == original["dtype"] \
-                    and blobs[0] == sent_blobs[original["$tensor"]]:
-                continue
-        elif node == original:
-            continue
-        if blobs:
-            if "$tensor" not in node:
-                continue  # tensors nested in containers are not mirrored back
-            node = dict(node, **{"$tensor": len(out_blobs)})
-            out_blobs.extend(blobs)
-        changed[str(i)] = node
+            same = node["shape"] == original["shape"] and node["dtype"] == original["dtype"] \
+                and blobs[0] == sent_blobs[original["$tensor"]]
+        else:
+            same = not blobs and node == original
+        if not same:
+            changed.append(i)
     return changed
 
 

@@ -10,8 +10,11 @@ imported in this process.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +23,23 @@ import pytest
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox, SandboxFailure, StudentError
 
-_state: dict[str, Any] = {"results": [], "sandbox": None, "collected": 0}
+_state: dict[str, Any] = {"results": [], "sandbox": None, "collected": 0, "config": None}
+PR_SET_DUMPABLE = 4
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Read the job once; harden this process before any student process exists."""
+    _state["config"] = json.loads(Path("sandbox.json").read_text("utf-8"))
+    limits = Limits(**_state["config"]["limits"])
+    resource.setrlimit(resource.RLIMIT_AS, (limits.trusted_memory_bytes, limits.trusted_memory_bytes))
+    # not dumpable: a same-user process cannot open /proc/<this pid>/fd, mem or cwd
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def _sandbox() -> Sandbox:
     if _state["sandbox"] is None:
-        config = json.loads(Path("sandbox.json").read_text("utf-8"))
+        config = _state["config"]
         job = Job(Path(config["job"]), config["module"], tuple(config["preload"]))
         _state["sandbox"] = Sandbox(job, Limits(**config["limits"]), config["mode"])
     return _state["sandbox"]
@@ -62,7 +76,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
            "isolation": box.mode if box else None}
     if box is not None:
         box.stop()
-    fd = int(json.loads(Path("sandbox.json").read_text("utf-8"))["result_fd"])
+    fd = int(_state["config"]["result_fd"])
     data = json.dumps(out).encode()
     while data:
         data = data[os.write(fd, data):]

@@ -20,7 +20,7 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, sandbox_root
 
 MAX_REPORT = 4 << 20
-RUNNER_SLACK_S = 120.0
+RUNNER_SLACK_S = 30.0
 PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider -q\n"
 
 
@@ -71,7 +71,7 @@ def run_tests(files: dict[str, bytes], module: str, test_file: Path, preload: tu
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, start_new_session=True)
         os.close(write_fd)
         write_fd = -1
-        budget = limits.startup_timeout_s + RUNNER_SLACK_S + 60 * limits.call_timeout_s
+        budget = limits.startup_timeout_s + RUNNER_SLACK_S + limits.total_s
         raw = _read_report(read_fd, time.monotonic() + budget)
         if raw is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -10,7 +10,9 @@ import json
 import struct
 import sys
 
-MAX_FRAME = 512 * 1024 * 1024
+MAX_FRAME = 512 * 1024 * 1024       # what the trusted side may send
+MAX_REPLY_JSON = 16 * 1024 * 1024    # what it accepts back: JSON part
+MAX_REPLY_BLOBS = 64 * 1024 * 1024   # and raw tensor bytes
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
 _HEADER = struct.Struct(">II")  # JSON length, blob-table length
@@ -72,20 +74,22 @@ def encode_iterable_arg(value, blobs):
     return encode_value(value, blobs)
 
 
-def decode_value(node, blobs, depth=0):
+def decode_value(node, blobs, depth=0, budget=None):
     """Rebuild a value from its JSON form; raises WireError on anything unexpected."""
-    if depth > MAX_DEPTH:
-        raise WireError("value nested too deeply")
+    budget = budget if budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if depth > MAX_DEPTH or budget[0] < 0:
+        raise WireError("value too large or nested too deeply")
     if node is None or type(node) in (bool, int, str, float):
         return node
     if type(node) is list:
-        return [decode_value(v, blobs, depth + 1) for v in node]
+        return [decode_value(v, blobs, depth + 1, budget) for v in node]
     if type(node) is not dict or len(node) == 0:
         raise WireError("malformed value")
     if "$tuple" in node:
-        return tuple(decode_value(v, blobs, depth + 1) for v in _list(node["$tuple"]))
+        return tuple(decode_value(v, blobs, depth + 1, budget) for v in _list(node["$tuple"]))
     if "$iter" in node:
-        return iter([decode_value(v, blobs, depth + 1) for v in _list(node["$iter"])])
+        return iter([decode_value(v, blobs, depth + 1, budget) for v in _list(node["$iter"])])
     if "$float" in node:
         if node["$float"] not in ("nan", "inf", "-inf"):
             raise WireError("malformed float")
@@ -95,9 +99,9 @@ def decode_value(node, blobs, depth=0):
         for pair in _list(node["$dict"]):
             if type(pair) is not list or len(pair) != 2:
                 raise WireError("malformed mapping")
-            key = decode_value(pair[0], blobs, depth + 1)
+            key = decode_value(pair[0], blobs, depth + 1, budget)
             try:
-                out[key] = decode_value(pair[1], blobs, depth + 1)
+                out[key] = decode_value(pair[1], blobs, depth + 1, budget)
             except TypeError:
                 raise WireError("unhashable mapping key") from None
         if node.get("kind") == "Counter":
@@ -143,16 +147,16 @@ def pack(message, blobs=()):
     return b"".join([_HEADER.pack(len(body), len(table)), body, table, *blobs])
 
 
-def unpack(read_exact):
+def unpack(read_exact, max_json=MAX_FRAME, max_blobs=MAX_FRAME):
     """Read one frame with ``read_exact(n) -> bytes``; returns (message, blobs)."""
     body_len, table_len = _HEADER.unpack(read_exact(_HEADER.size))
-    if body_len > MAX_FRAME or table_len > 1 << 20:
+    if body_len > max_json or table_len > 1 << 20:
         raise WireError("frame too large")
     try:
         message = json.loads(read_exact(body_len))
         sizes = json.loads(read_exact(table_len))
     except (ValueError, RecursionError):
         raise WireError("frame is not valid JSON") from None
-    if type(sizes) is not list or not all(type(s) is int and s >= 0 for s in sizes) or sum(sizes) > MAX_FRAME:
+    if type(sizes) is not list or not all(type(s) is int and s >= 0 for s in sizes) or sum(sizes) > max_blobs:
         raise WireError("malformed blob table")
     return message, [read_exact(s) for s in sizes]
