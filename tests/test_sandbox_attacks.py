@@ -377,3 +377,34 @@ def test_a_router_that_wipes_its_input_earns_nothing(bank):
                     ("torch",), LIMITS)
     assert run.passed == 0
     assert "modified its input" in run.outcomes[0].message
+
+
+HOOK_DISABLED = src("""
+    import os, socket, subprocess, sys
+    main = sys.modules["__main__"]
+    main.FORBIDDEN, main.WRITE_EVENTS = (), ()   # blind the audit hook
+
+    def count_pairs(sequences):
+        refused = []
+        for name, attempt in [("fork", os.fork),
+                              ("subprocess", lambda: subprocess.Popen(["/bin/true"])),
+                              ("socket", lambda: socket.socket())]:
+            try:
+                pid = attempt()
+                if name == "fork" and pid == 0:
+                    os._exit(0)
+            except OSError as exc:
+                refused.append(f"{name}:{exc.errno}")
+        raise RuntimeError("refused " + " ".join(refused))
+    """)
+
+
+@pytest.mark.parametrize("mode", [NAMESPACES, RLIMITS])
+def test_seccomp_refuses_what_a_blinded_audit_hook_lets_through(monkeypatch, mode):
+    if mode == NAMESPACES and isolation_mode() != NAMESPACES:
+        pytest.skip("this kernel does not allow user namespaces")
+    monkeypatch.setenv("GRADE_SANDBOX", mode)
+    run, result = grade(HOOK_DISABLED)
+    message = run.outcomes[0].message
+    assert "refused fork:1 subprocess:1 socket:1" in message, message
+    assert result.score == 0

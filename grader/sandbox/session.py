@@ -24,7 +24,7 @@ from grader.sandbox import wire
 from grader.sandbox.isolation import NAMESPACES, hidden_paths, isolation_mode, wrap_command
 from grader.sandbox.limits import Limits, limiter
 
-HARNESS_FILES = ("child.py", "wire.py")
+HARNESS_FILES = ("child.py", "wire.py", "seccomp.py")
 FATAL_KINDS = ("timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered")
 
 

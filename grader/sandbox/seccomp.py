@@ -1,0 +1,79 @@
+"""A seccomp filter for the student process: the kernel refuses new processes, exec, sockets,
+tracing, mounts, namespaces, io_uring and signals to other processes.
+
+The Python audit hook reports attempts; this filter is what actually stops them, even
+when student code disables the hook or calls C directly. Loaded by ``child.py`` (as a
+harness file, standard library only) just before the student's module is imported.
+"""
+
+import ctypes
+import os
+import platform
+
+EPERM, ENOSYS = 1, 38
+RET_ALLOW, RET_ERRNO = 0x7FFF0000, 0x00050000
+LD_W_ABS, JEQ_K, JSET_K, RET_K = 0x20, 0x15, 0x45, 0x06
+CLONE_THREAD = 0x00010000
+OFF_NR, OFF_ARCH, OFF_ARG0 = 0, 4, 16
+PR_SET_NO_NEW_PRIVS, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC = 38, 1, 1
+
+# arch: (AUDIT_ARCH, seccomp syscall, denied syscalls, kill-like {nr: pid-arg}, clone, clone3)
+ARCHES = {
+    "x86_64": (0xC000003E, 317,
+               {57: "fork", 58: "vfork", 59: "execve", 322: "execveat", 41: "socket",
+                53: "socketpair", 101: "ptrace", 310: "process_vm_readv", 311: "process_vm_writev",
+                165: "mount", 166: "umount2", 272: "unshare", 308: "setns", 424: "pidfd_send_signal",
+                321: "bpf", 298: "perf_event_open", 323: "userfaultfd", 425: "io_uring_setup",
+                426: "io_uring_enter", 427: "io_uring_register", 155: "pivot_root", 161: "chroot"},
+               {62: "kill", 200: "tkill", 234: "tgkill"}, 56, 435),
+    "aarch64": (0xC00000B7, 277,
+                {221: "execve", 281: "execveat", 198: "socket", 199: "socketpair", 117: "ptrace",
+                 270: "process_vm_readv", 271: "process_vm_writev", 40: "mount", 39: "umount2",
+                 97: "unshare", 268: "setns", 424: "pidfd_send_signal", 280: "bpf",
+                 241: "perf_event_open", 282: "userfaultfd", 425: "io_uring_setup",
+                 426: "io_uring_enter", 427: "io_uring_register", 41: "pivot_root", 51: "chroot"},
+                {129: "kill", 130: "tkill", 131: "tgkill"}, 220, 435),
+}
+
+
+class _Filter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint)]
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Filter))]
+
+
+def program(arch, own_pid):
+    """The BPF instructions as (code, jt, jf, k) tuples."""
+    audit_arch, _, denied, kill_like, clone, clone3 = ARCHES[arch]
+    deny = (RET_K, 0, 0, RET_ERRNO | EPERM)
+    out = [(LD_W_ABS, 0, 0, OFF_ARCH), (JEQ_K, 1, 0, audit_arch), deny, (LD_W_ABS, 0, 0, OFF_NR)]
+    if arch == "x86_64":  # x32 system calls carry bit 30; refuse them all
+        out += [(JSET_K, 0, 1, 0x40000000), deny]
+    for nr in sorted(denied):
+        out += [(JEQ_K, 0, 1, nr), deny]
+    out += [(JEQ_K, 0, 1, clone3), (RET_K, 0, 0, RET_ERRNO | ENOSYS)]  # libc falls back to clone
+    for nr in sorted(kill_like):  # signals only to this process
+        out += [(JEQ_K, 0, 4, nr), (LD_W_ABS, 0, 0, OFF_ARG0), (JEQ_K, 1, 0, own_pid), deny,
+                (RET_K, 0, 0, RET_ALLOW)]
+    out += [(JEQ_K, 0, 3, clone), (LD_W_ABS, 0, 0, OFF_ARG0), (JSET_K, 1, 0, CLONE_THREAD), deny]
+    out.append((RET_K, 0, 0, RET_ALLOW))
+    return out
+
+
+def install():
+    """Install the filter on every thread of this process; returns False where unsupported."""
+    arch = platform.machine()
+    if arch not in ARCHES or not hasattr(ctypes, "CDLL"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    instructions = program(arch, os.getpid())
+    filters = (_Filter * len(instructions))(*[_Filter(*i) for i in instructions])
+    prog = _Program(len(instructions), filters)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return False
+    seccomp_nr = ARCHES[arch][1]
+    return libc.syscall(seccomp_nr, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
+                        ctypes.byref(prog)) == 0
