@@ -145,6 +145,12 @@ ATTACKS: dict[str, tuple[str, set[str]]] = {
                 while True:
                     fh.write(b"\\0" * (1 << 20))
         """), {"output_limit"}),
+    "fill the disk with many files": (src("""
+        def count_pairs(sequences):
+            for i in range(10_000):
+                with open(f"f{i}.bin", "wb") as fh:
+                    fh.write(b"\\0" * ((4 << 20) - 1))
+        """), {"output_limit"}),
     "network connection": (src("""
         import socket
         def count_pairs(sequences):

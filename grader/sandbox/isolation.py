@@ -72,27 +72,36 @@ def hidden_paths(secret_roots: list[Path], keep: list[Path]) -> list[Path]:
 
 
 def wrap_command(command: list[str], box_root: Path, job_dir: Path, hide: list[Path],
-                 mode: str) -> list[str]:
+                 mode: str, work_bytes: int = 64 << 20, work_inodes: int = 4096) -> list[str]:
     """The command line that runs ``command`` isolated.
 
-    Namespaces: new user, net, mount and pid namespaces; the job folder is bind-mounted
-    at ``box_root``; the folders in ``hide`` (the jobs and trusted folders, the repository
-    with its hidden tests) are covered by empty tmpfs; then a second user+mount namespace
-    locks those mounts so the student's process cannot unmount them.
+    Namespaces: new user, net, mount and pid namespaces. The job folder is bind-mounted
+    read-only at ``box_root``, except its output log (a file bind, size-capped by rlimit)
+    and ``work/``, a small tmpfs (``work_bytes``, ``work_inodes``) filled from ``src/``,
+    so a submission cannot fill the disk. The folders in ``hide`` (the jobs and trusted
+    folders, the repository with its hidden tests) are covered by empty tmpfs, every other
+    mount is made read-only, and a second user+mount namespace locks all of it so the
+    student's process cannot undo it.
     """
     if mode != NAMESPACES:
         return command
-    script = ["set -e", f"mount --bind {shlex.quote(str(job_dir))} {shlex.quote(str(box_root))}"]
+    box = shlex.quote(str(box_root))
+    script = ["set -e",
+              f"mount --bind {shlex.quote(str(job_dir))} {box}",
+              f"mount --bind {box}/output.log {box}/output.log",
+              f"mount -t tmpfs -o size={work_bytes},nr_inodes={work_inodes},mode=700 tmpfs {box}/work",
+              f"cp -R {box}/src/. {box}/work/",
+              f"mount -o remount,bind,ro {box}"]
     for path in hide:
         quoted = shlex.quote(str(path))
         if path.is_dir():
             script.append(f"mount -t tmpfs -o size=1k,mode=000 tmpfs {quoted}")
         elif path.exists():
             script.append(f"mount --bind /dev/null {quoted}")
-    # Everything but the job folder and /proc becomes read-only (locked below by the inner
-    # user namespace), so nothing outside the job folder can be changed, site-packages included.
+    # Every other mount becomes read-only (locked below by the inner user namespace), so
+    # nothing outside work/ and the log can be changed, site-packages included.
     script.append("awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r mp; do "
-                  f"case \"$mp\" in /proc|/proc/*|{shlex.quote(str(box_root))}) continue;; esac; "
+                  f"case \"$mp\" in /proc|/proc/*|{box}|{box}/*) continue;; esac; "
                   "mount -o remount,bind,ro \"$mp\" 2>/dev/null || true; done")
     script.append("exec " + shlex.join([shutil.which("unshare") or "unshare", "--user", "--mount",
                                         *command]))

@@ -17,6 +17,8 @@ class Limits:
     cpu_s: int = 120
     memory_bytes: int = 4 << 30       # address space
     file_bytes: int = 16 << 20        # any file written, the output log included
+    work_bytes: int = 64 << 20        # all of work/ together (namespaces: a tmpfs)
+    work_inodes: int = 4096
     open_files: int = 256
     extra_processes: int = 64
     trusted_memory_bytes: int = 8 << 30  # the trusted runner, against replies that balloon

@@ -60,10 +60,12 @@ class Job:
     @classmethod
     def create(cls, files: dict[str, bytes], module: str, preload: tuple[str, ...] = ()) -> Job:
         job = Path(tempfile.mkdtemp(dir=sandbox_root() / "jobs"))
-        (job / "work").mkdir()
-        (job / "harness").mkdir()
-        for name, data in files.items():
+        for sub in ("src", "work", "harness"):
+            (job / sub).mkdir()
+        for name, data in files.items():  # src/: the pristine copy namespaces load into tmpfs
+            (job / "src" / name).write_bytes(data)
             (job / "work" / name).write_bytes(data)
+        (job / "output.log").touch()
         here = Path(__file__).parent
         for name in HARNESS_FILES:
             shutil.copyfile(here / name, job / "harness" / name)
@@ -93,7 +95,8 @@ class Sandbox:
                  str(inside / "work"), self.job.module, str(inside / "output.log"), *self.job.preload]
         keep = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent, root / "box"]
         hide = [root / "jobs", root / "trusted", *_secret_paths(keep)]
-        command = wrap_command(child, root / "box", self.job.dir, hide, self.mode)
+        command = wrap_command(child, root / "box", self.job.dir, hide, self.mode,
+                               self.limits.work_bytes, self.limits.work_inodes)
         self._proc = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={}, cwd=self.job.dir / "work", preexec_fn=limiter(self.limits),
@@ -139,9 +142,11 @@ class Sandbox:
             raise self._fail("tampered", "the sandbox answered out of turn")
         if not reply["ok"]:
             err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-            if self._hit_file_limit():
-                raise self._fail("output_limit", f"a file or the output reached "
-                                 f"{self.limits.file_bytes >> 20} MiB")
+            full = any(f"[Errno {n}]" in str(err.get("message")) for n in (27, 28))  # EFBIG, ENOSPC
+            if full or self._hit_file_limit():
+                raise self._fail("output_limit", f"a file, the output or the work folder reached "
+                                 f"its limit ({self.limits.file_bytes >> 20} MiB per file, "
+                                 f"{self.limits.work_bytes >> 20} MiB in all)")
             if err.get("type") == "MemoryError":
                 raise self._fail("memory_limit", "the function ran out of memory")
             raise StudentError(f"{str(err.get('type'))[:80]}: {str(err.get('message'))[:600]}")
