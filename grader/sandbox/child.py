@@ -148,14 +148,7 @@ def _changed_args(args, sent, sent_blobs, wire):
         blobs = []
         node = wire.encode_value(arg, blobs)
         original = sent[i] if i < len(sent) else None
-        both_tensors = isinstance(node, dict) and isinstance(original, dict) \
-            and "$tensor" in node and "$tensor" in original
-        if both_tensors:
-            same = node["shape"] == original["shape"] and node["dtype"] == original["dtype"] \
-                and blobs[0] == sent_blobs[original["$tensor"]]
-        else:
-            same = not blobs and node == original
-        if not same:
+        if wire.canonical(node, blobs) != wire.canonical(original, sent_blobs):
             changed.append(i)
     return changed
 

@@ -9,12 +9,14 @@ whitelisted dtype. Sizes, depth and node counts are capped.
 import json
 import struct
 import sys
+from array import array
 
 MAX_FRAME = 512 * 1024 * 1024       # what the trusted side may send
 MAX_REPLY_JSON = 16 * 1024 * 1024    # what it accepts back: JSON part
 MAX_REPLY_BLOBS = 64 * 1024 * 1024   # and raw tensor bytes
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
+INT_RUN = 32  # lists of at least this many ints are sent as int64 bytes
 _HEADER = struct.Struct(">II")  # JSON length, blob-table length
 _DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
            "uint8", "bool")
@@ -45,11 +47,24 @@ def encode_value(value, blobs, depth=0, budget=None):
         finite = value == value and value not in (float("inf"), float("-inf"))
         return value if finite else {"$float": repr(value)}
     if type(value) is list:
+        if len(value) >= INT_RUN and all(type(v) is int for v in value):
+            try:  # long runs of ints (token ids) travel as raw int64 bytes
+                packed = array("q", value).tobytes()
+            except OverflowError:
+                packed = None
+            if packed is not None:
+                blobs.append(packed)
+                return {"$ints": len(blobs) - 1}
         return [encode_value(v, blobs, depth + 1, budget) for v in value]
     if type(value) is tuple:
         return {"$tuple": [encode_value(v, blobs, depth + 1, budget) for v in value]}
     if isinstance(value, dict) and type(value).__name__ in ("dict", "Counter", "defaultdict", "OrderedDict"):
         kind = "Counter" if type(value).__name__ == "Counter" else "dict"
+        packed = _pack_tuple_dict(value)
+        if packed is not None:  # {(int, int): int} (pair counts) as three int64 runs
+            arity, keys, values = packed
+            blobs.extend((keys, values))
+            return {"$tupledict": [len(blobs) - 2, len(blobs) - 1], "arity": arity, "kind": kind}
         pairs = [[encode_value(k, blobs, depth + 1, budget), encode_value(v, blobs, depth + 1, budget)]
                  for k, v in dict.items(value)]
         return {"$dict": pairs, "kind": kind}
@@ -65,6 +80,55 @@ def encode_value(value, blobs, depth=0, budget=None):
         return {"$tensor": len(blobs) - 1, "dtype": dtype, "shape": list(t.shape)}
     raise WireError(f"a value of type {type(value).__name__} cannot be sent back; return plain "
                     "Python values (dict, list, tuple, int, float, str) or torch tensors")
+
+
+def _pack_tuple_dict(mapping):
+    """(arity, key bytes, value bytes) when every key is an int tuple of one length and every
+    value an int; else None."""
+    if len(mapping) < INT_RUN:
+        return None
+    first = next(iter(mapping))
+    if type(first) is not tuple or not 1 <= len(first) <= 8:
+        return None
+    arity = len(first)
+    for key, value in dict.items(mapping):
+        if type(key) is not tuple or len(key) != arity or type(value) is not int \
+                or not all(type(x) is int for x in key):
+            return None
+    try:
+        keys = array("q", [x for key in mapping for x in key]).tobytes()
+        values = array("q", dict.values(mapping)).tobytes()
+    except OverflowError:
+        return None
+    return arity, keys, values
+
+
+def _unpack_tuple_dict(node, blobs, budget):
+    refs, arity = node.get("$tupledict"), node.get("arity")
+    refs_ok = type(refs) is list and len(refs) == 2 and all(type(r) is int and 0 <= r < len(blobs)
+                                                           for r in refs)
+    if not refs_ok or type(arity) is not int or not 1 <= arity <= 8:
+        raise WireError("malformed mapping")
+    keys, values = array("q"), array("q")
+    try:
+        keys.frombytes(blobs[refs[0]])
+        values.frombytes(blobs[refs[1]])
+    except ValueError:
+        raise WireError("malformed mapping") from None
+    if len(keys) != arity * len(values):
+        raise WireError("malformed mapping")
+    budget[0] -= len(keys) + len(values)
+    if budget[0] < 0:
+        raise WireError("value too large")
+    flat = keys.tolist()
+    columns = [flat[i::arity] for i in range(arity)]
+    out = dict(zip(zip(*columns, strict=True), values.tolist(), strict=True))
+    if len(out) != len(values):
+        raise WireError("repeated mapping keys")
+    if node.get("kind") == "Counter":
+        from collections import Counter
+        return Counter(out)
+    return out
 
 
 def encode_iterable_arg(value, blobs):
@@ -110,7 +174,34 @@ def decode_value(node, blobs, depth=0, budget=None):
         return out
     if "$tensor" in node:
         return _decode_tensor(node, blobs)
+    if "$tupledict" in node:
+        return _unpack_tuple_dict(node, blobs, budget)
+    if "$ints" in node:
+        index = node["$ints"]
+        if type(index) is not int or not 0 <= index < len(blobs) or len(blobs[index]) % 8:
+            raise WireError("malformed int run")
+        values = array("q")
+        values.frombytes(blobs[index])
+        budget[0] -= len(values)
+        if budget[0] < 0:
+            raise WireError("value too large")
+        return values.tolist()
     raise WireError("malformed value")
+
+
+def canonical(node, blobs):
+    """A comparable form of an encoded value, with blob references replaced by their bytes."""
+    if type(node) is list:
+        return [canonical(v, blobs) for v in node]
+    if type(node) is dict:
+        if "$ints" in node:
+            return ("ints", blobs[node["$ints"]])
+        if "$tensor" in node:
+            return ("tensor", node["dtype"], tuple(node["shape"]), blobs[node["$tensor"]])
+        if "$tupledict" in node:
+            return ("tupledict", node.get("arity"), *(blobs[r] for r in node["$tupledict"]))
+        return {k: canonical(v, blobs) for k, v in node.items()}
+    return node
 
 
 def _list(node):

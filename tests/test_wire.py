@@ -1,0 +1,91 @@
+"""The sandbox wire format: values round-trip exactly, and malformed replies are refused."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from grader.sandbox import wire
+
+scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=5) | st.floats()
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=40) | st.tuples(inner, inner)
+    | st.dictionaries(st.integers() | st.tuples(st.integers(), st.integers()), inner, max_size=40),
+    max_leaves=60)
+
+
+def round_trip(value):
+    blobs: list[bytes] = []
+    frame = wire.pack({"v": wire.encode_value(value, blobs)}, blobs)
+    message, got = wire.unpack(io.BytesIO(frame).read, wire.MAX_REPLY_JSON, wire.MAX_REPLY_BLOBS)
+    return wire.decode_value(message["v"], got)
+
+
+def same(a, b) -> bool:
+    if isinstance(a, float) and a != a:
+        return isinstance(b, float) and b != b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+@given(values)
+@settings(max_examples=300, deadline=None)
+def test_values_round_trip_with_their_types(value):
+    assert same(round_trip(value), value)
+
+
+def test_int_runs_and_pair_counts_travel_as_bytes():
+    tokens = [*list(range(1000)), 2 ** 40, -5]
+    blobs: list[bytes] = []
+    assert wire.encode_value(tokens, blobs) == {"$ints": 0}
+    counts = Counter({(i, i + 1): i + 1 for i in range(100)})
+    node = wire.encode_value(counts, blobs)
+    assert "$tupledict" in node and node["kind"] == "Counter"
+    assert round_trip(counts) == counts and type(round_trip(counts)) is Counter
+    assert round_trip([True] * 40) == [True] * 40  # bools are not ints here
+    assert round_trip([2**70] * 40) == [2**70] * 40  # too big for int64: JSON
+
+
+def test_tensors_round_trip():
+    torch = pytest.importorskip("torch")
+    for t in (torch.randn(3, 4), torch.arange(6).reshape(2, 3), torch.zeros(0, 5), torch.ones(2).bool()):
+        back = round_trip(t)
+        assert type(back) is torch.Tensor and back.dtype == t.dtype and torch.equal(back, t)
+
+
+@pytest.mark.parametrize("node, blobs", [
+    ({"$ints": 3}, [b""]), ({"$ints": 0}, [b"1234567"]),
+    ({"$tupledict": [0, 1], "arity": 2, "kind": "dict"}, [b"\0" * 16, b"\0" * 16]),  # repeated key
+    ({"$tupledict": [0, 1], "arity": 2}, [b"\0" * 8, b"\0" * 8]),
+    ({"$tensor": 0, "dtype": "object", "shape": [1]}, [b"\0"]),
+    ({"$tensor": 0, "dtype": "float32", "shape": [2]}, [b"\0" * 4]),
+    ({"$float": "1e999"}, []), ({"$dict": [[[1], 2]]}, []), ({}, []), ({"x": 1}, []),
+])
+def test_malformed_values_are_refused(node, blobs):
+    with pytest.raises(wire.WireError):
+        wire.decode_value(node, blobs)
+
+
+def test_oversized_frames_are_refused_before_reading_them():
+    header = wire._HEADER.pack(wire.MAX_REPLY_JSON + 1, 2)
+    with pytest.raises(wire.WireError, match="too large"):
+        wire.unpack(io.BytesIO(header).read, wire.MAX_REPLY_JSON, wire.MAX_REPLY_BLOBS)
+
+
+def test_unsendable_objects_are_named():
+    class AlwaysEqual:
+        def __eq__(self, other):
+            return True
+
+    with pytest.raises(wire.WireError, match="AlwaysEqual cannot be sent back"):
+        wire.encode_value(AlwaysEqual(), [])
