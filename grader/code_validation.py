@@ -6,7 +6,6 @@ at least one hidden test, and the unfixed template must pass none.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from grader.paths import REPO_ROOT
 from grader.problems import Problem
 from grader.rules.code import case_name
 from grader.sandbox.limits import Limits
-from grader.sandbox.runner import CodeRun, run_tests
+from grader.sandbox.runner import CodeRun, WarmRunner, run_tests
 
 
 @dataclass(frozen=True)
@@ -54,19 +53,20 @@ def _verdict(check: CodeCheck, run: CodeRun) -> str | None:
     return None
 
 
-def validate_code_item(item: Item, root: Path = REPO_ROOT, workers: int = 2) -> list[Problem]:
-    """Every check of ``item`` in the sandbox, ``workers`` at a time."""
+def validate_code_item(item: Item, root: Path = REPO_ROOT) -> list[Problem]:
+    """Every check of ``item`` in the sandbox. The hidden-test checks share one warm runner."""
     spec = item.code
     assert spec is not None
     module = Path(spec.template).stem
     limits = Limits().with_timeout(spec.timeout_s)
-
-    def run(check: CodeCheck) -> CodeRun:
-        source = (root / check.source).read_bytes()
-        return run_tests({f"{module}.py": source}, module, root / check.tests, tuple(spec.requires), limits)
-
     checks = code_checks(item)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        runs = list(pool.map(run, checks))
+    runs: list[CodeRun] = []
+    with WarmRunner(root / spec.hidden_tests, module, tuple(spec.requires), limits) as warm:
+        for check in checks:
+            files = {f"{module}.py": (root / check.source).read_bytes()}
+            if check.tests == spec.hidden_tests:
+                runs.append(warm.run(files))
+            else:
+                runs.append(run_tests(files, module, root / check.tests, tuple(spec.requires), limits))
     return [Problem(item.source, f"{check.label} ({check.source}) {why}", item=item.id, path="$.code")
             for check, result in zip(checks, runs, strict=True) if (why := _verdict(check, result))]

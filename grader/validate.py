@@ -52,11 +52,15 @@ def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0,
     for item in loaded.bank.items.values():
         report.problems.extend(_check_item(item, loaded.bank, samples, seed, report))
     if code and not report.problems:
+        from concurrent.futures import ThreadPoolExecutor
+
         from grader.code_validation import validate_code_item
 
-        for item in loaded.bank.items.values():
-            if item.code is not None:
-                report.problems.extend(validate_code_item(item, loaded.bank.root))
+        code_items = [i for i in loaded.bank.items.values() if i.code is not None]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for item, problems in zip(code_items, pool.map(
+                    lambda i: validate_code_item(i, loaded.bank.root), code_items), strict=True):
+                report.problems.extend(problems)
                 report.code_runs += 3 + len(item.code.mutants)
     return report
 

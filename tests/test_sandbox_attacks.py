@@ -414,3 +414,44 @@ def test_seccomp_refuses_what_a_blinded_audit_hook_lets_through(monkeypatch, mod
     message = run.outcomes[0].message
     assert "refused fork:1 subprocess:1 socket:1" in message, message
     assert result.score == 0
+
+
+def test_every_attack_scores_zero_through_a_warm_runner_that_stays_healthy():
+    """The same attacks, one after another through one warm runner (zygote-forked processes)."""
+    from grader.sandbox.runner import WarmRunner
+
+    with WarmRunner(PUBLIC, "count_pairs", limits=LIMITS) as runner:
+        results = {}
+        for name, (source, _) in ATTACKS.items():
+            run = runner.run({"count_pairs.py": source.encode()})
+            results[name] = (run, grade_code_run(run, show_messages=True))
+        _assert_stopped(results, ATTACKS)
+        healthy = runner.run({"count_pairs.py": REFERENCE.encode()})
+        assert healthy.passed == 5 and healthy.fatal is None
+
+
+@pytest.mark.skipif(isolation_mode() != NAMESPACES, reason="this kernel does not allow user namespaces")
+def test_warm_processes_cannot_reach_secrets_or_other_jobs():
+    from grader.sandbox.runner import WarmRunner
+
+    other_job = REFERENCE + "\n# another student's submission\n"
+    probe = LEAK_PROBE + src("""
+        import glob as _glob
+        _inner = count_pairs
+        def count_pairs(sequences):
+            others = _glob.glob("/tmp/grade-sandbox-*/jobs/*/src/*.py")
+            if others:
+                raise RuntimeError("leaked: other jobs " + ",".join(others))
+            return _inner(sequences)
+        """)
+    from grader.sandbox.session import Job
+
+    other = Job.create({"count_pairs.py": other_job.encode()}, "count_pairs")  # a job in flight
+    try:
+        assert list(other.dir.parent.glob("*/src/*.py"))  # visible from here, so the probe can tell
+        with WarmRunner(HIDDEN, "count_pairs", limits=LIMITS) as runner:
+            run = runner.run({"count_pairs.py": probe.encode()})
+    finally:
+        other.remove()
+    leaks = [o.message for o in run.outcomes if "leaked" in o.message]
+    assert leaks == [] and run.passed == 26, leaks[:1]

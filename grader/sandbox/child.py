@@ -19,15 +19,22 @@ WRITE_EVENTS = ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "o
 
 def main():
     harness, work, module_name, log = sys.argv[1:5]
-    preload = sys.argv[5:]
     chan_in, chan_out = os.dup(0), os.dup(1)
+    for name in sys.argv[5:]:
+        __import__(name)
+    serve(chan_in, chan_out, harness, work, module_name, log)
+
+
+def serve(chan_in, chan_out, harness, work, module_name, log):
+    """Answer calls on the channel fds until it closes. Also entered by the zygote after a fork."""
     null = os.open(os.devnull, os.O_RDONLY)
     out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(null, 0)
     os.dup2(out, 1)
     os.dup2(out, 2)
-    for name in preload:
-        __import__(name)
+    keep = sorted({0, 1, 2, chan_in, chan_out})
+    for low, high in zip(keep, [*keep[1:], 1 << 16], strict=True):
+        os.closerange(low + 1, high)  # nothing inherited but the channel (a zygote has more)
     sys.path.insert(0, harness)
     import seccomp
     import wire

@@ -71,6 +71,26 @@ def hidden_paths(secret_roots: list[Path], keep: list[Path]) -> list[Path]:
     return out
 
 
+def _hide_and_freeze(hide: list[Path], writable: list[str]) -> list[str]:
+    """Shell lines: cover ``hide`` with empty tmpfs, then remount every other mount read-only."""
+    lines = []
+    for path in hide:
+        quoted = shlex.quote(str(path))
+        if path.is_dir():
+            lines.append(f"mount -t tmpfs -o size=1k,mode=000 tmpfs {quoted}")
+        elif path.exists():
+            lines.append(f"mount --bind /dev/null {quoted}")
+    spared = "|".join(["/proc", "/proc/*", *(f"{w}|{w}/*" for w in writable)])
+    lines.append("awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r mp; do "
+                 f"case \"$mp\" in {spared}) continue;; esac; "
+                 "mount -o remount,bind,ro \"$mp\" 2>/dev/null || true; done")
+    return lines
+
+
+def _outer(script: list[str]) -> list[str]:
+    return [shutil.which("unshare") or "unshare", *_UNSHARE_OUTER, "/bin/sh", "-c", "\n".join(script)]
+
+
 def wrap_command(command: list[str], box_root: Path, job_dir: Path, hide: list[Path],
                  mode: str, work_bytes: int = 64 << 20, work_inodes: int = 4096) -> list[str]:
     """The command line that runs ``command`` isolated.
@@ -91,18 +111,19 @@ def wrap_command(command: list[str], box_root: Path, job_dir: Path, hide: list[P
               f"mount --bind {box}/output.log {box}/output.log",
               f"mount -t tmpfs -o size={work_bytes},nr_inodes={work_inodes},mode=700 tmpfs {box}/work",
               f"cp -R {box}/src/. {box}/work/",
-              f"mount -o remount,bind,ro {box}"]
-    for path in hide:
-        quoted = shlex.quote(str(path))
-        if path.is_dir():
-            script.append(f"mount -t tmpfs -o size=1k,mode=000 tmpfs {quoted}")
-        elif path.exists():
-            script.append(f"mount --bind /dev/null {quoted}")
-    # Every other mount becomes read-only (locked below by the inner user namespace), so
-    # nothing outside work/ and the log can be changed, site-packages included.
-    script.append("awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r mp; do "
-                  f"case \"$mp\" in /proc|/proc/*|{box}|{box}/*) continue;; esac; "
-                  "mount -o remount,bind,ro \"$mp\" 2>/dev/null || true; done")
-    script.append("exec " + shlex.join([shutil.which("unshare") or "unshare", "--user", "--mount",
-                                        *command]))
-    return [shutil.which("unshare") or "unshare", *_UNSHARE_OUTER, "/bin/sh", "-c", "\n".join(script)]
+              f"mount -o remount,bind,ro {box}",
+              *_hide_and_freeze(hide, [box]),
+              "exec " + shlex.join([shutil.which("unshare") or "unshare", "--user", "--mount", *command])]
+    return _outer(script)
+
+
+def wrap_zygote(command: list[str], box_root: Path, jobs_dir: Path, hide: list[Path], mode: str) -> list[str]:
+    """Like ``wrap_command`` for a zygote: the jobs folder stays visible and writable (each
+    forked child mounts its own job and then hides the folder), and nothing is locked yet."""
+    if mode != NAMESPACES:
+        return command
+    jobs = shlex.quote(str(jobs_dir))
+    script = ["set -e", f"mount --bind {jobs} {jobs}",
+              *_hide_and_freeze(hide, [shlex.quote(str(box_root)), jobs]),
+              "exec " + shlex.join(command)]
+    return _outer(script)

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.runner import runtestprotocol
 
 from grader.sandbox.limits import Limits
-from grader.sandbox.session import Job, Sandbox, SandboxFailure, StudentError
+from grader.sandbox.session import Job, Sandbox, SandboxFailure, StudentError, Zygote
 
 _state: dict[str, Any] = {"results": [], "sandbox": None, "collected": 0, "config": None}
 PR_SET_DUMPABLE = 4
@@ -38,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _sandbox() -> Sandbox:
-    if _state["sandbox"] is None:
+    if _state["sandbox"] is None:  # cold mode: one submission, named in sandbox.json
         config = _state["config"]
         job = Job(Path(config["job"]), config["module"], tuple(config["preload"]))
         _state["sandbox"] = Sandbox(job, Limits(**config["limits"]), config["mode"])
@@ -67,7 +68,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
                                   "outcome": report.outcome, "message": message[:600]})
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def _report() -> dict[str, Any]:
+    """The current submission's outcome; stops its sandbox."""
     box: Sandbox | None = _state["sandbox"]
     fatal: SandboxFailure | None = box.fatal if box else None
     out = {"collected": _state["collected"], "results": _state["results"],
@@ -76,11 +78,48 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
            "isolation": box.mode if box else None}
     if box is not None:
         box.stop()
+    return out
+
+
+def _write(data: bytes) -> None:
     fd = int(_state["config"]["result_fd"])
-    data = json.dumps(out).encode()
     while data:
         data = data[os.write(fd, data):]
-    os.close(fd)
+
+
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """Serving mode: run the collected tests once per submission named on the control pipe.
+
+    Python, pytest, the test module and (through the zygote) torch are loaded once; each
+    submission still gets a fresh, isolated student process.
+    """
+    config = _state["config"]
+    if not config.get("serve"):
+        return None
+    limits = Limits(**config["limits"])
+    zygote = Zygote(tuple(config["preload"]), config["mode"], limits)
+    try:
+        with os.fdopen(int(config["control_fd"]), "r") as control:
+            for line in control:
+                request = json.loads(line)
+                _state["results"] = []
+                job = Job(Path(request["job"]), config["module"], tuple(config["preload"]))
+                _state["sandbox"] = Sandbox(job, limits, config["mode"], zygote=zygote)
+                for i, item in enumerate(session.items):
+                    nextitem = session.items[i + 1] if i + 1 < len(session.items) else None
+                    item._initrequest()  # type: ignore[attr-defined] - as pytest-rerunfailures does
+                    runtestprotocol(item, nextitem=nextitem, log=True)
+                _write((json.dumps(_report()) + "\n").encode())
+                _state["sandbox"] = None
+    finally:
+        zygote.close()
+    return True
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not _state["config"].get("serve"):
+        _write(json.dumps(_report()).encode())
+    os.close(int(_state["config"]["result_fd"]))
 
 
 __all__ = ["StudentError", "proxy"]

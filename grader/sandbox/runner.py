@@ -3,6 +3,7 @@ the sandbox. The grader's own process imports neither."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -14,6 +15,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
@@ -46,35 +48,54 @@ class CodeRun:
         return sum(o.outcome == "passed" for o in self.outcomes)
 
 
+def _start_runner(test_file: Path, module: str, preload: tuple[str, ...], limits: Limits,
+                  config: dict[str, Any], pass_fds: tuple[int, ...]) -> tuple[Path, subprocess.Popen[bytes]]:
+    """A trusted folder (test file, pytest.ini, proxy module, sandbox.json) and its runner."""
+    trusted = Path(tempfile.mkdtemp(dir=sandbox_root() / "trusted"))
+    shutil.copyfile(test_file, trusted / test_file.name)
+    (trusted / "pytest.ini").write_text(PYTEST_INI)
+    (trusted / f"{module}.py").write_text(
+        "from grader.sandbox.plugin import proxy\n\n"
+        "def __getattr__(name):\n    return proxy(name)\n")
+    (trusted / "sandbox.json").write_text(json.dumps({
+        "module": module, "preload": list(preload), "limits": asdict(limits), **config}))
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-m", "pytest", "-p", "grader.sandbox.plugin", "-c", "pytest.ini",
+         "--rootdir", str(trusted), "--confcutdir", str(trusted), test_file.name],
+        cwd=trusted, pass_fds=pass_fds, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, start_new_session=True)
+    return trusted, proc
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def run_tests(files: dict[str, bytes], module: str, test_file: Path, preload: tuple[str, ...] = (),
               limits: Limits | None = None) -> CodeRun:
-    """Run ``test_file`` (trusted) against ``files`` (the submission) and report each test."""
+    """Run ``test_file`` (trusted) against ``files`` (the submission) and report each test.
+
+    Cold: a new trusted runner and a new interpreter for this one submission. For many
+    submissions of one item, ``WarmRunner`` loads all of that once.
+    """
     limits = limits or Limits()
     start = time.monotonic()
     job = Job.create(files, module, preload)
-    trusted = Path(tempfile.mkdtemp(dir=sandbox_root() / "trusted"))
+    mode = isolation_mode()
     read_fd, write_fd = os.pipe()
+    trusted = None
     try:
-        shutil.copyfile(test_file, trusted / test_file.name)
-        (trusted / "pytest.ini").write_text(PYTEST_INI)
-        (trusted / f"{module}.py").write_text(
-            "from grader.sandbox.plugin import proxy\n\n"
-            "def __getattr__(name):\n    return proxy(name)\n")
-        mode = isolation_mode()
-        (trusted / "sandbox.json").write_text(json.dumps({
-            "job": str(job.dir), "module": module, "preload": list(preload),
-            "limits": asdict(limits), "mode": mode, "result_fd": write_fd}))
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "pytest", "-p", "grader.sandbox.plugin", "-c", "pytest.ini",
-             "--rootdir", str(trusted), "--confcutdir", str(trusted), test_file.name],
-            cwd=trusted, pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, start_new_session=True)
+        trusted, proc = _start_runner(test_file, module, preload, limits,
+                                      {"job": str(job.dir), "mode": mode, "result_fd": write_fd},
+                                      (write_fd,))
         os.close(write_fd)
         write_fd = -1
         budget = limits.startup_timeout_s + RUNNER_SLACK_S + limits.total_s
         raw = _read_report(read_fd, time.monotonic() + budget)
         if raw is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill(proc)
         proc.wait()
         run = _parse(raw, mode)
     finally:
@@ -82,9 +103,91 @@ def run_tests(files: dict[str, bytes], module: str, test_file: Path, preload: tu
             if fd >= 0:
                 os.close(fd)
         job.remove()
-        shutil.rmtree(trusted, ignore_errors=True)
+        if trusted is not None:
+            shutil.rmtree(trusted, ignore_errors=True)
     run.seconds = time.monotonic() - start
     return run
+
+
+class WarmRunner:
+    """One item's trusted runner and zygote, kept alive to grade many submissions.
+
+    Each ``run`` still gets a fresh job folder and a freshly forked, isolated student
+    process; what is shared is Python, pytest, the collected test module and torch.
+    A runner that stops answering is killed and started again on the next run.
+    """
+
+    def __init__(self, test_file: Path, module: str, preload: tuple[str, ...] = (),
+                 limits: Limits | None = None) -> None:
+        self.test_file, self.module, self.preload = test_file, module, preload
+        self.limits = limits or Limits()
+        self.mode = isolation_mode()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._trusted: Path | None = None
+        self._control = self._results = -1
+        self._buffer = b""
+
+    def _start(self) -> None:
+        control_read, self._control = os.pipe()
+        self._results, results_write = os.pipe()
+        self._trusted, self._proc = _start_runner(
+            self.test_file, self.module, self.preload, self.limits,
+            {"serve": True, "mode": self.mode, "control_fd": control_read, "result_fd": results_write},
+            (control_read, results_write))
+        os.close(control_read)
+        os.close(results_write)
+
+    def run(self, files: dict[str, bytes]) -> CodeRun:
+        start = time.monotonic()
+        if self._proc is None:
+            self._start()
+        job = Job.create(files, self.module, self.preload)
+        try:
+            os.write(self._control, (json.dumps({"job": str(job.dir)}) + "\n").encode())
+            budget = self.limits.startup_timeout_s + RUNNER_SLACK_S + self.limits.total_s
+            line = self._read_line(time.monotonic() + budget)
+        except OSError:
+            line = None
+        finally:
+            job.remove()
+        if line is None:
+            self.close()
+        run = _parse(line, self.mode)
+        run.seconds = time.monotonic() - start
+        return run
+
+    def _read_line(self, deadline: float) -> bytes | None:
+        while b"\n" not in self._buffer:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or len(self._buffer) > MAX_REPORT:
+                return None
+            readable, _, _ = select.select([self._results], [], [], wait)
+            if readable:
+                chunk = os.read(self._results, 1 << 16)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def close(self) -> None:
+        for fd in (self._control, self._results):
+            if fd >= 0:
+                os.close(fd)
+        self._control = self._results = -1
+        self._buffer = b""
+        if self._proc is not None:
+            _kill(self._proc)
+            self._proc = None
+        if self._trusted is not None:
+            shutil.rmtree(self._trusted, ignore_errors=True)
+            self._trusted = None
+
+    def __enter__(self) -> WarmRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _read_report(fd: int, deadline: float) -> bytes | None:

@@ -8,6 +8,7 @@ Every way the process can misbehave ends in one fatal ``kind``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import shutil
@@ -16,12 +17,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.sandbox import wire
-from grader.sandbox.isolation import NAMESPACES, hidden_paths, isolation_mode, wrap_command
+from grader.sandbox.isolation import NAMESPACES, hidden_paths, isolation_mode, wrap_command, wrap_zygote
 from grader.sandbox.limits import Limits, limiter
 
 HARNESS_FILES = ("child.py", "wire.py", "seccomp.py")
@@ -44,7 +45,7 @@ class StudentError(Exception):
 def sandbox_root() -> Path:
     """Per-user folder holding job, trusted and mount-point folders."""
     root = Path(tempfile.gettempdir()) / f"grade-sandbox-{os.getuid()}"
-    for sub in ("jobs", "trusted", "box"):
+    for sub in ("jobs", "trusted", "box", "zygotes"):
         (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
     return root
 
@@ -75,6 +76,51 @@ class Job:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Zygote:
+    """A pre-imported parent process that forks one student process per submission."""
+
+    def __init__(self, preload: tuple[str, ...], mode: str, limits: Limits) -> None:
+        root = sandbox_root()
+        self.dir = Path(tempfile.mkdtemp(dir=root / "zygotes"))
+        here = Path(__file__).parent
+        for name in (*HARNESS_FILES, "zygote.py"):
+            shutil.copyfile(here / name, self.dir / name)
+        self.mode, self.limits = mode, limits
+        command = [sys.executable, "-I", str(self.dir / "zygote.py"), str(self.dir), mode,
+                   str(root / "box"), str(root / "jobs"), *preload]
+        keep = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
+                root / "box", root / "jobs", self.dir]
+        hide = [root / "trusted", *_secret_paths(keep)]
+        self._proc = subprocess.Popen(
+            wrap_zygote(command, root / "box", root / "jobs", hide, mode), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={}, start_new_session=True)
+
+    def _ask(self, request: dict[str, Any], timeout: float) -> None:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        try:
+            self._proc.stdin.write((json.dumps(request) + "\n").encode())
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            raise SandboxFailure("crashed", "the zygote is gone") from None
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        if not ready or not self._proc.stdout.readline():
+            raise SandboxFailure("crashed", "the zygote did not answer")
+
+    def spawn(self, job: Job, limits: Limits) -> None:
+        self._ask({"op": "spawn", "job": str(job.dir), "module": job.module, "limits": asdict(limits)},
+                  limits.startup_timeout_s)
+
+    def kill(self) -> None:
+        with contextlib.suppress(SandboxFailure):
+            self._ask({"op": "kill"}, 10)
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 @dataclass
 class Sandbox:
     """One student process answering calls over its stdin/stdout."""
@@ -82,13 +128,45 @@ class Sandbox:
     job: Job
     limits: Limits = field(default_factory=Limits)
     mode: str = field(default_factory=isolation_mode)
+    zygote: Zygote | None = None
     fatal: SandboxFailure | None = None
     import_error: dict[str, str] | None = None
     _proc: subprocess.Popen[bytes] | None = None
+    _rfd: int = -1
+    _wfd: int = -1
+    _dummy_writer: int = -1
     _next_id: int = 0
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
+        """A fresh student process: forked by the zygote when there is one, else started cold."""
+        if self.zygote is not None:
+            self._start_warm(self.zygote)
+        else:
+            self._start_cold()
+        hello = self._receive(time.monotonic() + self.limits.startup_timeout_s)
+        if hello.get("ready") is True:
+            return
+        if hello.get("ready") is False and isinstance(hello.get("error"), dict):
+            self.import_error = {k: str(v)[:600] for k, v in hello["error"].items()}
+            return
+        raise self._fail("tampered", "the sandbox sent an unexpected first message")
+
+    def _start_warm(self, zygote: Zygote) -> None:
+        """Channel through two FIFOs in the job folder; the zygote forks the child onto them."""
+        to_child, from_child = self.job.dir / "to_child", self.job.dir / "from_child"
+        os.mkfifo(to_child, 0o600)
+        os.mkfifo(from_child, 0o600)
+        self._rfd = os.open(from_child, os.O_RDONLY | os.O_NONBLOCK)
+        self._dummy_writer = os.open(from_child, os.O_WRONLY | os.O_NONBLOCK)  # no EOF before hello
+        self._wfd = os.open(to_child, os.O_RDWR)  # holds the FIFO open, so the child never sees EOF early
+        zygote.spawn(self.job, self.limits)
+        if self._read_exact(1, time.monotonic() + self.limits.startup_timeout_s) != b"\x01":
+            raise self._fail("crashed", "the student process did not start")
+        os.close(self._dummy_writer)
+        self._dummy_writer = -1
+
+    def _start_cold(self) -> None:
         root = sandbox_root()
         inside = root / "box" if self.mode == NAMESPACES else self.job.dir
         child = [sys.executable, "-I", str(inside / "harness" / "child.py"), str(inside / "harness"),
@@ -101,31 +179,31 @@ class Sandbox:
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={}, cwd=self.job.dir / "work", preexec_fn=limiter(self.limits),
             start_new_session=True)
-        hello = self._receive(time.monotonic() + self.limits.startup_timeout_s)
-        if hello.get("ready") is True:
-            return
-        if hello.get("ready") is False and isinstance(hello.get("error"), dict):
-            self.import_error = {k: str(v)[:600] for k, v in hello["error"].items()}
-            return
-        raise self._fail("tampered", "the sandbox sent an unexpected first message")
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._wfd, self._rfd = self._proc.stdin.fileno(), self._proc.stdout.fileno()
 
     def stop(self) -> None:
-        if self._proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        for pipe in (self._proc.stdin, self._proc.stdout):
-            if pipe:
-                pipe.close()
-        self._proc.wait()
-        self._proc = None
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            for pipe in (self._proc.stdin, self._proc.stdout):
+                if pipe:
+                    pipe.close()
+            self._proc.wait()
+            self._proc = None
+        elif self._rfd >= 0 and self.zygote is not None:
+            self.zygote.kill()
+            for fd in (self._rfd, self._wfd, self._dummy_writer):
+                if fd >= 0:
+                    os.close(fd)
+        self._rfd = self._wfd = self._dummy_writer = -1
 
     # -- calls ------------------------------------------------------------------------
     def call(self, func: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call ``func`` in the student's module; mirror in-place changes to ``args``."""
         if self.fatal is not None:
             raise self.fatal
-        if self._proc is None:
+        if self._rfd < 0:
             self.start()
         if self.import_error is not None:
             raise StudentError(f"your module could not be imported: {self.import_error.get('type')}: "
@@ -163,8 +241,7 @@ class Sandbox:
 
     # -- channel ----------------------------------------------------------------------
     def _send(self, data: bytes, deadline: float) -> None:
-        assert self._proc is not None and self._proc.stdin is not None
-        fd = self._proc.stdin.fileno()
+        fd = self._wfd
         os.set_blocking(fd, False)
         view = memoryview(data)
         while view:
@@ -179,8 +256,7 @@ class Sandbox:
                     raise self._died() from None
 
     def _read_exact(self, n: int, deadline: float) -> bytes:
-        assert self._proc is not None and self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
+        fd = self._rfd
         chunks, left = [], n
         while left:
             wait = deadline - time.monotonic()
@@ -212,11 +288,10 @@ class Sandbox:
         return self._receive_frame(deadline)[0]
 
     def _died(self) -> SandboxFailure:
-        assert self._proc is not None
-        try:
-            code = self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            code = None
+        code = None
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self._proc.wait(timeout=5)
         if self._hit_file_limit():
             return self._fail("output_limit", f"a file or the output reached "
                               f"{self.limits.file_bytes >> 20} MiB")
