@@ -1,6 +1,7 @@
 """Hidden tests for count_pairs(sequences)."""
 
 import copy
+import functools
 import random
 import time
 
@@ -174,7 +175,10 @@ def test_total_count_equals_sum_of_lengths_minus_one():
 # ---------------------------------------------------------------- bounded size
 
 
-def test_one_million_tokens_is_fast_and_correct():
+@functools.lru_cache(maxsize=1)
+def _million_token_case():
+    """Built once per process: a warm grading runner reuses it for every submission
+    (the sandbox never copies changes back into these lists)."""
     rng = random.Random(12345)
     seqs = []
     remaining = 1_000_000
@@ -182,7 +186,11 @@ def test_one_million_tokens_is_fast_and_correct():
         n = min(remaining, rng.randint(1, 2000))
         seqs.append([rng.randrange(512) for _ in range(n)])
         remaining -= n
-    expected = oracle(seqs)
+    return seqs, oracle(seqs)
+
+
+def test_one_million_tokens_is_fast_and_correct():
+    seqs, expected = _million_token_case()
     start = time.perf_counter()
     result = count_pairs(seqs)
     elapsed = time.perf_counter() - start
