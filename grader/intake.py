@@ -1,0 +1,191 @@
+"""Read a class's submissions safely: workspace folders, ``.zip`` and ``.tar.gz`` archives.
+
+Archives are untrusted. Nothing is extracted that would land outside the target folder
+(``../``, absolute paths), links and special files are refused, and sizes are capped
+before anything is written (total bytes, member count, per-member bytes, compression
+ratio), so a zip bomb costs nothing. Each problem becomes a clear reason for that student.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+MAX_TOTAL_BYTES = 8 << 20
+MAX_MEMBERS = 200
+MAX_MEMBER_BYTES = 2 << 20
+MAX_RATIO = 200
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+
+
+class IntakeError(ValueError):
+    """A submission that cannot be read; the message is the student's error row."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's entry in the submissions folder."""
+
+    student: str
+    path: Path
+    kind: str  # "folder", "zip" or "tar.gz"
+
+
+def student_id(entry: Path) -> tuple[str, str] | None:
+    """(id, kind) for a submissions-folder entry, or None when it is not a submission."""
+    name = entry.name
+    if name.startswith("."):
+        return None
+    if entry.is_dir() and not entry.is_symlink():
+        kind, sid = "folder", name
+    elif name.endswith(".zip"):
+        kind, sid = "zip", name[:-4]
+    elif name.endswith(".tar.gz") or name.endswith(".tgz"):
+        kind, sid = "tar.gz", name[: -7 if name.endswith(".tar.gz") else -4]
+    else:
+        return None
+    return (sid, kind) if STUDENT_ID.match(sid) else None
+
+
+def list_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
+    """Submissions sorted by student id, and warnings about entries that were skipped."""
+    found: dict[str, Submission] = {}
+    warnings = []
+    for entry in sorted(folder.iterdir()):
+        parsed = student_id(entry)
+        if parsed is None:
+            warnings.append(f"skipped {entry.name}: not a folder, .zip or .tar.gz with a plain name")
+            continue
+        sid, kind = parsed
+        if sid in found:
+            warnings.append(f"skipped {entry.name}: student {sid} already has {found[sid].path.name}")
+            continue
+        found[sid] = Submission(sid, entry, kind)
+    return [found[k] for k in sorted(found)], warnings
+
+
+def _safe_name(name: str) -> PurePosixPath:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        raise IntakeError(f"the archive holds an absolute path ({name[:80]})")
+    if any(part == ".." for part in path.parts):
+        raise IntakeError(f"the archive holds a path that leaves its folder ({name[:80]})")
+    if any(ord(c) < 32 for c in name):
+        raise IntakeError("the archive holds a file name with control characters")
+    return path
+
+
+def _budget(members: list[tuple[str, int, int]]) -> None:
+    """Refuse archives whose declared sizes break a cap: (name, size, compressed size)."""
+    if len(members) > MAX_MEMBERS:
+        raise IntakeError(f"the archive holds {len(members)} files (at most {MAX_MEMBERS})")
+    total = 0
+    for name, size, packed in members:
+        if size > MAX_MEMBER_BYTES:
+            raise IntakeError(f"{name[:80]} is {size} bytes unpacked (at most {MAX_MEMBER_BYTES})")
+        if packed and size / packed > MAX_RATIO and size > 1 << 20:
+            raise IntakeError(f"{name[:80]} expands {size // packed}x: refused as a possible zip bomb")
+        total += size
+    if total > MAX_TOTAL_BYTES:
+        raise IntakeError(f"the archive unpacks to {total} bytes (at most {MAX_TOTAL_BYTES})")
+
+
+def _write_capped(source, target: Path, limit: int) -> None:
+    """Copy at most ``limit`` bytes; more means the archive lied about a size."""
+    written = 0
+    with target.open("wb") as out:
+        while chunk := source.read(1 << 16):
+            written += len(chunk)
+            if written > limit:
+                raise IntakeError(f"{target.name} is larger than its archive entry says")
+            out.write(chunk)
+
+
+def _extract_zip(path: Path, dest: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            _budget([(i.filename, i.file_size, i.compress_size) for i in infos])
+            for info in infos:
+                name = _safe_name(info.filename)
+                mode = info.external_attr >> 16
+                if stat.S_ISLNK(mode):
+                    raise IntakeError(f"the archive holds a symbolic link ({info.filename[:80]})")
+                target = dest.joinpath(*name.parts)
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as source:
+                    _write_capped(source, target, info.file_size)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+        raise IntakeError(f"not a readable .zip file ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _extract_tar(path: Path, dest: Path) -> None:
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            members = archive.getmembers()
+            _budget([(m.name, m.size, 0) for m in members])
+            for member in members:
+                name = _safe_name(member.name)
+                if member.issym() or member.islnk():
+                    raise IntakeError(f"the archive holds a link ({member.name[:80]})")
+                if not (member.isfile() or member.isdir()):
+                    raise IntakeError(f"the archive holds a special file ({member.name[:80]})")
+                target = dest.joinpath(*name.parts)
+                if member.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = archive.extractfile(member)
+                if source is None:
+                    raise IntakeError(f"cannot read {member.name[:80]}")
+                _write_capped(source, target, member.size)
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise IntakeError(f"not a readable .tar.gz file ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _copy_folder(path: Path, dest: Path) -> None:
+    files = list(_walk(path))
+    _budget([(str(f.relative_to(path)), f.stat().st_size, 0) for f in files])
+    for f in files:
+        target = dest / f.relative_to(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, target)
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Regular files under ``root``; links (of any kind) are refused, not followed."""
+    for entry in sorted(root.rglob("*")):
+        if entry.is_symlink():
+            raise IntakeError(f"the submission holds a symbolic link ({entry.relative_to(root)})")
+        if entry.is_file():
+            yield entry
+
+
+def unpack(submission: Submission, dest: Path) -> Path:
+    """Put the submission's files in the empty folder ``dest``; returns the workspace root.
+
+    A single top-level folder (as most zip tools make) is taken as the workspace.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    if submission.kind == "folder":
+        _copy_folder(submission.path, dest)
+    elif submission.kind == "zip":
+        _extract_zip(submission.path, dest)
+    else:
+        _extract_tar(submission.path, dest)
+    entries = [e for e in dest.iterdir() if not e.name.startswith("__MACOSX")]
+    if not entries:
+        raise IntakeError("the submission is empty")
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return dest
