@@ -266,3 +266,41 @@ def progress(directory: Path | None, as_json: bool) -> None:
                      "chapters": [vars(r) for r in rows]})
         return
     print_progress(rows, _out(), workspace.manifest.mode == "graded")
+
+
+@main.command()
+@click.argument("submissions", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Folder for results/, grades.csv and the other outputs.")
+@click.option("--workers", default=2, show_default=True, help="Submissions graded at once.")
+@click.option("--resume", is_flag=True, help="Grade only the students without a result yet.")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Student ids (one per line, or first CSV column); absent ones get 'no submission'.")
+@click.option("--timeout", "timeout_s", type=float, help="Seconds per call of student code.")
+@bank_option
+def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path | None,
+          timeout_s: float | None, bank_dir: Path | None) -> None:
+    """Grade every submission (folders, .zip, .tar.gz) in SUBMISSIONS into OUT."""
+    from grader.batch import read_roster, run_batch
+    from grader.batch_outputs import write_aggregates
+    from grader.batch_progress import progress_reporter
+
+    bank = _load(bank_dir)
+    console = Console(stderr=True)
+    with progress_reporter(console, submissions) as on_done:
+        try:
+            summary = run_batch(submissions, out, bank, workers, resume,
+                                read_roster(roster) if roster else None, timeout_s, on_done)
+        except KeyboardInterrupt:
+            console.print("Stopped. Every finished student is saved in "
+                          f"{out / 'results'}; run again with --resume to grade the rest.")
+            sys.exit(130)
+    for warning in summary.warnings:
+        console.print(f"warning: {warning}", markup=False)
+    files = write_aggregates(out)
+    mean = sum(summary.scores) / len(summary.scores) if summary.scores else 0.0
+    console.print(f"Graded {summary.graded}, errors {summary.errors}, no submission {summary.missing}"
+                  + (f", already graded {summary.skipped}" if summary.skipped else "")
+                  + f"; mean score {mean:.2f}; {summary.seconds:.1f} s "
+                  f"({summary.rate:.1f} submissions/s). Wrote {', '.join(files)} and results/ in {out}.",
+                  markup=False)

@@ -39,6 +39,13 @@ def submission_files(workspace: Path, entry: ManifestItem) -> dict[str, bytes] |
     return files
 
 
+def is_untouched_template(item: Item, files: dict[str, bytes], root: Path = REPO_ROOT) -> bool:
+    """The student's main file is byte-for-byte the shipped template."""
+    assert item.code is not None
+    template = root / item.code.template
+    return template.is_file() and files.get(template.name) == template.read_bytes()
+
+
 def _digest(files: dict[str, bytes], tests: Path) -> str:
     h = hashlib.sha256(tests.read_bytes())
     for name, data in sorted(files.items()):
@@ -86,8 +93,7 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     files = submission_files(workspace, entry)
     if isinstance(files, Result):
         return files
-    template = root / item.code.template
-    if template.is_file() and files.get(template.name) == template.read_bytes():
+    if is_untouched_template(item, files, root):
         return Result("unanswered", 0.0, (f"Not started: {entry.files[0]} is still the template.",))
     tests = root / (item.code.hidden_tests if hidden else item.code.public_tests)
     if not tests.is_file():

@@ -174,7 +174,7 @@ def _walk(root: Path) -> Iterator[Path]:
 def unpack(submission: Submission, dest: Path) -> Path:
     """Put the submission's files in the empty folder ``dest``; returns the workspace root.
 
-    A single top-level folder (as most zip tools make) is taken as the workspace.
+    A single top-level folder holding the workspace (as most zip tools make) is its root.
     """
     dest.mkdir(parents=True, exist_ok=True)
     if submission.kind == "folder":
@@ -186,6 +186,7 @@ def unpack(submission: Submission, dest: Path) -> Path:
     entries = [e for e in dest.iterdir() if not e.name.startswith("__MACOSX")]
     if not entries:
         raise IntakeError("the submission is empty")
-    if len(entries) == 1 and entries[0].is_dir():
+    markers = ("answers.yaml", "grade.yaml")
+    if len(entries) == 1 and entries[0].is_dir() and any((entries[0] / m).exists() for m in markers):
         return entries[0]
     return dest

@@ -202,7 +202,7 @@ class Sandbox:
     def call(self, func: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call ``func`` in the student's module; mirror in-place changes to ``args``."""
         if self.fatal is not None:
-            raise self.fatal
+            raise SandboxFailure(self.fatal.kind, self.fatal.detail)  # fresh: no growing traceback
         if self._rfd < 0:
             self.start()
         if self.import_error is not None:

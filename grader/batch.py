@@ -1,0 +1,221 @@
+"""``grade batch``: grade a whole class, one result file per student, resumable.
+
+Every submission is unpacked safely (``grader.intake``), its answers graded against the
+bank, and its code run in the sandbox through warm runners shared by the workers. A
+student's result is written atomically the moment it is known, so a killed run loses
+nothing already graded and ``--resume`` grades only what is missing. The aggregate files
+are rebuilt from the result files, sorted by student id, so they are the same however
+the run was split or interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.answers_file import AnswerSheet, WorkspaceError, read_answers
+from grader.check import CheckReport, ItemOutcome, grade_practice
+from grader.code_items import is_untouched_template, submission_files
+from grader.intake import IntakeError, Submission, list_submissions, unpack
+from grader.manifest import ManifestItem, manifest_item
+from grader.model import Bank, Item
+from grader.paths import REPO_ROOT
+from grader.result import Result, error
+from grader.rules.code import grade_code_run
+from grader.sandbox.limits import Limits
+from grader.sandbox.runner import WarmRunner
+
+RESULTS = "results"
+
+
+def bank_entries(bank: Bank) -> list[ManifestItem]:
+    """What a batch grades: every item of the bank at its default parameters."""
+    return [manifest_item(item) for item in bank.items.values()]
+
+
+class RunnerPool:
+    """Warm runners per code item, lent to one worker at a time and reused across students."""
+
+    def __init__(self, root: Path = REPO_ROOT, timeout_s: float | None = None) -> None:
+        self.root, self.timeout_s = root, timeout_s
+        self._idle: dict[str, queue.SimpleQueue[WarmRunner]] = {}
+        self._all: list[WarmRunner] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def runner(self, item: Item) -> Iterator[WarmRunner]:
+        spec = item.code
+        assert spec is not None
+        with self._lock:
+            idle = self._idle.setdefault(item.id, queue.SimpleQueue())
+        try:
+            warm = idle.get_nowait()
+        except queue.Empty:
+            limits = Limits().with_timeout(self.timeout_s or spec.timeout_s)
+            warm = WarmRunner(self.root / spec.hidden_tests, Path(spec.template).stem,
+                              tuple(spec.requires), limits)
+            with self._lock:
+                self._all.append(warm)
+        try:
+            yield warm
+        finally:
+            idle.put(warm)
+
+    def close(self) -> None:
+        for warm in self._all:
+            warm.close()
+
+
+def _grade_code(item: Item, workspace: Path, entry: ManifestItem, pool: RunnerPool) -> Result:
+    if not (workspace / entry.files[0]).exists():
+        return Result("unanswered", 0.0, (f"No {entry.files[0]} in the submission.",))
+    files = submission_files(workspace, entry)
+    if isinstance(files, Result):
+        return files
+    if is_untouched_template(item, files, pool.root):
+        return Result("unanswered", 0.0, (f"Not started: {entry.files[0]} is still the template.",))
+    with pool.runner(item) as warm:
+        run = warm.run(files)
+    return grade_code_run(run, show_messages=False, label="hidden tests")
+
+
+def error_document(student: str, reason: str, entries: list[ManifestItem], status: str = "error") -> dict:
+    """The result of a student who could not be graded: every item zero, with the reason."""
+    report = CheckReport("batch", [ItemOutcome(e, error(reason) if status == "error" else
+                                               Result("unanswered", 0.0, (reason,))) for e in entries])
+    return {"student": student, "status": status, "error": reason, **report.to_json()}
+
+
+def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], pool: RunnerPool,
+                     scratch: Path) -> dict[str, Any]:
+    """One student's result document (the shape of ``grade check --json`` plus student/status)."""
+    folder = Path(tempfile.mkdtemp(dir=scratch))
+    try:
+        try:
+            root = unpack(sub, folder / "files")
+            sheet = read_answers(root / "answers.yaml") if (root / "answers.yaml").exists() \
+                else AnswerSheet()
+        except (IntakeError, WorkspaceError) as exc:
+            return error_document(sub.student, str(exc), entries)
+        report = CheckReport("batch")
+        if not (root / "answers.yaml").exists():
+            report.warnings.append("the submission has no answers.yaml")
+        for entry in entries:
+            item = bank.items[entry.id]
+            if entry.files:
+                result = _grade_code(item, root, entry, pool)
+            else:
+                result = grade_practice(item, entry, sheet.answers.get(entry.id))
+            report.outcomes.append(ItemOutcome(entry, result))
+        return {"student": sub.student, "status": "graded", "error": None, **report.to_json()}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def result_path(out: Path, student: str) -> Path:
+    return out / RESULTS / f"{student}.json"
+
+
+def has_result(out: Path, student: str) -> bool:
+    """A complete result file exists (atomic writes make a partial one impossible; check anyway)."""
+    try:
+        return json.loads(result_path(out, student).read_text("utf-8")).get("student") == student
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass
+class BatchSummary:
+    graded: int = 0
+    errors: int = 0
+    missing: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    scores: list[float] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        done = self.graded + self.errors
+        return done / self.seconds if self.seconds else 0.0
+
+
+def read_roster(path: Path) -> list[str]:
+    """Student ids, one per line or in the first CSV column; '#' starts a comment."""
+    ids = []
+    for line in path.read_text("utf-8").splitlines():
+        value = line.split("#", 1)[0].split(",", 1)[0].strip()
+        if value and value.lower() not in ("id", "student", "student_id"):
+            ids.append(value)
+    return ids
+
+
+def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume: bool = False,
+              roster: list[str] | None = None, timeout_s: float | None = None,
+              on_done: Callable[[str, dict[str, Any]], None] | None = None) -> BatchSummary:
+    """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``."""
+    start = time.monotonic()
+    entries = bank_entries(bank)
+    subs, warnings = list_submissions(submissions)
+    summary = BatchSummary(warnings=warnings)
+    present = {s.student for s in subs}
+    for student in sorted(set(roster or ()) - present):
+        if not (resume and has_result(out, student)):
+            write_atomic(result_path(out, student),
+                         dump(error_document(student, "no submission", entries, "no submission")))
+        summary.missing += 1
+    todo = [s for s in subs if not (resume and has_result(out, s.student))]
+    summary.skipped = len(subs) - len(todo)
+    pool = RunnerPool(bank.root, timeout_s)
+    scratch = Path(tempfile.mkdtemp(prefix="grade-batch-"))
+    executor = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        futures = {executor.submit(grade_submission, s, bank, entries, pool, scratch): s for s in todo}
+        for future in as_completed(futures):
+            sub = futures[future]
+            try:
+                doc = future.result()
+            except Exception as exc:
+                doc = error_document(sub.student, f"the grader failed ({type(exc).__name__}: {exc})",
+                                     entries)
+            write_atomic(result_path(out, sub.student), dump(doc))
+            if doc["status"] == "graded":
+                summary.graded += 1
+                summary.scores.append(doc["total"])
+            else:
+                summary.errors += 1
+            if on_done is not None:
+                on_done(sub.student, doc)
+    except KeyboardInterrupt:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        pool.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        summary.seconds = time.monotonic() - start
+    return summary
