@@ -1,0 +1,120 @@
+"""`grade batch` on a small class with broken and malicious submissions: every student gets a
+row, results are deterministic, and a run killed part-way resumes to identical outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.paths import REPO_ROOT
+from tests.answer_forms import in_asked_unit
+from tests.workspace_helpers import grade, write_answers
+
+CHECK_KEYS = {"total", "max_total", "items", "mode", "chapters", "warnings"}
+
+
+def workspace(root: Path, name: str, bank, answers: bool = True, code: bool = False) -> Path:
+    ws = root / name
+    assert grade("init", ws, "--chapter", "1", "--chapter", "0").exit_code == 0
+    if answers:
+        write_answers(ws, {i: in_asked_unit(bank.items[i]) for i in ("1.1", "1.2", "1.3", "0.1")})
+    if code:
+        shutil.copyfile(REPO_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
+    return ws
+
+
+@pytest.fixture
+def small_class(tmp_path: Path, bank) -> Path:
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    work = tmp_path / "work"
+    workspace(subs, "alice", bank, code=True)
+    bob = workspace(work, "bob", bank)
+    with zipfile.ZipFile(subs / "bob.zip", "w") as archive:  # zipped with its top folder
+        for path in bob.rglob("*"):
+            archive.write(path, path.relative_to(work))
+    carol = work / "carol"
+    carol.mkdir()
+    (carol / "answers.yaml").write_bytes(b'"1.1": [A, B\n')
+    with tarfile.open(subs / "carol.tar.gz", "w:gz") as archive:
+        archive.add(carol, arcname="carol")
+    (subs / "dave").mkdir()
+    with zipfile.ZipFile(subs / "eve.zip", "w") as archive:
+        archive.writestr("../../escape.py", "x")
+    mallory = workspace(subs, "mallory", bank, answers=False)
+    (mallory / "count_pairs/count_pairs.py").write_text("import os\nos._exit(0)\n")
+    (mallory / "answers.yaml").write_bytes(b"\xff\xfe binary junk \x00\x01")
+    oscar = workspace(subs, "oscar", bank, answers=False)
+    (oscar / "count_pairs/count_pairs.py").write_text("import os\nos._exit(0)\n")
+    return subs
+
+
+def run(subs: Path, out: Path, *args: str):
+    roster = subs.parent / "roster.txt"
+    roster.write_text("student_id\nalice\nbob\nzed  # dropped the course?\n")
+    result = grade("batch", subs, "--out", out, "--roster", roster, "--workers", "2", *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_every_student_gets_a_row_with_a_clear_reason(small_class: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    summary = run(small_class, out).output
+    assert "Graded 3, errors 4, no submission 1" in summary
+    docs = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
+    assert set(docs) == {"alice", "bob", "carol", "dave", "eve", "mallory", "oscar", "zed"}
+    for doc in docs.values():
+        assert set(doc) == CHECK_KEYS | {"student", "status", "error"}
+        assert all(set(e) == {"status", "score", "max_score", "feedback"} for e in doc["items"].values())
+    assert docs["alice"]["items"]["0.6"]["status"] == "correct" and docs["alice"]["total"] == 5.0
+    assert docs["bob"]["total"] == 4.0 and docs["bob"]["items"]["0.6"]["status"] == "unanswered"
+    assert "not valid YAML" in docs["carol"]["error"]
+    assert docs["dave"]["error"] == "the submission is empty"
+    assert "leaves its folder" in docs["eve"]["error"]
+    assert not (tmp_path / "escape.py").exists()
+    assert "not UTF-8" in docs["mallory"]["error"]
+    assert docs["oscar"]["status"] == "graded" and docs["oscar"]["items"]["0.6"]["status"] == "crashed"
+    assert docs["zed"]["status"] == "no submission"
+    rows = (out / "grades.csv").read_text().splitlines()
+    assert rows[0].startswith("student,total,max,status,0.1,0.2")
+    assert [r.split(",")[:4] for r in rows[1:]] == [
+        ["alice", "5", "51", "graded"], ["bob", "4", "51", "graded"], ["carol", "0", "51", "error"],
+        ["dave", "0", "51", "error"], ["eve", "0", "51", "error"], ["mallory", "0", "51", "error"],
+        ["oscar", "0", "51", "graded"], ["zed", "0", "51", "no submission"]]
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_a_killed_run_resumes_to_the_same_files(small_class: Path, tmp_path: Path):
+    clean = tmp_path / "clean"
+    run(small_class, clean)
+    run(small_class, tmp_path / "again")
+    assert _snapshot(tmp_path / "again") == _snapshot(clean)  # deterministic
+
+    killed = tmp_path / "killed"
+    roster = small_class.parent / "roster.txt"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(small_class), "--out", str(killed),
+                             "--roster", str(roster), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (killed / "results" / "alice.json").exists():
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {p.name for p in (killed / "results").glob("*.json")}
+    assert "alice.json" in done and len(done) < 8 and not (killed / "grades.csv").exists()
+    resumed = run(small_class, killed, "--resume").output
+    assert "already graded" in resumed
+    assert _snapshot(killed) == _snapshot(clean)
