@@ -11,6 +11,7 @@ the run was split or interrupted.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import queue
@@ -94,7 +95,7 @@ def error_document(student: str, reason: str, entries: list[ManifestItem], statu
     """The result of a student who could not be graded: every item zero, with the reason."""
     report = CheckReport("batch", [ItemOutcome(e, error(reason) if status == "error" else
                                                Result("unanswered", 0.0, (reason,))) for e in entries])
-    return {"student": student, "status": status, "error": reason, **report.to_json()}
+    return {"student": student, "status": status, "error": reason, **report.to_json(), "analysis": {}}
 
 
 def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], pool: RunnerPool,
@@ -111,14 +112,19 @@ def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], p
         report = CheckReport("batch")
         if not (root / "answers.yaml").exists():
             report.warnings.append("the submission has no answers.yaml")
+        analysis: dict[str, dict[str, Any]] = {}
         for entry in entries:
             item = bank.items[entry.id]
             if entry.files:
                 result = _grade_code(item, root, entry, pool)
             else:
-                result = grade_practice(item, entry, sheet.answers.get(entry.id))
+                response = sheet.answers.get(entry.id)
+                result = grade_practice(item, entry, response)
+                if response is not None:
+                    analysis[entry.id] = {"answer": str(response)[:200], "matched": result.matched}
             report.outcomes.append(ItemOutcome(entry, result))
-        return {"student": sub.student, "status": "graded", "error": None, **report.to_json()}
+        return {"student": sub.student, "status": "graded", "error": None, **report.to_json(),
+                "analysis": analysis}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -157,11 +163,20 @@ class BatchSummary:
     seconds: float = 0.0
     scores: list[float] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
         done = self.graded + self.errors
         return done / self.seconds if self.seconds else 0.0
+
+
+def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
+    """Shard K of N (1-based) by a stable hash of the id, so every run splits the class alike."""
+    if shard is None:
+        return True
+    k, n = shard
+    return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n == k - 1
 
 
 def read_roster(path: Path) -> list[str]:
@@ -176,14 +191,16 @@ def read_roster(path: Path) -> list[str]:
 
 def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume: bool = False,
               roster: list[str] | None = None, timeout_s: float | None = None,
-              on_done: Callable[[str, dict[str, Any]], None] | None = None) -> BatchSummary:
+              on_done: Callable[[str, dict[str, Any]], None] | None = None,
+              shard: tuple[int, int] | None = None) -> BatchSummary:
     """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``."""
     start = time.monotonic()
     entries = bank_entries(bank)
     subs, warnings = list_submissions(submissions)
     summary = BatchSummary(warnings=warnings)
     present = {s.student for s in subs}
-    for student in sorted(set(roster or ()) - present):
+    subs = [s for s in subs if in_shard(s.student, shard)]
+    for student in sorted(r for r in set(roster or ()) - present if in_shard(r, shard)):
         if not (resume and has_result(out, student)):
             write_atomic(result_path(out, student),
                          dump(error_document(student, "no submission", entries, "no submission")))
@@ -194,7 +211,13 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
     scratch = Path(tempfile.mkdtemp(prefix="grade-batch-"))
     executor = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        futures = {executor.submit(grade_submission, s, bank, entries, pool, scratch): s for s in todo}
+        started: dict[str, float] = {}
+
+        def timed_grade(sub: Submission) -> dict[str, Any]:
+            started[sub.student] = time.monotonic()
+            return grade_submission(sub, bank, entries, pool, scratch)
+
+        futures = {executor.submit(timed_grade, s): s for s in todo}
         for future in as_completed(futures):
             sub = futures[future]
             try:
@@ -203,6 +226,8 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
                 doc = error_document(sub.student, f"the grader failed ({type(exc).__name__}: {exc})",
                                      entries)
             write_atomic(result_path(out, sub.student), dump(doc))
+            summary.timings[sub.student] = round(time.monotonic() - started[sub.student], 3) \
+                if sub.student in started else 0.0
             if doc["status"] == "graded":
                 summary.graded += 1
                 summary.scores.append(doc["total"])

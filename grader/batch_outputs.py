@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,101 @@ def grades_csv(docs: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+GRADESCOPE_DONE = ("correct",)
+
+
+def gradescope_results(doc: dict[str, Any]) -> dict[str, Any]:
+    """One student's Gradescope autograder results.json: score, max_score and one test per item."""
+    tests = []
+    for number, (item_id, entry) in enumerate(doc["items"].items(), 1):
+        tests.append({"name": f"{item_id}", "number": str(number), "score": entry["score"],
+                      "max_score": entry["max_score"],
+                      "status": "passed" if entry["status"] in GRADESCOPE_DONE else "failed",
+                      "output": f"{entry['status']}: {entry['feedback']}", "visibility": "visible"})
+    out: dict[str, Any] = {"score": doc["total"], "max_score": doc["max_total"], "tests": tests,
+                           "visibility": "visible", "stdout_visibility": "hidden"}
+    if doc.get("error"):
+        out["output"] = f"Your submission could not be graded: {doc['error']}"
+    return out
+
+
+def junit_xml(docs: list[dict[str, Any]]) -> str:
+    """One testsuite per student, one testcase per item; no timings, so it is deterministic."""
+    root = ET.Element("testsuites", name="grade batch")
+    for doc in docs:
+        items = doc["items"]
+        failures = sum(e["status"] not in ("correct", "error") for e in items.values())
+        errors = sum(e["status"] == "error" for e in items.values())
+        suite = ET.SubElement(root, "testsuite", name=doc["student"], tests=str(len(items)),
+                              failures=str(failures), errors=str(errors))
+        for item_id, entry in items.items():
+            case = ET.SubElement(suite, "testcase", classname=doc["student"], name=item_id)
+            if entry["status"] == "error":
+                ET.SubElement(case, "error", message=entry["feedback"][:300], type=entry["status"])
+            elif entry["status"] != "correct":
+                ET.SubElement(case, "failure", message=entry["feedback"][:300], type=entry["status"])
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def report_md(docs: list[dict[str, Any]]) -> str:
+    """Item analysis for the instructor: scores, share correct, common wrong answers, errors."""
+    graded = [d for d in docs if d["status"] == "graded"]
+    lines = ["# Batch report", "",
+             f"{len(docs)} students: {len(graded)} graded, "
+             f"{sum(d['status'] == 'error' for d in docs)} errors, "
+             f"{sum(d['status'] == 'no submission' for d in docs)} without a submission.", ""]
+    if graded:
+        mean = sum(d["total"] for d in graded) / len(graded)
+        lines += [f"Mean total of graded students: {mean:.2f} / {graded[0]['max_total']:g}.", ""]
+    lines += ["## Items", "", "| item | mean score | share correct | most common wrong answers | "
+              "feedback that fired |", "|---|---|---|---|---|"]
+    item_ids = list(docs[0]["items"]) if docs else []
+    for item_id in item_ids:
+        entries = [d["items"][item_id] for d in graded]
+        mean = sum(e["score"] for e in entries) / len(entries) if entries else 0.0
+        share = sum(e["status"] == "correct" for e in entries) / len(entries) if entries else 0.0
+        wrong = Counter(d["analysis"][item_id]["answer"] for d in graded if item_id in d["analysis"]
+                        and d["items"][item_id]["status"] not in ("correct", "unanswered"))
+        fired = Counter(d["analysis"][item_id]["matched"] for d in graded if item_id in d["analysis"]
+                        and d["analysis"][item_id]["matched"] and d["items"][item_id]["status"] != "correct")
+        common = "; ".join(f"`{_cell(a)}` ×{n}" for a, n in _top(wrong))
+        labels = "; ".join(f"{_cell(m)} ×{n}" for m, n in _top(fired))
+        lines.append(f"| {item_id} | {mean:.2f} | {share:.0%} | {common} | {labels} |")
+    errors = [d for d in docs if d["status"] == "error"]
+    if errors:
+        lines += ["", "## Submissions that could not be graded", ""]
+        lines += [f"- {d['student']}: {_cell(d['error'])}" for d in errors]
+    return "\n".join(lines) + "\n"
+
+
+def _top(counts: Counter[str], k: int = 3) -> list[tuple[str, int]]:
+    """The ``k`` most frequent, ties broken by text so the report is deterministic."""
+    return sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:k]
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")[:80]
+
+
 def write_aggregates(out: Path) -> list[str]:
     """Write the aggregate files; returns their names."""
     docs = load_results(out)
     write_atomic(out / "grades.csv", grades_csv(docs))
-    return ["grades.csv"]
+    for doc in docs:
+        write_atomic(out / "gradescope" / doc["student"] / "results.json",
+                     json.dumps(gradescope_results(doc), indent=2, ensure_ascii=False) + "\n")
+    write_atomic(out / "junit.xml", junit_xml(docs))
+    write_atomic(out / "report.md", report_md(docs))
+    return ["grades.csv", "gradescope/", "junit.xml", "report.md"]
+
+
+def merge(outs: list[Path], target: Path) -> int:
+    """Combine shard outputs: the union of their results, then the aggregates rebuilt."""
+    count = 0
+    for out in outs:
+        for path in sorted((out / RESULTS).glob("*.json")):
+            write_atomic(target / RESULTS / path.name, path.read_text("utf-8"))
+            count += 1
+    write_aggregates(target)
+    return count

@@ -277,20 +277,22 @@ def progress(directory: Path | None, as_json: bool) -> None:
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Student ids (one per line, or first CSV column); absent ones get 'no submission'.")
 @click.option("--timeout", "timeout_s", type=float, help="Seconds per call of student code.")
+@click.option("--shard", help="Grade only shard K of N (e.g. 2/8); 'grade merge' combines shards.")
 @bank_option
 def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path | None,
-          timeout_s: float | None, bank_dir: Path | None) -> None:
+          timeout_s: float | None, shard: str | None, bank_dir: Path | None) -> None:
     """Grade every submission (folders, .zip, .tar.gz) in SUBMISSIONS into OUT."""
     from grader.batch import read_roster, run_batch
     from grader.batch_outputs import write_aggregates
     from grader.batch_progress import progress_reporter
 
+    shard_kn = _parse_shard(shard) if shard else None
     bank = _load(bank_dir)
     console = Console(stderr=True)
     with progress_reporter(console, submissions) as on_done:
         try:
             summary = run_batch(submissions, out, bank, workers, resume,
-                                read_roster(roster) if roster else None, timeout_s, on_done)
+                                read_roster(roster) if roster else None, timeout_s, on_done, shard_kn)
         except KeyboardInterrupt:
             console.print("Stopped. Every finished student is saved in "
                           f"{out / 'results'}; run again with --resume to grade the rest.")
@@ -298,9 +300,32 @@ def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path
     for warning in summary.warnings:
         console.print(f"warning: {warning}", markup=False)
     files = write_aggregates(out)
+    (out / "timings.json").write_text(json.dumps(dict(sorted(summary.timings.items())), indent=1) + "\n")
     mean = sum(summary.scores) / len(summary.scores) if summary.scores else 0.0
     console.print(f"Graded {summary.graded}, errors {summary.errors}, no submission {summary.missing}"
                   + (f", already graded {summary.skipped}" if summary.skipped else "")
                   + f"; mean score {mean:.2f}; {summary.seconds:.1f} s "
                   f"({summary.rate:.1f} submissions/s). Wrote {', '.join(files)} and results/ in {out}.",
                   markup=False)
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise click.UsageError(f"--shard takes K/N such as 2/8, not {text!r}") from None
+    if not 1 <= k <= n:
+        raise click.UsageError(f"--shard {text}: K must be between 1 and N")
+    return k, n
+
+
+@main.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False,
+                                                                   exists=True))
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True)
+def merge(shards: tuple[Path, ...], out: Path) -> None:
+    """Combine the outputs of 'grade batch --shard' runs into the files one run would write."""
+    from grader.batch_outputs import merge as merge_outputs
+
+    count = merge_outputs(list(shards), out)
+    click.echo(f"Merged {count} student results from {len(shards)} shard(s) into {out}.")

@@ -40,6 +40,7 @@ def small_class(tmp_path: Path, bank) -> Path:
     work = tmp_path / "work"
     workspace(subs, "alice", bank, code=True)
     bob = workspace(work, "bob", bank)
+    write_answers(bob, {"1.1": "17180"})  # M*K*N: a known mistake
     with zipfile.ZipFile(subs / "bob.zip", "w") as archive:  # zipped with its top folder
         for path in bob.rglob("*"):
             archive.write(path, path.relative_to(work))
@@ -74,10 +75,10 @@ def test_every_student_gets_a_row_with_a_clear_reason(small_class: Path, tmp_pat
     docs = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
     assert set(docs) == {"alice", "bob", "carol", "dave", "eve", "mallory", "oscar", "zed"}
     for doc in docs.values():
-        assert set(doc) == CHECK_KEYS | {"student", "status", "error"}
+        assert set(doc) == CHECK_KEYS | {"student", "status", "error", "analysis"}
         assert all(set(e) == {"status", "score", "max_score", "feedback"} for e in doc["items"].values())
     assert docs["alice"]["items"]["0.6"]["status"] == "correct" and docs["alice"]["total"] == 5.0
-    assert docs["bob"]["total"] == 4.0 and docs["bob"]["items"]["0.6"]["status"] == "unanswered"
+    assert docs["bob"]["total"] == 3.0 and docs["bob"]["items"]["0.6"]["status"] == "unanswered"
     assert "not valid YAML" in docs["carol"]["error"]
     assert docs["dave"]["error"] == "the submission is empty"
     assert "leaves its folder" in docs["eve"]["error"]
@@ -88,13 +89,15 @@ def test_every_student_gets_a_row_with_a_clear_reason(small_class: Path, tmp_pat
     rows = (out / "grades.csv").read_text().splitlines()
     assert rows[0].startswith("student,total,max,status,0.1,0.2")
     assert [r.split(",")[:4] for r in rows[1:]] == [
-        ["alice", "5", "51", "graded"], ["bob", "4", "51", "graded"], ["carol", "0", "51", "error"],
+        ["alice", "5", "51", "graded"], ["bob", "3", "51", "graded"], ["carol", "0", "51", "error"],
         ["dave", "0", "51", "error"], ["eve", "0", "51", "error"], ["mallory", "0", "51", "error"],
         ["oscar", "0", "51", "graded"], ["zed", "0", "51", "no submission"]]
 
 
 def _snapshot(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    """Every output file's bytes, except timings.json (wall-clock times are not deterministic)."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.name != "timings.json"}
 
 
 def test_a_killed_run_resumes_to_the_same_files(small_class: Path, tmp_path: Path):
@@ -118,3 +121,42 @@ def test_a_killed_run_resumes_to_the_same_files(small_class: Path, tmp_path: Pat
     resumed = run(small_class, killed, "--resume").output
     assert "already graded" in resumed
     assert _snapshot(killed) == _snapshot(clean)
+
+
+def test_gradescope_junit_and_report_files(small_class: Path, tmp_path: Path):
+    import xml.etree.ElementTree as ET
+
+    out = tmp_path / "out"
+    run(small_class, out)
+    for student in ("alice", "carol", "zed"):
+        doc = json.loads((out / "gradescope" / student / "results.json").read_text())
+        assert isinstance(doc["score"], float) and doc["max_score"] == 51.0  # the spec's fields
+        assert len(doc["tests"]) == 51
+        for test in doc["tests"]:
+            assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
+            assert test["status"] in ("passed", "failed") and test["visibility"] in (
+                "hidden", "after_due_date", "after_published", "visible")
+        assert sum(t["score"] for t in doc["tests"]) == doc["score"]
+    assert "could not be graded" in json.loads((out / "gradescope/carol/results.json").read_text())["output"]
+    suites = ET.parse(out / "junit.xml").getroot().findall("testsuite")
+    names = ["alice", "bob", "carol", "dave", "eve", "mallory", "oscar", "zed"]
+    assert [s.get("name") for s in suites] == names
+    assert suites[0].get("failures") == "46" and suites[2].get("errors") == "51"
+    report = (out / "report.md").read_text()
+    assert "| 1.1 | 0.33 | 33% | `17180` ×1 | multiply-add counted once ×1 |" in report
+    assert "- eve: the archive holds a path that leaves its folder" in report
+
+
+def test_shards_merge_into_the_single_run_files(small_class: Path, tmp_path: Path):
+    single = tmp_path / "single"
+    run(small_class, single)
+    shards = [tmp_path / f"shard{k}" for k in (1, 2, 3)]
+    for k, shard in enumerate(shards, 1):
+        run(small_class, shard, "--shard", f"{k}/3")
+    sizes = [len(list((s / "results").glob("*.json"))) for s in shards]
+    assert sum(sizes) == 8 and max(sizes) < 8
+    merged = tmp_path / "merged"
+    result = grade("merge", *shards, "--out", merged)
+    assert result.exit_code == 0 and "Merged 8 student results" in result.output
+    (single / "timings.json").unlink()
+    assert _snapshot(merged) == _snapshot(single)
