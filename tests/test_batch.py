@@ -160,3 +160,18 @@ def test_shards_merge_into_the_single_run_files(small_class: Path, tmp_path: Pat
     assert result.exit_code == 0 and "Merged 8 student results" in result.output
     (single / "timings.json").unlink()
     assert _snapshot(merged) == _snapshot(single)
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_finished_results(small_class: Path, tmp_path: Path):
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(small_class), "--out", str(out),
+                             "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out / "results" / "alice.json").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "run again with --resume" in err and "Traceback" not in err
+    for path in (out / "results").iterdir():
+        assert path.suffix == ".json" and json.loads(path.read_text())["student"] == path.stem
