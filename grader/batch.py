@@ -28,7 +28,7 @@ from typing import Any
 from grader.answers_file import AnswerSheet, WorkspaceError, read_answers
 from grader.check import CheckReport, ItemOutcome, grade_practice
 from grader.code_items import is_untouched_template, submission_files
-from grader.intake import IntakeError, Submission, list_submissions, unpack
+from grader.intake import IntakeError, Submission, list_submissions, unpack, valid_student_id
 from grader.manifest import ManifestItem, manifest_item
 from grader.model import Bank, Item
 from grader.paths import REPO_ROOT
@@ -38,6 +38,7 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.runner import WarmRunner
 
 RESULTS = "results"
+GRADER_FAILED = "the grader failed"
 
 
 def bank_entries(bank: Bank) -> list[ManifestItem]:
@@ -142,12 +143,23 @@ def result_path(out: Path, student: str) -> Path:
     return out / RESULTS / f"{student}.json"
 
 
-def has_result(out: Path, student: str) -> bool:
-    """A complete result file exists (atomic writes make a partial one impossible; check anyway)."""
+def has_result(out: Path, student: str, submitted: bool = True) -> bool:
+    """Whether ``--resume`` may keep this student's result.
+
+    Kept: a graded result, or an error about the submission itself. Redone: a missing or
+    unreadable file, a grader failure, and a "no submission" row for a student who has
+    since submitted.
+    """
     try:
-        return json.loads(result_path(out, student).read_text("utf-8")).get("student") == student
-    except (OSError, ValueError, AttributeError):
+        doc = json.loads(result_path(out, student).read_text("utf-8"))
+    except (OSError, ValueError):
         return False
+    if not isinstance(doc, dict) or doc.get("student") != student:
+        return False
+    if doc.get("status") == "no submission":
+        return not submitted
+    return doc.get("status") == "graded" or (
+        doc.get("status") == "error" and not str(doc.get("error", "")).startswith(GRADER_FAILED))
 
 
 def dump(doc: dict[str, Any]) -> str:
@@ -179,14 +191,21 @@ def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
     return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n == k - 1
 
 
-def read_roster(path: Path) -> list[str]:
-    """Student ids, one per line or in the first CSV column; '#' starts a comment."""
-    ids = []
-    for line in path.read_text("utf-8").splitlines():
-        value = line.split("#", 1)[0].split(",", 1)[0].strip()
-        if value and value.lower() not in ("id", "student", "student_id"):
+def read_roster(path: Path) -> tuple[list[str], list[str]]:
+    """Student ids (one per line or in the first CSV column; '#' starts a comment) and
+    warnings about lines that are not usable ids."""
+    ids, warnings = [], []
+    for number, line in enumerate(path.read_text("utf-8-sig").splitlines(), 1):
+        value = line.split("#", 1)[0].split(",", 1)[0].strip().strip('"')
+        if not value or value.lower() in ("id", "student", "student_id"):
+            continue
+        if not valid_student_id(value):
+            warnings.append(f"roster line {number}: {ascii(value)[1:-1][:60]} is not a usable student id")
+        elif any(v.lower() == value.lower() for v in ids):
+            warnings.append(f"roster line {number}: {value} is listed twice")
+        else:
             ids.append(value)
-    return ids
+    return ids, warnings
 
 
 def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume: bool = False,
@@ -198,10 +217,10 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
     entries = bank_entries(bank)
     subs, warnings = list_submissions(submissions)
     summary = BatchSummary(warnings=warnings)
-    present = {s.student for s in subs}
+    present = {s.student.lower() for s in subs}
     subs = [s for s in subs if in_shard(s.student, shard)]
-    for student in sorted(r for r in set(roster or ()) - present if in_shard(r, shard)):
-        if not (resume and has_result(out, student)):
+    for student in sorted(r for r in set(roster or ()) if r.lower() not in present and in_shard(r, shard)):
+        if not (resume and has_result(out, student, submitted=False)):
             write_atomic(result_path(out, student),
                          dump(error_document(student, "no submission", entries, "no submission")))
         summary.missing += 1
@@ -223,9 +242,14 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
             try:
                 doc = future.result()
             except Exception as exc:
-                doc = error_document(sub.student, f"the grader failed ({type(exc).__name__}: {exc})",
-                                     entries)
-            write_atomic(result_path(out, sub.student), dump(doc))
+                doc = error_document(sub.student, f"{GRADER_FAILED} ({type(exc).__name__}: "
+                                     f"{ascii(str(exc))[1:-1][:200]})", entries)
+            try:
+                write_atomic(result_path(out, sub.student), dump(doc))
+            except (OSError, ValueError) as exc:  # e.g. text that cannot be encoded
+                doc = error_document(sub.student, f"{GRADER_FAILED} writing the result "
+                                     f"({type(exc).__name__})", entries)
+                write_atomic(result_path(out, sub.student), dump(doc))
             summary.timings[sub.student] = round(time.monotonic() - started[sub.student], 3) \
                 if sub.student in started else 0.0
             if doc["status"] == "graded":

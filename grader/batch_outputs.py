@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -17,10 +18,34 @@ from typing import Any
 from grader.batch import RESULTS, write_atomic
 
 
-def load_results(out: Path) -> list[dict[str, Any]]:
-    """Every student's result document, sorted by student id."""
-    docs = [json.loads(p.read_text("utf-8")) for p in sorted((out / RESULTS).glob("*.json"))]
+def load_results(out: Path, warnings: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every student's result document, sorted by student id; unreadable files are skipped
+    (and named in ``warnings``)."""
+    docs = []
+    for path in sorted((out / RESULTS).glob("*.json")):
+        try:
+            doc = json.loads(path.read_text("utf-8"))
+            if not isinstance(doc, dict) or doc.get("student") != path.stem \
+                    or not isinstance(doc.get("items"), dict):
+                raise ValueError("not a result document")
+        except (OSError, ValueError) as exc:
+            if warnings is not None:
+                warnings.append(f"skipped {path.name}: {exc}")
+            continue
+        docs.append(doc)
     return sorted(docs, key=lambda d: d["student"])
+
+
+def _num(value: float) -> str:
+    """Scores as written in the CSV: integers plainly, otherwise up to 10 significant digits."""
+    return str(int(value)) if float(value).is_integer() else format(value, ".10g")
+
+
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def grades_csv(docs: list[dict[str, Any]]) -> str:
@@ -30,8 +55,8 @@ def grades_csv(docs: list[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", "total", "max", "status", *item_ids])
     for doc in docs:
-        writer.writerow([doc["student"], f"{doc['total']:g}", f"{doc['max_total']:g}", doc["status"],
-                         *(f"{doc['items'][i]['score']:g}" if i in doc["items"] else "" for i in item_ids)])
+        writer.writerow([doc["student"], _num(doc["total"]), _num(doc["max_total"]), doc["status"],
+                         *(_num(doc["items"][i]["score"]) if i in doc["items"] else "" for i in item_ids)])
     return buffer.getvalue()
 
 
@@ -65,9 +90,10 @@ def junit_xml(docs: list[dict[str, Any]]) -> str:
         for item_id, entry in items.items():
             case = ET.SubElement(suite, "testcase", classname=doc["student"], name=item_id)
             if entry["status"] == "error":
-                ET.SubElement(case, "error", message=entry["feedback"][:300], type=entry["status"])
+                ET.SubElement(case, "error", message=_xml_text(entry["feedback"][:300]), type=entry["status"])
             elif entry["status"] != "correct":
-                ET.SubElement(case, "failure", message=entry["feedback"][:300], type=entry["status"])
+                ET.SubElement(case, "failure", message=_xml_text(entry["feedback"][:300]),
+                              type=entry["status"])
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -112,9 +138,9 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")[:80]
 
 
-def write_aggregates(out: Path) -> list[str]:
+def write_aggregates(out: Path, warnings: list[str] | None = None) -> list[str]:
     """Write the aggregate files; returns their names."""
-    docs = load_results(out)
+    docs = load_results(out, warnings)
     write_atomic(out / "grades.csv", grades_csv(docs))
     for doc in docs:
         write_atomic(out / "gradescope" / doc["student"] / "results.json",
@@ -126,10 +152,14 @@ def write_aggregates(out: Path) -> list[str]:
 
 def merge(outs: list[Path], target: Path) -> int:
     """Combine shard outputs: the union of their results, then the aggregates rebuilt."""
-    count = 0
+    seen: dict[str, Path] = {}
     for out in outs:
         for path in sorted((out / RESULTS).glob("*.json")):
-            write_atomic(target / RESULTS / path.name, path.read_text("utf-8"))
-            count += 1
+            if path.name in seen and seen[path.name].read_bytes() != path.read_bytes():
+                raise ValueError(f"{path.stem} has different results in {seen[path.name].parent.parent} "
+                                 f"and {out}: were these shards of one run?")
+            seen[path.name] = path
+    for name, path in sorted(seen.items()):
+        write_atomic(target / RESULTS / name, path.read_text("utf-8"))
     write_aggregates(target)
-    return count
+    return len(seen)

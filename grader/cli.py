@@ -287,20 +287,26 @@ def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path
     from grader.batch_progress import progress_reporter
 
     shard_kn = _parse_shard(shard) if shard else None
+    if not resume and any((out / "results").glob("*.json")):
+        raise click.UsageError(f"{out} already holds results: add --resume to continue that run, "
+                               "or choose an empty folder")
+    roster_ids, roster_warnings = read_roster(roster) if roster else (None, [])
     bank = _load(bank_dir)
     console = Console(stderr=True)
     with progress_reporter(console, submissions) as on_done:
         try:
-            summary = run_batch(submissions, out, bank, workers, resume,
-                                read_roster(roster) if roster else None, timeout_s, on_done, shard_kn)
+            summary = run_batch(submissions, out, bank, workers, resume, roster_ids, timeout_s,
+                                on_done, shard_kn)
         except KeyboardInterrupt:
             console.print("Stopped. Every finished student is saved in "
                           f"{out / 'results'}; run again with --resume to grade the rest.")
             sys.exit(130)
-    for warning in summary.warnings:
+    for warning in [*roster_warnings, *summary.warnings]:
         console.print(f"warning: {warning}", markup=False)
     files = write_aggregates(out)
-    (out / "timings.json").write_text(json.dumps(dict(sorted(summary.timings.items())), indent=1) + "\n")
+    from grader.batch import write_atomic
+
+    write_atomic(out / "timings.json", json.dumps(dict(sorted(summary.timings.items())), indent=1) + "\n")
     mean = sum(summary.scores) / len(summary.scores) if summary.scores else 0.0
     console.print(f"Graded {summary.graded}, errors {summary.errors}, no submission {summary.missing}"
                   + (f", already graded {summary.skipped}" if summary.skipped else "")
@@ -327,5 +333,8 @@ def merge(shards: tuple[Path, ...], out: Path) -> None:
     """Combine the outputs of 'grade batch --shard' runs into the files one run would write."""
     from grader.batch_outputs import merge as merge_outputs
 
-    count = merge_outputs(list(shards), out)
+    try:
+        count = merge_outputs(list(shards), out)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     click.echo(f"Merged {count} student results from {len(shards)} shard(s) into {out}.")

@@ -25,6 +25,9 @@ MAX_RATIO = 200
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 
 
+JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
 class IntakeError(ValueError):
     """A submission that cannot be read; the message is the student's error row."""
 
@@ -51,7 +54,17 @@ def student_id(entry: Path) -> tuple[str, str] | None:
         kind, sid = "tar.gz", name[: -7 if name.endswith(".tar.gz") else -4]
     else:
         return None
-    return (sid, kind) if STUDENT_ID.match(sid) else None
+    return (sid, kind) if valid_student_id(sid) else None
+
+
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                    *(f"lpt{i}" for i in range(10))}
+
+
+def valid_student_id(sid: str) -> bool:
+    """Plain ASCII, no path parts, safe as a file name on every OS."""
+    return bool(STUDENT_ID.fullmatch(sid)) and not sid.endswith(".") \
+        and sid.split(".")[0].lower() not in WINDOWS_RESERVED
 
 
 def list_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
@@ -64,21 +77,27 @@ def list_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
             warnings.append(f"skipped {entry.name}: not a folder, .zip or .tar.gz with a plain name")
             continue
         sid, kind = parsed
-        if sid in found:
-            warnings.append(f"skipped {entry.name}: student {sid} already has {found[sid].path.name}")
+        clash = next((k for k in found if k.lower() == sid.lower()), None)
+        if clash is not None:  # ids differing only by case would share a file on macOS/Windows
+            warnings.append(f"skipped {entry.name}: student {clash} already has {found[clash].path.name}")
             continue
         found[sid] = Submission(sid, entry, kind)
     return [found[k] for k in sorted(found)], warnings
 
 
+def shown(name: str) -> str:
+    """A member name safe to put in a message: printable ASCII, at most 80 characters."""
+    return ascii(name)[1:-1][:80]
+
+
 def _safe_name(name: str) -> PurePosixPath:
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise IntakeError(f"the archive holds an absolute path ({name[:80]})")
+        raise IntakeError(f"the archive holds an absolute path ({shown(name)})")
     if any(part == ".." for part in path.parts):
-        raise IntakeError(f"the archive holds a path that leaves its folder ({name[:80]})")
-    if any(ord(c) < 32 for c in name):
-        raise IntakeError("the archive holds a file name with control characters")
+        raise IntakeError(f"the archive holds a path that leaves its folder ({shown(name)})")
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name) or len(name) > 255:
+        raise IntakeError(f"the archive holds a file name that is too long or not text ({shown(name)})")
     return path
 
 
@@ -89,9 +108,9 @@ def _budget(members: list[tuple[str, int, int]]) -> None:
     total = 0
     for name, size, packed in members:
         if size > MAX_MEMBER_BYTES:
-            raise IntakeError(f"{name[:80]} is {size} bytes unpacked (at most {MAX_MEMBER_BYTES})")
+            raise IntakeError(f"{shown(name)} is {size} bytes unpacked (at most {MAX_MEMBER_BYTES})")
         if packed and size / packed > MAX_RATIO and size > 1 << 20:
-            raise IntakeError(f"{name[:80]} expands {size // packed}x: refused as a possible zip bomb")
+            raise IntakeError(f"{shown(name)} expands {size // packed}x: refused as a possible zip bomb")
         total += size
     if total > MAX_TOTAL_BYTES:
         raise IntakeError(f"the archive unpacks to {total} bytes (at most {MAX_TOTAL_BYTES})")
@@ -104,7 +123,7 @@ def _write_capped(source, target: Path, limit: int) -> None:
         while chunk := source.read(1 << 16):
             written += len(chunk)
             if written > limit:
-                raise IntakeError(f"{target.name} is larger than its archive entry says")
+                raise IntakeError(f"{shown(target.name)} is larger than its archive entry says")
             out.write(chunk)
 
 
@@ -112,12 +131,14 @@ def _extract_zip(path: Path, dest: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
+            for info in infos:
+                _safe_name(info.filename)
             _budget([(i.filename, i.file_size, i.compress_size) for i in infos])
             for info in infos:
                 name = _safe_name(info.filename)
                 mode = info.external_attr >> 16
                 if stat.S_ISLNK(mode):
-                    raise IntakeError(f"the archive holds a symbolic link ({info.filename[:80]})")
+                    raise IntakeError(f"the archive holds a symbolic link ({shown(info.filename)})")
                 target = dest.joinpath(*name.parts)
                 if info.is_dir():
                     target.mkdir(parents=True, exist_ok=True)
@@ -125,21 +146,31 @@ def _extract_zip(path: Path, dest: Path) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as source:
                     _write_capped(source, target, info.file_size)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+    except IntakeError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError,
+            UnicodeDecodeError, ValueError) as exc:
         raise IntakeError(f"not a readable .zip file ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
 def _extract_tar(path: Path, dest: Path) -> None:
+    """Walk the members one by one, applying every cap as they come (never list them all)."""
     try:
         with tarfile.open(path, "r:gz") as archive:
-            members = archive.getmembers()
-            _budget([(m.name, m.size, 0) for m in members])
-            for member in members:
+            count = total = 0
+            while (member := archive.next()) is not None:
+                count += 1
+                total += member.size
+                if count > MAX_MEMBERS:
+                    raise IntakeError(f"the archive holds more than {MAX_MEMBERS} files")
                 name = _safe_name(member.name)
+                _budget([(member.name, member.size, 0)])
+                if total > MAX_TOTAL_BYTES:
+                    raise IntakeError(f"the archive unpacks to more than {MAX_TOTAL_BYTES} bytes")
                 if member.issym() or member.islnk():
-                    raise IntakeError(f"the archive holds a link ({member.name[:80]})")
-                if not (member.isfile() or member.isdir()):
-                    raise IntakeError(f"the archive holds a special file ({member.name[:80]})")
+                    raise IntakeError(f"the archive holds a link ({shown(member.name)})")
+                if not (member.isfile() or member.isdir()) or member.issparse():
+                    raise IntakeError(f"the archive holds a special file ({shown(member.name)})")
                 target = dest.joinpath(*name.parts)
                 if member.isdir():
                     target.mkdir(parents=True, exist_ok=True)
@@ -147,10 +178,12 @@ def _extract_tar(path: Path, dest: Path) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 source = archive.extractfile(member)
                 if source is None:
-                    raise IntakeError(f"cannot read {member.name[:80]}")
+                    raise IntakeError(f"cannot read {shown(member.name)}")
                 _write_capped(source, target, member.size)
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise IntakeError(f"not a readable .tar.gz file ({type(exc).__name__}: {str(exc)[:120]})") from None
+    except IntakeError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, zlib.error, UnicodeDecodeError, ValueError) as exc:
+        raise IntakeError(f"not a readable .tar.gz file ({type(exc).__name__}: {shown(str(exc))})") from None
 
 
 def _copy_folder(path: Path, dest: Path) -> None:
@@ -166,7 +199,7 @@ def _walk(root: Path) -> Iterator[Path]:
     """Regular files under ``root``; links (of any kind) are refused, not followed."""
     for entry in sorted(root.rglob("*")):
         if entry.is_symlink():
-            raise IntakeError(f"the submission holds a symbolic link ({entry.relative_to(root)})")
+            raise IntakeError(f"the submission holds a symbolic link ({shown(str(entry.relative_to(root)))})")
         if entry.is_file():
             yield entry
 
@@ -183,10 +216,13 @@ def unpack(submission: Submission, dest: Path) -> Path:
         _extract_zip(submission.path, dest)
     else:
         _extract_tar(submission.path, dest)
-    entries = [e for e in dest.iterdir() if not e.name.startswith("__MACOSX")]
+    entries = [e for e in dest.iterdir() if e.name not in JUNK]
     if not entries:
         raise IntakeError("the submission is empty")
     markers = ("answers.yaml", "grade.yaml")
+    root = dest
     if len(entries) == 1 and entries[0].is_dir() and any((entries[0] / m).exists() for m in markers):
-        return entries[0]
-    return dest
+        root = entries[0]
+    if (root / "answers.yaml").exists() and not (root / "answers.yaml").is_file():
+        raise IntakeError("answers.yaml is not a file")
+    return root

@@ -175,3 +175,16 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_results(small_class: Path, tmp_
     assert "run again with --resume" in err and "Traceback" not in err
     for path in (out / "results").iterdir():
         assert path.suffix == ".json" and json.loads(path.read_text())["student"] == path.stem
+
+
+def test_resume_regrades_late_submissions_and_refuses_a_used_folder(small_class: Path, tmp_path: Path, bank):
+    out = tmp_path / "out"
+    run(small_class, out)
+    again = grade("batch", small_class, "--out", out)
+    assert again.exit_code == 2 and "already holds results" in again.output
+    workspace(small_class, "zed", bank)  # zed hands in late
+    run(small_class, out, "--resume")
+    zed = json.loads((out / "results" / "zed.json").read_text())
+    assert zed["status"] == "graded" and zed["total"] == 4.0
+    (out / "results" / "notes.json").write_text("")  # stray file: skipped, not fatal
+    assert grade("batch", small_class, "--out", out, "--resume").exit_code == 0

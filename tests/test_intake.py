@@ -102,3 +102,28 @@ def test_folders_with_links_or_nothing_are_refused(tmp_path: Path):
     (linked / "answers.yaml").symlink_to("/etc/passwd")
     with pytest.raises(IntakeError, match="symbolic link"):
         unpack(Submission("linked", linked, "folder"), tmp_path / "o2")
+
+
+def test_names_that_are_not_text_and_case_clashes(tmp_path: Path):
+    path = tmp_path / "x.tar.gz"
+    with tarfile.open(path, "w:gz", encoding="latin-1", format=tarfile.GNU_FORMAT) as archive:
+        info = tarfile.TarInfo("\xff.py")
+        info.size = 1
+        archive.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(IntakeError) as exc:
+        unpack(Submission("x", path, "tar.gz"), tmp_path / "out")
+    str(exc.value).encode("utf-8")  # the reason is always writable text
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "Alice").mkdir()
+    (subs / "alice").mkdir()
+    (subs / "CON.zip").write_bytes(b"")
+    found, warnings = list_submissions(subs)
+    assert [s.student for s in found] == ["Alice"] and len(warnings) == 2
+
+
+def test_tar_caps_apply_while_streaming(tmp_path: Path):
+    path = tmp_path / "many.tar.gz"
+    make_tar(path, {f"f{i}": b"" for i in range(1000)})
+    with pytest.raises(IntakeError, match="more than 200 files"):
+        unpack(Submission("many", path, "tar.gz"), tmp_path / "out")
