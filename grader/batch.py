@@ -143,7 +143,24 @@ def result_path(out: Path, student: str) -> Path:
     return out / RESULTS / f"{student}.json"
 
 
-def has_result(out: Path, student: str, submitted: bool = True) -> bool:
+def bank_fingerprint(bank: Bank) -> str:
+    """A short digest of what grades a class: the bank's YAML, the code items' tests, the grader.
+
+    Stored in every result, so ``--resume`` never mixes results made with another bank.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256()
+    with contextlib.suppress(PackageNotFoundError):
+        digest.update(version("lm-workbook-grader").encode())
+    chapters = sorted({Path(c.source) for c in bank.chapters})
+    tests = sorted({bank.root / i.code.hidden_tests for i in bank.items.values() if i.code is not None})
+    for path in [*chapters, *tests]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def has_result(out: Path, student: str, submitted: bool = True, fingerprint: str | None = None) -> bool:
     """Whether ``--resume`` may keep this student's result.
 
     Kept: a graded result, or an error about the submission itself. Redone: a missing or
@@ -155,6 +172,8 @@ def has_result(out: Path, student: str, submitted: bool = True) -> bool:
     except (OSError, ValueError):
         return False
     if not isinstance(doc, dict) or doc.get("student") != student:
+        return False
+    if fingerprint is not None and doc.get("bank") != fingerprint:
         return False
     if doc.get("status") == "no submission":
         return not submitted
@@ -215,16 +234,17 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
     """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``."""
     start = time.monotonic()
     entries = bank_entries(bank)
+    fingerprint = bank_fingerprint(bank)
     subs, warnings = list_submissions(submissions)
     summary = BatchSummary(warnings=warnings)
     present = {s.student.lower() for s in subs}
     subs = [s for s in subs if in_shard(s.student, shard)]
     for student in sorted(r for r in set(roster or ()) if r.lower() not in present and in_shard(r, shard)):
-        if not (resume and has_result(out, student, submitted=False)):
-            write_atomic(result_path(out, student),
-                         dump(error_document(student, "no submission", entries, "no submission")))
+        if not (resume and has_result(out, student, submitted=False, fingerprint=fingerprint)):
+            doc = error_document(student, "no submission", entries, "no submission")
+            write_atomic(result_path(out, student), dump({**doc, "bank": fingerprint}))
         summary.missing += 1
-    todo = [s for s in subs if not (resume and has_result(out, s.student))]
+    todo = [s for s in subs if not (resume and has_result(out, s.student, fingerprint=fingerprint))]
     summary.skipped = len(subs) - len(todo)
     pool = RunnerPool(bank.root, timeout_s)
     scratch = Path(tempfile.mkdtemp(prefix="grade-batch-"))
@@ -244,11 +264,13 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
             except Exception as exc:
                 doc = error_document(sub.student, f"{GRADER_FAILED} ({type(exc).__name__}: "
                                      f"{ascii(str(exc))[1:-1][:200]})", entries)
+            doc["bank"] = fingerprint
             try:
                 write_atomic(result_path(out, sub.student), dump(doc))
             except (OSError, ValueError) as exc:  # e.g. text that cannot be encoded
                 doc = error_document(sub.student, f"{GRADER_FAILED} writing the result "
                                      f"({type(exc).__name__})", entries)
+                doc["bank"] = fingerprint
                 write_atomic(result_path(out, sub.student), dump(doc))
             summary.timings[sub.student] = round(time.monotonic() - started[sub.student], 3) \
                 if sub.student in started else 0.0

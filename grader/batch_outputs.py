@@ -159,6 +159,10 @@ def merge(outs: list[Path], target: Path) -> int:
                 raise ValueError(f"{path.stem} has different results in {seen[path.name].parent.parent} "
                                  f"and {out}: were these shards of one run?")
             seen[path.name] = path
+    banks = {json.loads(p.read_text("utf-8")).get("bank") for p in seen.values()}
+    if len(banks) > 1:
+        raise ValueError("the shards were graded with different banks or grader versions; "
+                         "regrade them with one")
     for name, path in sorted(seen.items()):
         write_atomic(target / RESULTS / name, path.read_text("utf-8"))
     write_aggregates(target)

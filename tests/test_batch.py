@@ -75,7 +75,7 @@ def test_every_student_gets_a_row_with_a_clear_reason(small_class: Path, tmp_pat
     docs = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
     assert set(docs) == {"alice", "bob", "carol", "dave", "eve", "mallory", "oscar", "zed"}
     for doc in docs.values():
-        assert set(doc) == CHECK_KEYS | {"student", "status", "error", "analysis"}
+        assert set(doc) == CHECK_KEYS | {"student", "status", "error", "analysis", "bank"}
         assert all(set(e) == {"status", "score", "max_score", "feedback"} for e in doc["items"].values())
     assert docs["alice"]["items"]["0.6"]["status"] == "correct" and docs["alice"]["total"] == 5.0
     assert docs["bob"]["total"] == 3.0 and docs["bob"]["items"]["0.6"]["status"] == "unanswered"
@@ -188,3 +188,8 @@ def test_resume_regrades_late_submissions_and_refuses_a_used_folder(small_class:
     assert zed["status"] == "graded" and zed["total"] == 4.0
     (out / "results" / "notes.json").write_text("")  # stray file: skipped, not fatal
     assert grade("batch", small_class, "--out", out, "--resume").exit_code == 0
+    alice = out / "results" / "alice.json"
+    stale = json.loads(alice.read_text())
+    alice.write_text(json.dumps({**stale, "bank": "another bank", "total": 99.0}))
+    run(small_class, out, "--resume")  # a result from another bank is graded again
+    assert json.loads(alice.read_text())["total"] == 5.0
