@@ -166,6 +166,3 @@ def _check_workbook(item: Item, key: NumericKey, problem) -> list[Problem]:
         f"solver gives {shown:.6g} {key.unit} but the workbook says {value:g} "
         f"{unit or key.unit}, and no erratum is recorded", "$.workbook_answer")]
 
-
-def _show(params: dict[str, float]) -> str:
-    return "{" + ", ".join(f"{k}={v:g}" for k, v in params.items()) + "}"

@@ -14,7 +14,6 @@ from grader.answers_template import render_answers_file
 from grader.manifest import (
     MANIFEST_NAME,
     Manifest,
-    ManifestItem,
     manifest_item,
     read_manifest,
     write_manifest,
@@ -120,6 +119,3 @@ def open_workspace(root: Path) -> Workspace:
         raise WorkspaceError(f"{root} is not a folder")
     return Workspace(root, read_manifest(root / MANIFEST_NAME))
 
-
-def entries_by_id(manifest: Manifest) -> dict[str, ManifestItem]:
-    return {i.id: i for i in manifest.items}

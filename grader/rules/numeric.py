@@ -31,9 +31,6 @@ class NumericKey:
     def asked_unit(self) -> Unit:
         return _parse_asked(self.unit)
 
-    def expected_in_asked(self) -> float:
-        return self.expected / self.asked_unit().factor
-
 
 @lru_cache(maxsize=256)
 def _asks_bytes(unit_text: str) -> bool:

@@ -34,8 +34,7 @@ def _enc(value):
 
 
 def _mount(source, target, fstype, flags, data=None):
-    enc = _enc
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+    _check(_libc.mount(_enc(source), _enc(target), _enc(fstype), flags, _enc(data)), f"mount {target}")
 
 
 def _locked_flags(path):
