@@ -127,6 +127,17 @@ def _write_capped(source, target: Path, limit: int) -> None:
             out.write(chunk)
 
 
+def _place(dest: Path, name: PurePosixPath, is_dir: bool, open_source, size: int) -> None:
+    """Create one checked archive member under ``dest``: a folder, or a file of at most ``size``."""
+    target = dest.joinpath(*name.parts)
+    if is_dir:
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open_source() as source:
+        _write_capped(source, target, size)
+
+
 def _extract_zip(path: Path, dest: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
@@ -139,18 +150,12 @@ def _extract_zip(path: Path, dest: Path) -> None:
                 mode = info.external_attr >> 16
                 if stat.S_ISLNK(mode):
                     raise IntakeError(f"the archive holds a symbolic link ({shown(info.filename)})")
-                target = dest.joinpath(*name.parts)
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as source:
-                    _write_capped(source, target, info.file_size)
+                _place(dest, name, info.is_dir(), lambda info=info: archive.open(info), info.file_size)
     except IntakeError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError,
             UnicodeDecodeError, ValueError) as exc:
-        raise IntakeError(f"not a readable .zip file ({type(exc).__name__}: {str(exc)[:120]})") from None
+        raise IntakeError(f"not a readable .zip file ({type(exc).__name__}: {shown(str(exc))})") from None
 
 
 def _extract_tar(path: Path, dest: Path) -> None:
@@ -171,19 +176,19 @@ def _extract_tar(path: Path, dest: Path) -> None:
                     raise IntakeError(f"the archive holds a link ({shown(member.name)})")
                 if not (member.isfile() or member.isdir()) or member.issparse():
                     raise IntakeError(f"the archive holds a special file ({shown(member.name)})")
-                target = dest.joinpath(*name.parts)
-                if member.isdir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source = archive.extractfile(member)
-                if source is None:
-                    raise IntakeError(f"cannot read {shown(member.name)}")
-                _write_capped(source, target, member.size)
+                _place(dest, name, member.isdir(), lambda member=member: _tar_source(archive, member),
+                       member.size)
     except IntakeError:
         raise
     except (tarfile.TarError, EOFError, OSError, zlib.error, UnicodeDecodeError, ValueError) as exc:
         raise IntakeError(f"not a readable .tar.gz file ({type(exc).__name__}: {shown(str(exc))})") from None
+
+
+def _tar_source(archive: tarfile.TarFile, member: tarfile.TarInfo):
+    source = archive.extractfile(member)
+    if source is None:
+        raise IntakeError(f"cannot read {shown(member.name)}")
+    return source
 
 
 def _copy_folder(path: Path, dest: Path) -> None:
