@@ -65,6 +65,7 @@ class CheckReport:
     mode: str
     outcomes: list[ItemOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    titles: dict[int, str] = field(default_factory=dict)  # chapter titles, when the bank was loaded
 
     @property
     def total(self) -> float:
@@ -195,6 +196,8 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     if manifest.mode == "graded":
         if bank is None and any(e.files for e in entries):
             bank = _bank_for(workspace)[0]
+        if bank is not None:
+            report.titles = {c.number: c.title for c in bank.chapters}
         code = _code_results(bank, workspace, entries, graded=True)
         for entry in entries:
             result = code[entry.id] if entry.files else check_format(entry, sheet.answers.get(entry.id))
@@ -205,6 +208,7 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     if bank is None:
         bank, bank_warnings = _bank_for(workspace)
         report.warnings += bank_warnings
+    report.titles = {c.number: c.title for c in bank.chapters}
     code = _code_results(bank, workspace, entries, graded=False)
     for entry in entries:
         response = sheet.answers.get(entry.id)

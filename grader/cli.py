@@ -238,7 +238,7 @@ def check(directory: Path | None, only: tuple[str, ...], explain: bool, as_json:
     if as_json:
         _print_json(report.to_json())
         return
-    print_check(report, _out(), _chapter_titles(workspace), explain)
+    print_check(report, _out(), report.titles or _chapter_titles(workspace), explain)
 
 
 @main.command()
