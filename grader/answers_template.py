@@ -64,8 +64,8 @@ def render_answers_file(bank: Bank, entries: Sequence[ManifestItem], heading: st
     """The text of a fresh answers.yaml for ``entries`` (items of ``bank``)."""
     lines = [_RULE, *_comment(heading, indent=" "), "#",
              "# Write each answer after its id, then run 'grade check'. Leave an answer empty",
-             "# to skip it. Numbers: 34360, 34,360, 3.436e4, 3.4 x 10^4, 2^20, 1/3, 17.6%, with or",
-             "# without a unit (34.36 GFLOPs). Options: B or [A, C]. Orders: CADB or [C, A, D, B].",
+             "# to skip it. Numbers: 52000, 52,000, 5.2e4, 5.2 x 10^4, 2^20, 1/3, 15%, with or",
+             "# without a unit (52 GFLOPs). Options: B or [A, C]. Orders: CADB or [C, A, D, B].",
              "# An answer that contains ': ' needs quotes.",
              _RULE]
     chapter = None

@@ -28,7 +28,7 @@ from typing import Any
 from grader.answers_file import AnswerSheet, WorkspaceError, read_answers
 from grader.check import CheckReport, ItemOutcome, grade_practice
 from grader.code_items import is_untouched_template, submission_files
-from grader.intake import IntakeError, Submission, list_submissions, unpack, valid_student_id
+from grader.intake import IntakeError, Submission, list_submissions, unpack
 from grader.manifest import ManifestItem, manifest_item
 from grader.model import Bank, Item
 from grader.paths import REPO_ROOT
@@ -208,23 +208,6 @@ def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
         return True
     k, n = shard
     return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n == k - 1
-
-
-def read_roster(path: Path) -> tuple[list[str], list[str]]:
-    """Student ids (one per line or in the first CSV column; '#' starts a comment) and
-    warnings about lines that are not usable ids."""
-    ids, warnings = [], []
-    for number, line in enumerate(path.read_text("utf-8-sig").splitlines(), 1):
-        value = line.split("#", 1)[0].split(",", 1)[0].strip().strip('"')
-        if not value or value.lower() in ("id", "student", "student_id"):
-            continue
-        if not valid_student_id(value):
-            warnings.append(f"roster line {number}: {ascii(value)[1:-1][:60]} is not a usable student id")
-        elif any(v.lower() == value.lower() for v in ids):
-            warnings.append(f"roster line {number}: {value} is listed twice")
-        else:
-            ids.append(value)
-    return ids, warnings
 
 
 def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume: bool = False,

@@ -128,24 +128,85 @@ def show(item_id: str, bank_dir: Path | None, as_json: bool, solution: bool) -> 
         console.print(f"\n{card['derivation']}", markup=False)
 
 
+def _assignment(spec: Path, bank: Bank) -> Any:
+    """Load a spec or exit 2 with its problem."""
+    from grader.assignment import AssignmentError, load_assignment
+
+    try:
+        return load_assignment(spec, bank)
+    except AssignmentError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+spec_argument = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+
+
 @main.command()
 @bank_option
 @json_option
-def key(bank_dir: Path | None, as_json: bool) -> None:
-    """Print the answer key (instructors only)."""
+@click.option("--assignment", "spec", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="An assignment spec: print its items, points and (with --student) variant.")
+@click.option("--student", help="The student whose variant to print (per-student assignments).")
+def key(bank_dir: Path | None, as_json: bool, spec: Path | None, student: str | None) -> None:
+    """Print the answer key (instructors only): the bank's, or one student's in an assignment."""
     bank = _load(bank_dir)
-    entries = catalog.answer_key(bank)
+    if spec is None:
+        if student:
+            raise click.UsageError("--student needs --assignment SPEC")
+        entries = catalog.answer_key(bank)
+    else:
+        from grader.assignment import student_key, student_manifest
+
+        assignment = _assignment(spec, bank)
+        if assignment.per_student and not student:
+            raise click.UsageError(f"{spec.name} gives every student their own numbers: add --student ID")
+        if student and assignment.roster and student.lower() not in {r.lower() for r in assignment.roster}:
+            click.echo(f"warning: {student} is not on the roster of {spec.name}", err=True)
+        entries = student_key(bank, student_manifest(bank, assignment, student).items)
     if as_json:
         _print_json(entries)
         return
-    table = Table("id", "type", "answer", "unit", "also accepted")
+    table = Table("id", "type", "answer", "unit", "also accepted",
+                  *(("points", "given") if spec is not None else ()))
     for item_id, e in entries.items():
         accept = "; ".join(f"{a['value']:g} {a['unit']}" for a in e.get("accept", []))
         answer = e["answer"]
         shown = f"{answer:g}" if isinstance(answer, float) else (
             " ".join(answer) if isinstance(answer, list) else str(answer))
-        table.add_row(item_id, e["type"], shown, e.get("unit", ""), accept)
+        extra = (f"{e['points']:g}", ", ".join(f"{k}={v:g}" for k, v in e.get("params", {}).items())) \
+            if spec is not None else ()
+        table.add_row(item_id, e["type"], shown, e.get("unit", ""), accept, *extra)
     _out().print(table)
+
+
+@main.command()
+@spec_argument
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Empty folder for students/ (or shared/) and instructor/.")
+@click.option("--zip", "zips", is_flag=True, help="Also write a .zip of every student folder.")
+@bank_option
+def assign(spec: Path, out: Path, zips: bool, bank_dir: Path | None) -> None:
+    """Write an assignment's release: student workspaces, and keys for the instructor."""
+    from grader.release import write_release
+
+    bank = _load(bank_dir)
+    assignment = _assignment(spec, bank)
+    try:
+        release = write_release(bank, assignment, out, zips)
+    except WorkspaceError as exc:
+        raise click.UsageError(str(exc)) from None
+    for warning in release.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if release.leaks:
+        for leak in release.leaks:
+            click.echo(f"secret in a student folder: {leak}", err=True)
+        click.echo(f"{len(release.leaks)} secret(s) found: do not release {out}.", err=True)
+        sys.exit(1)
+    who = f"{len(release.folders)} student folders in {out / 'students'}" if assignment.per_student \
+        else f"one shared folder, {out / 'shared'}"
+    click.echo(f"Released {assignment.name} ({assignment.mode} mode, {len(assignment.items)} items, "
+               f"{sum(assignment.items.values()):g} points): {who}; keys in {out / 'instructor'}. "
+               "Scanned every student file: no answers, solutions or hidden tests.")
 
 
 @main.command()
@@ -282,9 +343,10 @@ def progress(directory: Path | None, as_json: bool) -> None:
 def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path | None,
           timeout_s: float | None, shard: str | None, bank_dir: Path | None) -> None:
     """Grade every submission (folders, .zip, .tar.gz) in SUBMISSIONS into OUT."""
-    from grader.batch import read_roster, run_batch
+    from grader.batch import run_batch
     from grader.batch_outputs import write_aggregates
     from grader.batch_progress import progress_reporter
+    from grader.roster import read_roster
 
     shard_kn = _parse_shard(shard) if shard else None
     if not resume and any((out / "results").glob("*.json")):

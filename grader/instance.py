@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from grader.constraints import broken
 from grader.model import Item, Param
 from grader.render import render
 from grader.result import Result, error
@@ -67,23 +68,51 @@ def discriminates(key: NumericKey) -> bool:
                for _label, _fb, wrong in key.mistakes)
 
 
-def sample_variant(item: Item, rng: random.Random) -> dict[str, float]:
-    """Draw parameters whose answer can be told apart from every known mistake.
+SANE_MAGNITUDE = (1e-12, 1e21)  # |answer| in the asked unit, so prompts and answers stay readable
+
+
+def variant_problem(item: Item, params: Mapping[str, float], default: NumericKey | None) -> str | None:
+    """Why ``params`` make a poor variant, or None when they are usable.
+
+    A usable variant keeps the item's constraints, has a finite answer of sane size in the
+    asked unit, tells every known mistake apart from the answer and (given ``default``,
+    the key at the default parameters) is not answered correctly by the default's answer.
+    """
+    bad = broken(item.constraints, params)
+    if bad:
+        return f"breaks {', '.join(bad)}"
+    key = numeric_key(item, params)
+    shown = key.expected / key.asked_unit().factor
+    if not (math.isfinite(shown) and SANE_MAGNITUDE[0] <= abs(shown) <= SANE_MAGNITUDE[1]):
+        return f"answer {shown:.3g} {key.unit} is outside the sane range"
+    if not discriminates(key):
+        return "a known mistake is accepted as the answer"
+    if default is not None and grade_numeric(key, default.expected / key.asked_unit().factor
+                                             ).status == "correct":
+        return "the default answer is accepted"
+    return None
+
+
+def sample_variant(item: Item, rng: random.Random, distinct: bool = False) -> dict[str, float]:
+    """Draw parameters that make a usable variant (see ``variant_problem``).
 
     (E.g. for 2.2, d_model = 1536 makes "rounded up" equal "rounded to nearest";
-    such draws are rejected.) Raises VariantError when none is found.
+    such draws are rejected.) ``distinct`` also rejects draws whose answer equals the
+    default's. Raises VariantError when none is found.
     """
+    default = numeric_key(item, item.defaults()) if distinct else None
+    reason = "no draw"
     for _ in range(MAX_VARIANT_TRIES):
         params = sample_params(item, rng)
         try:
-            key = numeric_key(item, params)
+            reason = variant_problem(item, params, default) or ""
         except SolverError as exc:
             shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
             raise SolverError(f"on sampled values {{{shown}}}: {exc}") from exc
-        if discriminates(key):
+        if not reason:
             return params
-    raise VariantError(f"no variant in {MAX_VARIANT_TRIES} draws keeps the known mistakes "
-                       "distinct from the answer: narrow the parameter ranges")
+    raise VariantError(f"no usable variant in {MAX_VARIANT_TRIES} draws (the last {reason}): "
+                       "narrow the parameter ranges or loosen the constraints")
 
 
 def numeric_key(item: Item, params: Mapping[str, float]) -> NumericKey:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.constraints import Constraint, parse_constraint
 from grader.rules.ordering import shuffled_order
 from grader.tolerance import Tolerance
 
@@ -96,6 +97,7 @@ class Item:
     answer: NumericAnswer | None = None
     workbook_answer: tuple[float, str | None] | None = None
     known_mistakes: tuple[KnownMistake, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
     select: str = "single"
     partial_credit: str = "none"
     options: tuple[Choice, ...] = ()
@@ -168,6 +170,7 @@ def build_item(raw: Mapping[str, Any], chapter: int, source: str) -> Item:
             workbook_answer=(float(wb["value"]), wb.get("unit")) if wb else None,
             known_mistakes=tuple(KnownMistake(m["label"], m["feedback"].strip(), m.get("factor"),
                                               m.get("solver")) for m in raw.get("known_mistakes", ())),
+            constraints=tuple(parse_constraint(c) for c in raw.get("constraints", ())),
         )
     if kind == "trace":
         return Item(

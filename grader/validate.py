@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.constraints import broken, check_names
 from grader.instance import VariantError, instantiate, numeric_key, sample_variant
 from grader.loader import load_bank
 from grader.model import Bank, Item
@@ -125,6 +126,10 @@ def _check_derive(item: Item, samples: int, seed: int, report: Report, problem) 
                 out.append(problem(f"default {p.default:g} lies outside its range", where))
         if p.integer and not float(p.default).is_integer():
             out.append(problem(f"integer parameter has default {p.default:g}", where))
+    out.extend(problem(text, "$.constraints") for text in check_names(item.constraints, item.params))
+    if not out and broken(item.constraints, item.defaults()):
+        out.append(problem(f"the defaults break {', '.join(broken(item.constraints, item.defaults()))}",
+                           "$.constraints"))
     unknown = placeholders(item.prompt) - set(item.params)
     if unknown:
         out.append(problem(f"prompt uses undeclared parameter(s): {', '.join(sorted(unknown))}",
@@ -147,7 +152,7 @@ def _check_derive(item: Item, samples: int, seed: int, report: Report, problem) 
     rng = random.Random(f"{seed}:{item.id}")
     try:
         for _ in range(samples):
-            instantiate(item, sample_variant(item, rng))
+            instantiate(item, sample_variant(item, rng, distinct=True))
             report.solver_runs += 1 + len(item.known_mistakes)
     except (SolverError, RenderError, VariantError) as exc:
         out.append(problem(str(exc), "$.params"))

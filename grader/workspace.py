@@ -69,9 +69,17 @@ def _readme(title: str, manifest: Manifest) -> str:
     else:
         mode_note = ("Graded mode: `grade check` checks that every answer can be read and runs the "
                      "public tests; correctness is graded when you submit.")
+    info = manifest.assignment or {}
+    facts = [f"Assignment `{info['name']}`" if info.get("name") else "",
+             f"for student `{info['student']}`" if info.get("student") else "",
+             f"due **{info['due']}**" if info.get("due") else ""]
+    assignment_note = " ".join(f for f in facts if f)
+    if info.get("late_policy"):
+        assignment_note += f". Late policy: {info['late_policy']}"
     template = resources.files("grader").joinpath("data/workspace_readme.md").read_text("utf-8")
     return Template(template).substitute(title=title, mode=manifest.mode, count=len(manifest.items),
-                                         code_note=code_note, mode_note=mode_note)
+                                         code_note=code_note, mode_note=mode_note,
+                                         assignment_note=assignment_note + "." if assignment_note else "")
 
 
 def write_workspace(dest: Path, bank: Bank, manifest: Manifest,

@@ -1,0 +1,229 @@
+"""Assignment specs: which bank items, their points, the modes, and each student's variant.
+
+A spec is instructor YAML, validated against ``schemas/assignment.schema.json``. The
+variant of a student is drawn from the ranges the bank declares with a generator seeded
+by (assignment name, student id), so it is the same on every machine and every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from grader.instance import key_entry, sample_variant
+from grader.manifest import Manifest, ManifestItem, manifest_item
+from grader.model import Bank
+from grader.roster import read_roster
+
+MAX_SPEC_BYTES = 256 * 1024
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _SpecLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, minus timestamps: a due date stays the text the instructor wrote."""
+
+
+_SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class AssignmentError(ValueError):
+    """A spec that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A resolved spec: item ids in bank order with their points."""
+
+    name: str
+    items: Mapping[str, float]
+    title: str = ""
+    mode: str = "graded"
+    variants: str = "none"
+    roster: tuple[str, ...] = ()
+    roster_warnings: tuple[str, ...] = ()
+    due: str | None = None
+    late_policy: Mapping[str, Any] = field(default_factory=dict)
+    explain_points: float | None = None
+    source: Path | None = None
+
+    @property
+    def per_student(self) -> bool:
+        return self.variants == "per-student"
+
+    def record(self) -> dict[str, Any]:
+        """Name, due date and late policy: what every output records about the assignment."""
+        out: dict[str, Any] = {"name": self.name}
+        if self.due:
+            out["due"] = self.due
+        if self.late_policy:
+            out["late_policy"] = dict(self.late_policy)
+        return out
+
+    def fingerprint(self) -> str:
+        """A digest of everything that changes a grade: items, points, modes, name (the seed)."""
+        doc = {"name": self.name, "items": dict(self.items), "mode": self.mode,
+               "variants": self.variants}
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    text = resources.files("grader").joinpath("schemas/assignment.schema.json").read_text("utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def _where(err: jsonschema.ValidationError) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+
+
+def resolve_items(bank: Bank, selectors: list[Any]) -> dict[str, float]:
+    """Item id -> points, in bank order. An ``id`` selector's points beat a chapter's or type's."""
+    points: dict[str, float] = {}
+    by_id: set[str] = set()
+    for number, sel in enumerate(selectors):
+        sel = {"id": sel} if isinstance(sel, str) else sel
+        if "id" in sel:
+            if sel["id"] not in bank.items:
+                raise AssignmentError(f"items[{number}]: no item {sel['id']!r} in the bank "
+                                      "('grade list' shows the ids)")
+            if sel["id"] in by_id:
+                raise AssignmentError(f"items[{number}]: item {sel['id']} is listed twice")
+            if "type" in sel and bank.items[sel["id"]].type != sel["type"]:
+                raise AssignmentError(f"items[{number}]: item {sel['id']} is a "
+                                      f"{bank.items[sel['id']].type} item, not {sel['type']}")
+            by_id.add(sel["id"])
+            points[sel["id"]] = float(sel.get("points", 1))
+            continue
+        if "chapter" in sel and bank.chapter(sel["chapter"]) is None:
+            raise AssignmentError(f"items[{number}]: the bank has no chapter {sel['chapter']}")
+        matched = [i for i, item in bank.items.items()
+                   if sel.get("chapter", item.chapter) == item.chapter
+                   and sel.get("type", item.type) == item.type]
+        if not matched:
+            raise AssignmentError(f"items[{number}]: {json.dumps(sel)} selects no item")
+        for item_id in matched:
+            points.setdefault(item_id, float(sel.get("points", 1)))
+    return {i: points[i] for i in bank.items if i in points}
+
+
+def _check_due(due: str | None) -> None:
+    if due is None:
+        return
+    try:
+        datetime.fromisoformat(due.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        raise AssignmentError(f"due: {due!r} is not a real date") from None
+
+
+def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None = None) -> Assignment:
+    """Validate a parsed spec and resolve its items and roster (relative to ``base``)."""
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise AssignmentError(f"{_where(errors[0])}: {errors[0].message}")
+    _check_due(doc.get("due"))
+    roster: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    if "roster" in doc:
+        path = base / doc["roster"]
+        try:
+            ids, found = read_roster(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AssignmentError(f"roster: cannot read {path}: {type(exc).__name__}") from None
+        if not ids:
+            raise AssignmentError(f"roster: {path} lists no student")
+        roster, warnings = tuple(ids), tuple(found)
+    return Assignment(
+        name=doc["name"], items=resolve_items(bank, doc["items"]), title=doc.get("title", ""),
+        mode=doc.get("mode", "graded"), variants=doc.get("variants", "none"), roster=roster,
+        roster_warnings=warnings, due=doc.get("due"), late_policy=doc.get("late_policy", {}),
+        explain_points=(doc.get("explain") or {}).get("points"), source=source)
+
+
+def load_assignment(path: Path, bank: Bank) -> Assignment:
+    """Read and resolve a spec file; every failure is an AssignmentError naming the file."""
+    try:
+        data = path.read_bytes()
+        if len(data) > MAX_SPEC_BYTES:
+            raise AssignmentError(f"{path} is too large ({len(data)} bytes)")
+        doc = yaml.load(data.decode("utf-8"), Loader=_SpecLoader)
+        return assignment_from_dict(doc, bank, path.parent, path)
+    except OSError as exc:
+        raise AssignmentError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise AssignmentError(f"{path.name} is not readable YAML: {str(exc).splitlines()[0]}") from None
+    except AssignmentError as exc:
+        raise AssignmentError(f"{path.name}: {exc}") from None
+
+
+def variant_seed(assignment: str, student: str, item_id: str) -> str:
+    """The seed of one student's variant of one item; ids are compared case-insensitively."""
+    text = f"{assignment}\0{student.lower()}\0{item_id}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def student_params(bank: Bank, assignment: Assignment, student: str | None) -> dict[str, dict[str, float]]:
+    """Parameters of every derive item for ``student``: drawn per student, else the defaults."""
+    out: dict[str, dict[str, float]] = {}
+    for item_id in assignment.items:
+        item = bank.items[item_id]
+        if item.type != "derive":
+            continue
+        if assignment.per_student and student is not None:
+            rng = random.Random(variant_seed(assignment.name, student, item_id))
+            out[item_id] = sample_variant(item, rng, distinct=True)
+        else:
+            out[item_id] = item.defaults()
+    return out
+
+
+def student_manifest(bank: Bank, assignment: Assignment, student: str | None) -> Manifest:
+    """The workspace manifest of one student (or of the shared release when ``student`` is None)."""
+    params = student_params(bank, assignment, student)
+    items = tuple(manifest_item(bank.items[i], params.get(i), points)
+                  for i, points in assignment.items.items())
+    record = assignment.record()
+    if student is not None:
+        record["student"] = student
+    if assignment.late_policy:
+        record["late_policy"] = late_policy_text(assignment.late_policy)
+    return Manifest(mode=assignment.mode, items=items, title=assignment.title or assignment.name,
+                    assignment=record)
+
+
+def late_policy_text(policy: Mapping[str, Any]) -> str:
+    """The late policy in one sentence, for manifests and READMEs."""
+    parts = []
+    if "penalty_per_day" in policy:
+        parts.append(f"{policy['penalty_per_day']:.0%} off per day late")
+    if "max_days" in policy:
+        parts.append(f"no credit after {policy['max_days']} day(s)")
+    if policy.get("note"):
+        parts.append(str(policy["note"]))
+    return "; ".join(parts)
+
+
+def student_key(bank: Bank, entries: tuple[ManifestItem, ...] | list[ManifestItem]) -> dict[str, Any]:
+    """Item id -> the reference answer at the entry's parameters, with points and parameters."""
+    out: dict[str, Any] = {}
+    for entry in entries:
+        item = bank.items[entry.id]
+        key = key_entry(item, entry.params or None)
+        key["points"] = entry.points
+        if entry.params:
+            key["params"] = dict(entry.params)
+        out[entry.id] = key
+    return out

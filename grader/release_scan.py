@@ -1,0 +1,114 @@
+"""Look through a released student folder for anything that gives answers away.
+
+Secrets are the expected answers (as numbers, in every way they are usually written),
+the worked derivations, the option feedback, the solver functions, the reference
+solutions and the hidden tests. ``grade assign`` runs this on every graded-mode folder
+it writes, and refuses the release when anything is found.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from grader.instance import instantiate, key_entry
+from grader.manifest import Manifest
+from grader.model import Bank, Item
+from grader.paths import REPO_ROOT
+
+NUMBER = re.compile(r"(?<![\w.])-?\d(?:[\d,]*\d)?(?:\.\d+)?(?:[eE][+-]?\d+)?")
+MIN_SIGNIFICANT = 3  # "2" or "16" appear everywhere; a 3-digit match is worth reporting
+MIN_FRAGMENT = 40
+
+
+def significant_digits(text: str) -> int:
+    mantissa = re.split(r"[eE]", text.replace(",", "").lstrip("-"))[0].replace(".", "")
+    return len(mantissa.strip("0"))
+
+
+def reveals(token: str, value: float) -> bool:
+    """Whether the number written as ``token`` is ``value`` rounded to the token's digits
+    (3 or more significant digits, so "2" or "16" never count)."""
+    digits = significant_digits(token)
+    if digits < MIN_SIGNIFICANT or not math.isfinite(value) or value == 0:
+        return False
+    try:
+        written = float(token.replace(",", ""))
+    except ValueError:
+        return False
+    return math.isclose(written, float(f"{value:.{digits}g}"), rel_tol=1e-12)
+
+
+def numbers_in(text: str) -> set[str]:
+    return set(NUMBER.findall(text))
+
+
+def _defined_names(path: Path) -> set[str]:
+    """Top-level function names of a Python file (solver modules, hidden tests)."""
+    try:
+        tree = ast.parse(path.read_text("utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return set()
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def _fragments(text: str) -> set[str]:
+    """Distinctive lines of a secret text (long enough not to occur by chance)."""
+    return {line.strip() for line in text.splitlines() if len(line.strip()) >= MIN_FRAGMENT}
+
+
+def _solver_names(item: Item) -> set[str]:
+    refs = [item.solver, *(m.solver for m in item.known_mistakes)]
+    return {r.split(":", 1)[1] for r in refs if r and ":" in r}
+
+
+def secrets_of(bank: Bank, manifest: Manifest, root: Path = REPO_ROOT
+               ) -> tuple[set[float], set[str], set[str]]:
+    """(answer values, numbers the prompts show, secret text fragments and names) of ``manifest``."""
+    numbers: set[float] = set()
+    texts: set[str] = set()
+    public: set[str] = set()
+    for entry in manifest.items:
+        item = bank.items[entry.id]
+        public |= numbers_in(instantiate(item, entry.params or None).prompt)
+        texts |= _fragments(item.derivation)
+        texts |= {f for o in item.options if o.feedback for f in _fragments(o.feedback) or {o.feedback}}
+        if item.type == "derive":
+            key = key_entry(item, entry.params or None)
+            numbers |= {key["answer"], *(a["value"] for a in key.get("accept", ()))}
+            texts |= _solver_names(item)
+        if item.code is not None:
+            template = (root / item.code.template).read_text("utf-8")
+            reference = (root / item.code.reference).read_text("utf-8")
+            texts |= _fragments(reference) - _fragments(template)
+            texts |= {n for n in _defined_names(root / item.code.hidden_tests) if n.startswith("test_")}
+    return numbers, public, texts
+
+
+def find_secrets(folder: Path, bank: Bank, manifest: Manifest, root: Path = REPO_ROOT) -> list[str]:
+    """Every secret found in the files under ``folder``, as 'file: what' lines."""
+    numbers, public, texts = secrets_of(bank, manifest, root)
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if "hidden" in path.name or path.suffix in (".pyc",):
+            found.append(f"{rel}: a hidden-test or compiled file")
+        text = path.read_text("utf-8", errors="replace")
+        found += [f"{rel}: answer number {token}" for token in sorted(numbers_in(text) - public)
+                  if any(reveals(token, value) for value in numbers)]
+        found += [f"{rel}: secret text {t[:60]!r}" for t in sorted(texts) if _occurs(t, text)]
+    return found
+
+
+def _occurs(secret: str, text: str) -> bool:
+    if secret.isidentifier():
+        return re.search(rf"\b{re.escape(secret)}\b", text) is not None
+    return secret in text
+
+
+def scan_release(folders: Iterable[tuple[Path, Manifest]], bank: Bank) -> list[str]:
+    return [f"{folder.name}/{line}" for folder, manifest in folders
+            for line in find_secrets(folder, bank, manifest)]
