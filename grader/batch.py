@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.answers_file import AnswerSheet, WorkspaceError, read_answers
+from grader.assignment import Assignment, student_manifest
 from grader.check import CheckReport, ItemOutcome, grade_practice
 from grader.code_items import is_untouched_template, submission_files
 from grader.intake import IntakeError, Submission, list_submissions, unpack
@@ -44,6 +45,15 @@ GRADER_FAILED = "the grader failed"
 def bank_entries(bank: Bank) -> list[ManifestItem]:
     """What a batch grades: every item of the bank at its default parameters."""
     return [manifest_item(item) for item in bank.items.values()]
+
+
+def entries_for(bank: Bank, assignment: Assignment | None) -> Callable[[str], list[ManifestItem]]:
+    """Student id -> what that student is graded on: the assignment's items at the student's
+    variant (never the submission's own grade.yaml), or the whole bank at its defaults."""
+    if assignment is None:
+        everything = bank_entries(bank)
+        return lambda _student: everything
+    return lambda student: list(student_manifest(bank, assignment, student).items)
 
 
 class RunnerPool:
@@ -213,19 +223,24 @@ def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
 def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume: bool = False,
               roster: list[str] | None = None, timeout_s: float | None = None,
               on_done: Callable[[str, dict[str, Any]], None] | None = None,
-              shard: tuple[int, int] | None = None) -> BatchSummary:
+              shard: tuple[int, int] | None = None, assignment: Assignment | None = None) -> BatchSummary:
     """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``."""
     start = time.monotonic()
-    entries = bank_entries(bank)
-    fingerprint = bank_fingerprint(bank)
+    entries = entries_for(bank, assignment)
+    fingerprint = bank_fingerprint(bank) + (f"-{assignment.fingerprint()}" if assignment else "")
+    record = {"assignment": assignment.record()} if assignment else {}
     subs, warnings = list_submissions(submissions)
     summary = BatchSummary(warnings=warnings)
     present = {s.student.lower() for s in subs}
+    if assignment is not None and assignment.roster:
+        listed = {r.lower() for r in assignment.roster}
+        summary.warnings += [f"{s.student} is not on the roster of {assignment.name}; graded against "
+                             "the variant its id seeds" for s in subs if s.student.lower() not in listed]
     subs = [s for s in subs if in_shard(s.student, shard)]
     for student in sorted(r for r in set(roster or ()) if r.lower() not in present and in_shard(r, shard)):
         if not (resume and has_result(out, student, submitted=False, fingerprint=fingerprint)):
-            doc = error_document(student, "no submission", entries, "no submission")
-            write_atomic(result_path(out, student), dump({**doc, "bank": fingerprint}))
+            doc = error_document(student, "no submission", entries(student), "no submission")
+            write_atomic(result_path(out, student), dump({**doc, **record, "bank": fingerprint}))
         summary.missing += 1
     todo = [s for s in subs if not (resume and has_result(out, s.student, fingerprint=fingerprint))]
     summary.skipped = len(subs) - len(todo)
@@ -237,7 +252,7 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
 
         def timed_grade(sub: Submission) -> dict[str, Any]:
             started[sub.student] = time.monotonic()
-            return grade_submission(sub, bank, entries, pool, scratch)
+            return grade_submission(sub, bank, entries(sub.student), pool, scratch)
 
         futures = {executor.submit(timed_grade, s): s for s in todo}
         for future in as_completed(futures):
@@ -246,14 +261,14 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
                 doc = future.result()
             except Exception as exc:
                 doc = error_document(sub.student, f"{GRADER_FAILED} ({type(exc).__name__}: "
-                                     f"{ascii(str(exc))[1:-1][:200]})", entries)
-            doc["bank"] = fingerprint
+                                     f"{ascii(str(exc))[1:-1][:200]})", entries(sub.student))
+            doc.update(record, bank=fingerprint)
             try:
                 write_atomic(result_path(out, sub.student), dump(doc))
             except (OSError, ValueError) as exc:  # e.g. text that cannot be encoded
                 doc = error_document(sub.student, f"{GRADER_FAILED} writing the result "
-                                     f"({type(exc).__name__})", entries)
-                doc["bank"] = fingerprint
+                                     f"({type(exc).__name__})", entries(sub.student))
+                doc.update(record, bank=fingerprint)
                 write_atomic(result_path(out, sub.student), dump(doc))
             summary.timings[sub.student] = round(time.monotonic() - started[sub.student], 3) \
                 if sub.student in started else 0.0

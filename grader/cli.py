@@ -339,9 +339,12 @@ def progress(directory: Path | None, as_json: bool) -> None:
               help="Student ids (one per line, or first CSV column); absent ones get 'no submission'.")
 @click.option("--timeout", "timeout_s", type=float, help="Seconds per call of student code.")
 @click.option("--shard", help="Grade only shard K of N (e.g. 2/8); 'grade merge' combines shards.")
+@click.option("--assignment", "spec", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Grade each student on this assignment's items, points and their own variant "
+                   "(its roster is used when --roster is not given). Default: the whole bank.")
 @bank_option
 def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path | None,
-          timeout_s: float | None, shard: str | None, bank_dir: Path | None) -> None:
+          timeout_s: float | None, shard: str | None, spec: Path | None, bank_dir: Path | None) -> None:
     """Grade every submission (folders, .zip, .tar.gz) in SUBMISSIONS into OUT."""
     from grader.batch import run_batch
     from grader.batch_outputs import write_aggregates
@@ -354,11 +357,14 @@ def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path
                                "or choose an empty folder")
     roster_ids, roster_warnings = read_roster(roster) if roster else (None, [])
     bank = _load(bank_dir)
+    assignment = _assignment(spec, bank) if spec else None
+    if assignment is not None and roster_ids is None and assignment.roster:
+        roster_ids, roster_warnings = list(assignment.roster), list(assignment.roster_warnings)
     console = Console(stderr=True)
     with progress_reporter(console, submissions) as on_done:
         try:
             summary = run_batch(submissions, out, bank, workers, resume, roster_ids, timeout_s,
-                                on_done, shard_kn)
+                                on_done, shard_kn, assignment)
         except KeyboardInterrupt:
             console.print("Stopped. Every finished student is saved in "
                           f"{out / 'results'}; run again with --resume to grade the rest.")

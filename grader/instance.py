@@ -45,6 +45,8 @@ def sample_param(param: Param, rng: random.Random) -> float:
     if param.step:
         lo_k, hi_k = math.ceil(low / param.step), math.floor(high / param.step)
         value = rng.randint(lo_k, hi_k) * param.step if lo_k <= hi_k else param.default
+    elif not param.integer:  # a value the prompt can show exactly: 3 significant digits
+        value = min(max(float(f"{value:.3g}"), low), high)
     if param.integer:
         value = float(min(max(round(value), math.ceil(low)), math.floor(high)))
     return float(value)

@@ -35,15 +35,19 @@ def reveals(token: str, value: float) -> bool:
     digits = significant_digits(token)
     if digits < MIN_SIGNIFICANT or not math.isfinite(value) or value == 0:
         return False
-    try:
-        written = float(token.replace(",", ""))
-    except ValueError:
-        return False
-    return math.isclose(written, float(f"{value:.{digits}g}"), rel_tol=1e-12)
+    written = as_float(token)
+    return written is not None and math.isclose(written, float(f"{value:.{digits}g}"), rel_tol=1e-12)
 
 
 def numbers_in(text: str) -> set[str]:
     return set(NUMBER.findall(text))
+
+
+def as_float(token: str) -> float | None:
+    try:
+        return float(token.replace(",", ""))
+    except ValueError:
+        return None
 
 
 def _defined_names(path: Path) -> set[str]:
@@ -66,14 +70,15 @@ def _solver_names(item: Item) -> set[str]:
 
 
 def secrets_of(bank: Bank, manifest: Manifest, root: Path = REPO_ROOT
-               ) -> tuple[set[float], set[str], set[str]]:
+               ) -> tuple[set[float], set[float | None], set[str]]:
     """(answer values, numbers the prompts show, secret text fragments and names) of ``manifest``."""
     numbers: set[float] = set()
     texts: set[str] = set()
-    public: set[str] = set()
+    public: set[float | None] = set()
     for entry in manifest.items:
         item = bank.items[entry.id]
-        public |= numbers_in(instantiate(item, entry.params or None).prompt)
+        public |= {as_float(t) for t in numbers_in(instantiate(item, entry.params or None).prompt)}
+        public |= {float(v) for v in entry.params.values()}
         texts |= _fragments(item.derivation)
         texts |= {f for o in item.options if o.feedback for f in _fragments(o.feedback) or {o.feedback}}
         if item.type == "derive":
@@ -83,7 +88,9 @@ def secrets_of(bank: Bank, manifest: Manifest, root: Path = REPO_ROOT
         if item.code is not None:
             template = (root / item.code.template).read_text("utf-8")
             reference = (root / item.code.reference).read_text("utf-8")
-            texts |= _fragments(reference) - _fragments(template)
+            solution, given = _fragments(reference), _fragments(template)
+            # lines the template shares with the reference are scaffolding, unless it is all of it
+            texts |= solution if solution <= given else solution - given
             texts |= {n for n in _defined_names(root / item.code.hidden_tests) if n.startswith("test_")}
     return numbers, public, texts
 
@@ -97,8 +104,8 @@ def find_secrets(folder: Path, bank: Bank, manifest: Manifest, root: Path = REPO
         if "hidden" in path.name or path.suffix in (".pyc",):
             found.append(f"{rel}: a hidden-test or compiled file")
         text = path.read_text("utf-8", errors="replace")
-        found += [f"{rel}: answer number {token}" for token in sorted(numbers_in(text) - public)
-                  if any(reveals(token, value) for value in numbers)]
+        found += [f"{rel}: answer number {token}" for token in sorted(numbers_in(text))
+                  if as_float(token) not in public and any(reveals(token, value) for value in numbers)]
         found += [f"{rel}: secret text {t[:60]!r}" for t in sorted(texts) if _occurs(t, text)]
     return found
 
