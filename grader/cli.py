@@ -406,3 +406,25 @@ def merge(shards: tuple[Path, ...], out: Path) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Merged {count} student results from {len(shards)} shard(s) into {out}.")
+
+
+@main.group()
+def export() -> None:
+    """Export an assignment to another grading system."""
+
+
+@export.command("nbgrader")
+@spec_argument
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="The assignment's source folder, COURSE/source/ASSIGNMENT/.")
+@bank_option
+def export_nbgrader_command(spec: Path, out: Path, bank_dir: Path | None) -> None:
+    """Write nbgrader source notebooks (one per chapter) for an assignment."""
+    from grader.nbgrader_export import export_nbgrader
+
+    bank = _load(bank_dir)
+    written, warnings = export_nbgrader(bank, _assignment(spec, bank), out)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"Wrote {len(written)} notebook(s) to {out}: {', '.join(p.name for p in written)}. "
+               f"Next: nbgrader generate_assignment {out.name}")

@@ -1,0 +1,164 @@
+"""``grade export nbgrader``: an assignment as nbgrader source notebooks, one per chapter.
+
+Per item: a locked markdown prompt; an answer cell marked as a solution cell (the
+reference between ``### BEGIN SOLUTION`` and ``### END SOLUTION``); a locked test cell
+with the item's points whose visible part checks the format (or runs the public tests)
+and whose ``### BEGIN HIDDEN TESTS`` part returns the points earned; and, when the spec
+asks for it, a manually graded "explain your reasoning" cell. The test cells call
+``grader.notebook``, so the kernel needs ``grader`` installed. Notebooks are written as
+plain nbformat 4.5 JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from grader.answers_template import answer_instructions
+from grader.assignment import Assignment, late_policy_text, student_manifest
+from grader.instance import instantiate, key_entry
+from grader.manifest import ManifestItem
+from grader.model import Bank, Item
+
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:40]
+
+
+def var_name(item_id: str) -> str:
+    return "answer_" + item_id.replace(".", "_")
+
+
+def _cell(kind: str, cell_id: str, source: str, nbgrader: dict[str, Any] | None = None) -> dict:
+    cell: dict[str, Any] = {"cell_type": kind, "id": cell_id, "metadata": {}, "source": source}
+    if nbgrader is not None:
+        cell["metadata"]["nbgrader"] = {"schema_version": 3, "grade_id": cell_id, "task": False,
+                                        "grade": False, "solution": False, "locked": False, **nbgrader}
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
+def _prompt_markdown(item: Item, entry: ManifestItem, base: Path) -> str:
+    points = f"{entry.points:g} point" + ("" if entry.points == 1 else "s")
+    lines = [f"### {item.id} {item.title} ({item.type}, {points})", "",
+             instantiate(item, entry.params or None).prompt, ""]
+    if item.type == "derive":
+        lines.append(f"{answer_instructions(item, entry)} Set `{var_name(item.id)}` to a number in "
+                     f"the asked unit, or to text with a unit such as `\"12.5 GB\"`.")
+    elif item.type == "trace":
+        how = ("a list of every correct option id, e.g. `[\"A\", \"C\"]`" if item.select == "multiple"
+               else "the id of one option, e.g. `\"B\"`")
+        lines += [f"Set `{var_name(item.id)}` to {how}.", ""]
+        lines += [f"- **{o.id}.** {o.text}" for o in item.options]
+    elif item.type == "design":
+        steps = item.display_steps()
+        lines += [f"Set `{var_name(item.id)}` to all {len(steps)} step letters in your order, "
+                  f"e.g. `\"{''.join(label for label, _ in steps)}\"`.", ""]
+        lines += [f"- **{label}.** {step.text}" for label, step in steps]
+    else:
+        assert item.code is not None
+        template = (base / item.code.template).read_text("utf-8").rstrip()
+        lines += [f"Define `{item.code.entry_point}` in the cell below. Your starting point:", "",
+                  "```python", template, "```"]
+    return "\n".join(lines)
+
+
+def _answer_source(item: Item, entry: ManifestItem, base: Path) -> str:
+    if item.code is not None:
+        reference = (base / item.code.reference).read_text("utf-8").rstrip()
+        return f"### BEGIN SOLUTION\n{reference}\n### END SOLUTION"
+    key = key_entry(item, entry.params or None)
+    if item.type == "derive":
+        unit = "" if key["unit"] in ("1", "") else f" {key['unit']}"
+        reference = json.dumps(f"{key['answer']!r}{unit}")
+        hint = "a number, or text with a unit"
+    else:
+        reference = json.dumps(key["answer"])
+        hint = "an option id such as \"B\"" if item.type == "trace" and item.select == "single" \
+            else "a list such as [\"A\", \"C\"]" if item.type == "trace" else "a list of step letters"
+    name = var_name(item.id)
+    return f"{name} = None  # your answer: {hint}\n### BEGIN SOLUTION\n{name} = {reference}\n### END SOLUTION"
+
+
+def _test_source(item: Item, entry: ManifestItem) -> str:
+    pts = f"{entry.points:g}"
+    if item.code is not None:
+        func = item.code.entry_point
+        return ("from grader.notebook import run_code_tests\n\n"
+                f'run_code_tests("{item.id}", {func})  # the public tests: a report, no points\n'
+                "### BEGIN HIDDEN TESTS\n"
+                f'run_code_tests("{item.id}", {func}, suite="hidden", points={pts})\n'
+                "### END HIDDEN TESTS")
+    values = {k: int(v) if float(v).is_integer() else v for k, v in entry.params.items()}
+    params = f", params={json.dumps(values)}" if values else ""
+    name = var_name(item.id)
+    return ("from grader.notebook import check_format\n\n"
+            f'check_format("{item.id}", {name}{params})\n'
+            "### BEGIN HIDDEN TESTS\n"
+            "from grader.notebook import score\n\n"
+            f'score("{item.id}", {name}, points={pts}{params})\n'
+            "### END HIDDEN TESTS")
+
+
+def item_cells(item: Item, entry: ManifestItem, base: Path, explain_points: float | None) -> list[dict]:
+    gid = "q" + item.id.replace(".", "_")
+    cells = [
+        _cell("markdown", f"{gid}_prompt", _prompt_markdown(item, entry, base), {"locked": True}),
+        _cell("code", f"{gid}_answer", _answer_source(item, entry, base), {"solution": True}),
+        _cell("code", f"{gid}_tests", _test_source(item, entry),
+              {"grade": True, "locked": True, "points": entry.points}),
+    ]
+    if explain_points:
+        worth = f"{explain_points:g} point" + ("" if explain_points == 1 else "s")
+        text = (f"**Explain your reasoning for {item.id}** ({worth}, graded by hand).\n\n"
+                f"### BEGIN SOLUTION\n{item.derivation}\n### END SOLUTION")
+        cells.append(_cell("markdown", f"{gid}_explain", text,
+                           {"grade": True, "solution": True, "points": explain_points}))
+    return cells
+
+
+def _header(bank: Bank, assignment: Assignment, chapter: int) -> str:
+    ch = bank.chapter(chapter)
+    lines = [f"# {assignment.title or assignment.name}: chapter {chapter}, {ch.title if ch else ''}", ""]
+    if assignment.due:
+        lines.append(f"**Due:** {assignment.due}.")
+    if assignment.late_policy:
+        lines.append(f"**Late policy:** {late_policy_text(assignment.late_policy)}.")
+    lines += ["", "Answer in the cells marked for you, run the check cell below each answer, then "
+              "submit. The check cells import `grader` (`pip install lm-workbook-grader`)."]
+    return "\n".join(lines)
+
+
+def notebook(cells: list[dict]) -> dict:
+    return {"cells": cells, "metadata": {"kernelspec": KERNELSPEC,
+                                         "language_info": {"name": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def export_nbgrader(bank: Bank, assignment: Assignment, out: Path) -> tuple[list[Path], list[str]]:
+    """Write one source notebook per chapter into ``out``; return the files and warnings."""
+    warnings = []
+    if assignment.per_student:
+        warnings.append("nbgrader releases one notebook to every student: the notebooks use the "
+                        "bank's default numbers, not per-student variants")
+    manifest = student_manifest(bank, assignment, None)
+    by_chapter: dict[int, list[ManifestItem]] = {}
+    for entry in manifest.items:
+        by_chapter.setdefault(entry.chapter, []).append(entry)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for chapter, entries in sorted(by_chapter.items()):
+        ch = bank.chapter(chapter)
+        cells = [_cell("markdown", f"ch{chapter}_header", _header(bank, assignment, chapter),
+                       {"locked": True})]
+        for entry in entries:
+            cells += item_cells(bank.items[entry.id], entry, bank.root, assignment.explain_points)
+        path = out / f"ch{chapter:02d}_{_slug(ch.title if ch else 'items')}.ipynb"
+        path.write_text(json.dumps(notebook(cells), indent=1, ensure_ascii=False) + "\n", "utf-8")
+        written.append(path)
+    return written, warnings
