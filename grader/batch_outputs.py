@@ -67,7 +67,8 @@ def gradescope_results(doc: dict[str, Any]) -> dict[str, Any]:
     """One student's Gradescope autograder results.json: score, max_score and one test per item."""
     tests = []
     for number, (item_id, entry) in enumerate(doc["items"].items(), 1):
-        tests.append({"name": f"{item_id}", "number": str(number), "score": entry["score"],
+        name = f"{item_id} {entry['title']}" if entry.get("title") else item_id
+        tests.append({"name": name, "number": str(number), "score": entry["score"],
                       "max_score": entry["max_score"],
                       "status": "passed" if entry["status"] in GRADESCOPE_DONE else "failed",
                       "output": f"{entry['status']}: {entry['feedback']}", "visibility": "visible"})

@@ -55,6 +55,7 @@ class ItemOutcome:
     def to_json(self) -> dict[str, Any]:
         out = self.result.to_json(self.entry.points)
         out["feedback"] = "\n".join(self.feedback_lines())
+        out["title"] = self.entry.title
         return out
 
 

@@ -428,3 +428,42 @@ def export_nbgrader_command(spec: Path, out: Path, bank_dir: Path | None) -> Non
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"Wrote {len(written)} notebook(s) to {out}: {', '.join(p.name for p in written)}. "
                f"Next: nbgrader generate_assignment {out.name}")
+
+
+@main.command("gradescope-autograder")
+@spec_argument
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The zip to upload as the assignment's autograder.")
+@bank_option
+def gradescope_autograder(spec: Path, out: Path, bank_dir: Path | None) -> None:
+    """Build the Gradescope autograder zip (setup.sh, run_autograder, the grader) for SPEC."""
+    from grader.gradescope import AutograderError, build_autograder
+
+    bank = _load(bank_dir)
+    assignment = _assignment(spec, bank)
+    try:
+        names = build_autograder(bank, assignment, spec, out)
+    except AutograderError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"Wrote {out} ({len(names)} files) for {assignment.name}: upload it as the "
+               "autograder; each submission's results.json has one test per item.")
+
+
+@main.command("gradescope-grade")
+@spec_argument
+@click.option("--submission", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option("--metadata", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Gradescope's submission_metadata.json (who submitted).")
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--id-field", "fields", default="sid,email", show_default=True,
+              help="Metadata fields tried in order for the student id (match your roster).")
+@bank_option
+def gradescope_grade(spec: Path, submission: Path, metadata: Path, out: Path, fields: str,
+                     bank_dir: Path | None) -> None:
+    """Grade one Gradescope submission into results.json (run_autograder calls this)."""
+    from grader.gradescope import grade_one
+
+    bank = _load(bank_dir)
+    results = grade_one(bank, _assignment(spec, bank), submission, metadata, out,
+                        tuple(f.strip() for f in fields.split(",") if f.strip()))
+    click.echo(f"score {results.get('score', 0)} of {results.get('max_score', '?')}")

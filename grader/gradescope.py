@@ -1,0 +1,143 @@
+"""Gradescope: the autograder zip (``grade gradescope-autograder``) and the grading of one
+submission inside it (``grade gradescope-grade``, which ``run_autograder`` calls).
+
+The zip holds ``setup.sh``, ``run_autograder``, the assignment spec (and its roster) and
+the grader's own source in ``grader-src/``, so the image grades exactly as this checkout
+does. The zip is deterministic: same inputs, same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from string import Template
+from typing import Any
+
+import yaml
+
+from grader.assignment import Assignment
+from grader.batch import RunnerPool, error_document, grade_submission, write_atomic
+from grader.batch_outputs import gradescope_results
+from grader.intake import Submission, valid_student_id
+from grader.model import Bank
+
+SOURCE_FOLDERS = ("grader", "solutions", "bank", "student_templates")
+SOURCE_FILES = ("pyproject.toml", "README.md")
+SKIP = ("__pycache__", ".pyc", ".grade")
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+ID_FIELDS = ("sid", "email", "id")
+
+
+class AutograderError(ValueError):
+    """The zip cannot be built (e.g. a roster outside the spec's folder)."""
+
+
+def _source_files(root: Path) -> Iterator[tuple[str, Path]]:
+    for name in SOURCE_FILES:
+        if (root / name).is_file():
+            yield f"grader-src/{name}", root / name
+    for folder in SOURCE_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and not any(s in rel for s in SKIP):
+                yield f"grader-src/{rel}", path
+
+
+def _script(name: str, **values: str) -> str:
+    text = resources.files("grader").joinpath(f"data/gradescope/{name}").read_text("utf-8")
+    return Template(text).safe_substitute(values)  # shell variables stay as they are
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name, ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = (0o755 if executable else 0o644) << 16
+    archive.writestr(info, data)
+
+
+def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path) -> list[str]:
+    """Write the autograder zip; return the names it holds."""
+    needs_torch = any("torch" in (bank.items[i].code.requires if bank.items[i].code else ())
+                      for i in assignment.items)
+    torch_line = ('# CPU torch from PyTorch\'s CPU index: the default index would fetch GBs of CUDA\n'
+                  'python3 -m pip install --index-url https://download.pytorch.org/whl/cpu '
+                  '"torch>=2.1,<2.14"') if needs_torch else "# no item needs torch"
+    entries: list[tuple[str, bytes, bool]] = [
+        ("setup.sh", _script("setup.sh", torch_line=torch_line,
+                             extras="[code]" if needs_torch else "").encode(), True),
+        ("run_autograder", _script("run_autograder").encode(), True),
+        ("assignment.yaml", spec.read_bytes(), False),
+    ]
+    roster = _roster_entry(spec)
+    if roster is not None:
+        entries.append((roster[0], roster[1].read_bytes(), False))
+    entries += [(name, path.read_bytes(), False) for name, path in _source_files(bank.root)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name, data, executable in entries:
+            _add(archive, name, data, executable)
+    tmp.replace(out)
+    return [name for name, _data, _x in entries]
+
+
+def _roster_entry(spec: Path) -> tuple[str, Path] | None:
+    """Where the spec's roster goes in the zip: the same path, relative to the spec."""
+    doc = yaml.safe_load(spec.read_text("utf-8"))
+    rel = doc.get("roster") if isinstance(doc, dict) else None
+    if not rel:
+        return None
+    pure = PurePosixPath(str(rel).replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts:
+        raise AutograderError(f"roster {rel!r} must lie in the spec's folder to be bundled")
+    return pure.as_posix(), spec.parent / rel
+
+
+def student_from_metadata(metadata: Mapping[str, Any], fields: tuple[str, ...] = ID_FIELDS) -> str:
+    """The submitter's id from Gradescope's submission_metadata.json: the first usable field."""
+    users = metadata.get("users") if isinstance(metadata, Mapping) else None
+    if not isinstance(users, list) or not users or not isinstance(users[0], Mapping):
+        raise ValueError("submission_metadata.json names no user")
+    for field in fields:
+        value = users[0].get(field)
+        if value is not None and valid_student_id(str(value)):
+            return str(value)
+    raise ValueError(f"submission_metadata.json gives no usable student id in {', '.join(fields)}")
+
+
+def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_path: Path,
+              out: Path, fields: tuple[str, ...] = ID_FIELDS) -> dict[str, Any]:
+    """Grade one Gradescope submission and write results.json; never raises for bad input."""
+    from grader.assignment import student_manifest
+
+    try:
+        metadata = json.loads(metadata_path.read_text("utf-8"))
+        student = student_from_metadata(metadata, fields)
+    except (OSError, ValueError) as exc:
+        results = {"score": 0, "output": f"Could not tell who submitted: {exc}. "
+                                          "Please tell your instructor."}
+        write_atomic(out, json.dumps(results, indent=2) + "\n")
+        return results
+    entries = list(student_manifest(bank, assignment, student).items)
+    pool = RunnerPool(bank.root)
+    try:
+        with tempfile.TemporaryDirectory(prefix="grade-gs-") as scratch:
+            doc = grade_submission(Submission(student, submission, "folder"), bank, entries, pool,
+                                   Path(scratch))
+    except Exception as exc:  # the student still gets a results.json
+        doc = error_document(student, f"the grader failed ({type(exc).__name__})", entries)
+    finally:
+        pool.close()
+    results = gradescope_results(doc)
+    notes = [f"Assignment {assignment.name}, graded as {student}."]
+    if assignment.per_student and assignment.roster and \
+            student.lower() not in {r.lower() for r in assignment.roster}:
+        notes.append(f"{student} is not on the course roster, so these numbers may not be the ones "
+                     "you were given: please tell your instructor.")
+    results["output"] = " ".join([*notes, results.get("output", "")]).strip()
+    write_atomic(out, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return results

@@ -1,0 +1,147 @@
+"""`grade gradescope-autograder` builds the zip Gradescope expects; its run_autograder,
+run the way Gradescope runs it, writes a results.json that follows the spec."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.answer_forms import in_asked_unit
+from tests.test_assign import write_spec
+from tests.workspace_helpers import grade, write_answers
+
+# The required parts of https://gradescope-autograders.readthedocs.io/en/latest/specs/
+RESULTS_SCHEMA = {
+    "type": "object",
+    "anyOf": [{"required": ["score"]}, {"required": ["tests"]}],
+    "properties": {
+        "score": {"type": "number"},
+        "max_score": {"type": "number"},
+        "output": {"type": "string"},
+        "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "stdout_visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "tests": {"type": "array", "items": {
+            "type": "object",
+            "required": ["score", "max_score", "name", "status", "output", "visibility"],
+            "properties": {
+                "score": {"type": "number"}, "max_score": {"type": "number"},
+                "name": {"type": "string"}, "number": {"type": "string"},
+                "status": {"enum": ["passed", "failed"]}, "output": {"type": "string"},
+                "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+            }}},
+    },
+}
+
+
+@pytest.fixture
+def autograder(tmp_path: Path) -> tuple[Path, Path]:
+    """(spec, the unzipped autograder as Gradescope lays it out in /autograder)."""
+    spec = write_spec(tmp_path / "spec", items=[{"chapter": 1}, "0.6"])
+    zip_path = tmp_path / "autograder.zip"
+    result = grade("gradescope-autograder", spec, "--out", zip_path)
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+        for info in archive.infolist():  # zipfile drops the mode bits; Gradescope keeps them
+            mode = info.external_attr >> 16
+            if mode:
+                os.chmod(root / "source" / info.filename, mode)
+    (root / "results").mkdir()
+    return spec, root
+
+
+def run_autograder(root: Path, submission: Path, metadata: object) -> dict:
+    shutil.copytree(submission, root / "submission")
+    (root / "submission_metadata.json").write_text(json.dumps(metadata))
+    run = subprocess.run(["bash", str(root / "source/run_autograder")], cwd=root, timeout=300,
+                         env={**os.environ, "AUTOGRADER_ROOT": str(root)}, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = json.loads((root / "results/results.json").read_text())
+    jsonschema.validate(results, RESULTS_SCHEMA)
+    return results
+
+
+def test_the_zip_has_the_scripts_at_its_root_and_is_deterministic(tmp_path, autograder):
+    spec, root = autograder
+    again = tmp_path / "again.zip"
+    assert grade("gradescope-autograder", spec, "--out", again).exit_code == 0
+    first = tmp_path / "autograder.zip"
+    assert first.read_bytes() == again.read_bytes()
+    names = zipfile.ZipFile(first).namelist()
+    assert names[:4] == ["setup.sh", "run_autograder", "assignment.yaml", "roster.txt"]
+    assert "grader-src/grader/cli.py" in names and "grader-src/bank/ch01_resource_accounting.yaml" in names
+    assert "grader-src/solutions/hidden_tests/test_count_pairs_hidden.py" in names
+    assert not any("__pycache__" in n or n.startswith("grader-src/tests/") for n in names)
+    assert os.access(root / "source/run_autograder", os.X_OK) and os.access(root / "source/setup.sh", os.X_OK)
+    setup = (root / "source/setup.sh").read_text()
+    assert 'pip install -e "./grader-src"' in setup and "download.pytorch.org" not in setup
+
+
+def test_setup_installs_cpu_torch_only_for_items_that_need_it(tmp_path):
+    spec = write_spec(tmp_path / "spec", items=["3.5"])
+    assert grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip").exit_code == 0
+    setup = zipfile.ZipFile(tmp_path / "a.zip").read("setup.sh").decode()
+    assert "--index-url https://download.pytorch.org/whl/cpu" in setup
+    assert 'pip install -e "./grader-src[code]"' in setup
+
+
+def test_run_autograder_grades_the_submitter_against_their_variant(tmp_path, autograder, bank):
+    spec, root = autograder
+    release = tmp_path / "release"
+    assert grade("assign", spec, "--out", release).exit_code == 0
+    keys = json.loads((release / "instructor/keys.json").read_text())["bob"]
+    ws = release / "students/bob"
+    params = json.loads(json.dumps(keys))
+    write_answers(ws, {i: in_asked_unit(bank.items[i], e.get("params")) if e["type"] == "derive"
+                       else e["answer"] for i, e in params.items() if e["type"] != "build"})
+    results = run_autograder(root, ws, {"users": [{"sid": "bob", "email": "bob@uni.edu", "name": "Bob"}]})
+    tests = {t["name"].split()[0]: t for t in results["tests"]}
+    assert results["max_score"] == 7 and results["score"] == 6  # all but the untouched code item
+    assert tests["1.1"]["status"] == "passed" and tests["1.1"]["name"].startswith("1.1 FLOPs")
+    assert tests["0.6"]["status"] == "failed" and "template" in tests["0.6"]["output"]
+    assert "graded as bob" in results["output"]
+
+
+def test_the_same_answers_from_another_student_do_not_pass(tmp_path, autograder, bank):
+    spec, root = autograder
+    release = tmp_path / "release"
+    assert grade("assign", spec, "--out", release).exit_code == 0
+    keys = json.loads((release / "instructor/keys.json").read_text())["bob"]
+    ws = release / "students/bob"
+    write_answers(ws, {i: in_asked_unit(bank.items[i], e["params"]) for i, e in keys.items()
+                       if e["type"] == "derive"})
+    results = run_autograder(root, ws, {"users": [{"sid": "carol", "email": "c@uni.edu"}]})
+    derive = [t for t in results["tests"] if keys[t["name"].split()[0]]["type"] == "derive"]
+    assert derive and all(t["status"] == "failed" for t in derive)
+
+
+@pytest.mark.parametrize("metadata", [{}, {"users": []}, {"users": [{"sid": "../x", "email": None}]},
+                                      "not an object"])
+def test_unusable_metadata_still_writes_results(tmp_path, autograder, metadata):
+    _spec, root = autograder
+    (tmp_path / "sub").mkdir()
+    results = run_autograder(root, tmp_path / "sub", metadata)
+    assert results["score"] == 0 and "Could not tell who submitted" in results["output"]
+
+
+def test_an_empty_submission_gets_a_reason_not_a_crash(tmp_path, autograder):
+    _spec, root = autograder
+    (tmp_path / "sub").mkdir()
+    results = run_autograder(root, tmp_path / "sub", {"users": [{"email": "dan@uni.edu"}]})
+    assert results["score"] == 0 and "the submission is empty" in results["output"]
+    assert "graded as dan@uni.edu" in results["output"]
+
+
+def test_a_roster_outside_the_spec_folder_is_refused(tmp_path):
+    spec = write_spec(tmp_path / "spec", roster="../roster.txt")
+    (tmp_path / "roster.txt").write_text("alice\n")
+    result = grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip")
+    assert result.exit_code == 2 and "must lie in the spec's folder" in result.output
