@@ -12,6 +12,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +64,12 @@ def grades_csv(docs: list[dict[str, Any]]) -> str:
 GRADESCOPE_DONE = ("correct",)
 
 
-def gradescope_results(doc: dict[str, Any]) -> dict[str, Any]:
-    """One student's Gradescope autograder results.json: score, max_score and one test per item."""
+def gradescope_results(doc: dict[str, Any], titles: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One student's Gradescope autograder results.json: score, max_score and one test per item
+    (named by id and, given ``titles``, title)."""
     tests = []
     for number, (item_id, entry) in enumerate(doc["items"].items(), 1):
-        name = f"{item_id} {entry['title']}" if entry.get("title") else item_id
+        name = f"{item_id} {titles[item_id]}" if titles and item_id in titles else item_id
         tests.append({"name": name, "number": str(number), "score": entry["score"],
                       "max_score": entry["max_score"],
                       "status": "passed" if entry["status"] in GRADESCOPE_DONE else "failed",
@@ -139,19 +141,20 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")[:80]
 
 
-def write_aggregates(out: Path, warnings: list[str] | None = None) -> list[str]:
+def write_aggregates(out: Path, warnings: list[str] | None = None,
+                     titles: Mapping[str, str] | None = None) -> list[str]:
     """Write the aggregate files; returns their names."""
     docs = load_results(out, warnings)
     write_atomic(out / "grades.csv", grades_csv(docs))
     for doc in docs:
         write_atomic(out / "gradescope" / doc["student"] / "results.json",
-                     json.dumps(gradescope_results(doc), indent=2, ensure_ascii=False) + "\n")
+                     json.dumps(gradescope_results(doc, titles), indent=2, ensure_ascii=False) + "\n")
     write_atomic(out / "junit.xml", junit_xml(docs))
     write_atomic(out / "report.md", report_md(docs))
     return ["grades.csv", "gradescope/", "junit.xml", "report.md"]
 
 
-def merge(outs: list[Path], target: Path) -> int:
+def merge(outs: list[Path], target: Path, titles: Mapping[str, str] | None = None) -> int:
     """Combine shard outputs: the union of their results, then the aggregates rebuilt."""
     seen: dict[str, Path] = {}
     for out in outs:
@@ -166,5 +169,5 @@ def merge(outs: list[Path], target: Path) -> int:
                          "regrade them with one")
     for name, path in sorted(seen.items()):
         write_atomic(target / RESULTS / name, path.read_text("utf-8"))
-    write_aggregates(target)
+    write_aggregates(target, titles=titles)
     return len(seen)

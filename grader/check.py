@@ -55,7 +55,6 @@ class ItemOutcome:
     def to_json(self) -> dict[str, Any]:
         out = self.result.to_json(self.entry.points)
         out["feedback"] = "\n".join(self.feedback_lines())
-        out["title"] = self.entry.title
         return out
 
 

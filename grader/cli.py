@@ -371,7 +371,7 @@ def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path
             sys.exit(130)
     for warning in [*roster_warnings, *summary.warnings]:
         console.print(f"warning: {warning}", markup=False)
-    files = write_aggregates(out)
+    files = write_aggregates(out, titles={i: item.title for i, item in bank.items.items()})
     from grader.batch import write_atomic
 
     write_atomic(out / "timings.json", json.dumps(dict(sorted(summary.timings.items())), indent=1) + "\n")
@@ -397,12 +397,14 @@ def _parse_shard(text: str) -> tuple[int, int]:
 @click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False,
                                                                    exists=True))
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True)
-def merge(shards: tuple[Path, ...], out: Path) -> None:
+@bank_option
+def merge(shards: tuple[Path, ...], out: Path, bank_dir: Path | None) -> None:
     """Combine the outputs of 'grade batch --shard' runs into the files one run would write."""
     from grader.batch_outputs import merge as merge_outputs
 
     try:
-        count = merge_outputs(list(shards), out)
+        titles = {i: item.title for i, item in _load(bank_dir).items.items()}
+        count = merge_outputs(list(shards), out, titles)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Merged {count} student results from {len(shards)} shard(s) into {out}.")

@@ -132,7 +132,7 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
         doc = error_document(student, f"the grader failed ({type(exc).__name__})", entries)
     finally:
         pool.close()
-    results = gradescope_results(doc)
+    results = gradescope_results(doc, {e.id: e.title for e in entries})
     notes = [f"Assignment {assignment.name}, graded as {student}."]
     if assignment.per_student and assignment.roster and \
             student.lower() not in {r.lower() for r in assignment.roster}:
