@@ -455,3 +455,26 @@ def test_warm_processes_cannot_reach_secrets_or_other_jobs():
         other.remove()
     leaks = [o.message for o in run.outcomes if "leaked" in o.message]
     assert leaks == [] and run.passed == 26, leaks[:1]
+
+
+@pytest.mark.parametrize("path", ["cold-rlimits", "warm"])
+def test_the_cpu_time_limit_reads_as_a_timeout(path, monkeypatch):
+    """SIGXCPU from RLIMIT_CPU is a timeout when the grader sees the process's own exit: a cold
+    process without wrappers, or a zygote-forked one (the zygote reports how its child ended).
+    (A cold process inside the namespace wrappers still reads as "crashed": the wrappers turn
+    the signal into an exit status.)"""
+    from dataclasses import replace
+
+    from grader.sandbox.runner import WarmRunner
+
+    limits = replace(LIMITS, cpu_s=1, call_timeout_s=15)
+    burner = {"count_pairs.py": b"def count_pairs(sequences):\n    while True:\n        pass\n"}
+    if path == "warm":
+        with WarmRunner(PUBLIC, "count_pairs", limits=limits) as runner:
+            run = runner.run(burner)
+            assert runner.run({"count_pairs.py": REFERENCE.encode()}).passed == 5
+    else:
+        monkeypatch.setenv("GRADE_SANDBOX", RLIMITS)
+        run = run_tests(burner, "count_pairs", PUBLIC, limits=limits)
+    assert run.fatal is not None and run.fatal[0] == "timeout", run.fatal
+    assert "CPU time" in run.fatal[1]

@@ -51,6 +51,7 @@ def limiter(limits: Limits):
                              (resource.RLIMIT_NOFILE, limits.open_files),
                              (resource.RLIMIT_NPROC, nproc),
                              (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(which, (value, value))
+            # CPU: hard one second above soft, so SIGXCPU (a timeout) comes before SIGKILL
+            resource.setrlimit(which, (value, value + 1 if which == resource.RLIMIT_CPU else value))
 
     return apply

@@ -95,7 +95,7 @@ class Zygote:
             wrap_zygote(command, root / "box", root / "jobs", hide, mode), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={}, start_new_session=True)
 
-    def _ask(self, request: dict[str, Any], timeout: float) -> None:
+    def _ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         try:
             self._proc.stdin.write((json.dumps(request) + "\n").encode())
@@ -103,8 +103,22 @@ class Zygote:
         except BrokenPipeError:
             raise SandboxFailure("crashed", "the zygote is gone") from None
         ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
-        if not ready or not self._proc.stdout.readline():
+        line = self._proc.stdout.readline() if ready else b""
+        if not line:
             raise SandboxFailure("crashed", "the zygote did not answer")
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            raise SandboxFailure("crashed", "the zygote answered nonsense") from None
+        return answer if isinstance(answer, dict) else {}
+
+    def reap(self) -> int | None:
+        """The exit status of the child that just went away (negative: its signal)."""
+        try:
+            status = self._ask({"op": "reap"}, 5).get("status")
+        except SandboxFailure:
+            return None
+        return status if isinstance(status, int) else None
 
     def spawn(self, job: Job, limits: Limits) -> None:
         self._ask({"op": "spawn", "job": str(job.dir), "module": job.module, "limits": asdict(limits)},
@@ -292,6 +306,8 @@ class Sandbox:
         if self._proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 code = self._proc.wait(timeout=5)
+        elif self.zygote is not None:
+            code = self.zygote.reap()
         if self._hit_file_limit():
             return self._fail("output_limit", f"a file or the output reached "
                               f"{self.limits.file_bytes >> 20} MiB")

@@ -15,6 +15,7 @@ import resource
 import shutil
 import signal
 import sys
+import time
 
 CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
@@ -64,7 +65,9 @@ def set_limits(limits):
                          (resource.RLIMIT_FSIZE, limits["file_bytes"]),
                          (resource.RLIMIT_NOFILE, limits["open_files"]),
                          (resource.RLIMIT_CORE, 0)):
-        resource.setrlimit(which, (value, value))
+        # CPU: a hard limit one second above the soft one, so the soft limit's SIGXCPU
+        # (read as "timeout") comes first; at equal limits the kernel sends SIGKILL instead
+        resource.setrlimit(which, (value, value + 1 if which == resource.RLIMIT_CPU else value))
 
 
 def spawn(request, harness, mode, box, jobs_dir, child):
@@ -98,6 +101,23 @@ def spawn(request, harness, mode, box, jobs_dir, child):
     os._exit(0)
 
 
+def reap(pid, wait_s=2.0):
+    """The child's exit as a returncode (negative: killed by that signal); None if it lives on."""
+    if pid is None:
+        return None
+    deadline = time.monotonic() + wait_s
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.005)
+
+
 def main():
     harness, mode, box, jobs_dir = sys.argv[1:5]
     for name in sys.argv[5:]:
@@ -111,6 +131,11 @@ def main():
     current = None
     for line in sys.stdin:
         request = json.loads(line)
+        if request.get("op") == "reap":  # how did the current child end? (it closed its channel)
+            status, current = reap(current), None
+            sys.stdout.write(json.dumps({"ok": True, "status": status}) + "\n")
+            sys.stdout.flush()
+            continue
         if current is not None:  # one child at a time: end the previous one
             with contextlib.suppress(ProcessLookupError):
                 os.kill(current, signal.SIGKILL)
