@@ -30,8 +30,14 @@ MAX_SPEC_BYTES = 256 * 1024
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class _SpecLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader, minus timestamps: a due date stays the text the instructor wrote."""
+class _SpecLoader(yaml.SafeLoader):
+    """The safe loader, minus timestamps (a due date stays the text the instructor wrote) and
+    minus aliases (a few nested ``*refs`` in 1 KB could expand to gigabytes)."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("YAML aliases (*name) are not allowed in a spec")
+        return super().compose_node(parent, index)
 
 
 _SpecLoader.yaml_implicit_resolvers = {
@@ -91,8 +97,10 @@ def _where(err: jsonschema.ValidationError) -> str:
 
 
 def resolve_items(bank: Bank, selectors: list[Any]) -> dict[str, float]:
-    """Item id -> points, in bank order. An ``id`` selector's points beat a chapter's or type's."""
+    """Item id -> points, in bank order. The most specific selector sets an item's points:
+    an id, then chapter and type together, then a chapter or a type alone (the first of equals)."""
     points: dict[str, float] = {}
+    rank: dict[str, int] = {}
     by_id: set[str] = set()
     for number, sel in enumerate(selectors):
         sel = {"id": sel} if isinstance(sel, str) else sel
@@ -106,7 +114,7 @@ def resolve_items(bank: Bank, selectors: list[Any]) -> dict[str, float]:
                 raise AssignmentError(f"items[{number}]: item {sel['id']} is a "
                                       f"{bank.items[sel['id']].type} item, not {sel['type']}")
             by_id.add(sel["id"])
-            points[sel["id"]] = float(sel.get("points", 1))
+            points[sel["id"]], rank[sel["id"]] = float(sel.get("points", 1)), 3
             continue
         if "chapter" in sel and bank.chapter(sel["chapter"]) is None:
             raise AssignmentError(f"items[{number}]: the bank has no chapter {sel['chapter']}")
@@ -115,8 +123,10 @@ def resolve_items(bank: Bank, selectors: list[Any]) -> dict[str, float]:
                    and sel.get("type", item.type) == item.type]
         if not matched:
             raise AssignmentError(f"items[{number}]: {json.dumps(sel)} selects no item")
+        specificity = ("chapter" in sel) + ("type" in sel)
         for item_id in matched:
-            points.setdefault(item_id, float(sel.get("points", 1)))
+            if item_id not in by_id and specificity > rank.get(item_id, 0):
+                points[item_id], rank[item_id] = float(sel.get("points", 1)), specificity
     return {i: points[i] for i in bank.items if i in points}
 
 

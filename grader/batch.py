@@ -223,7 +223,8 @@ def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
 def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume: bool = False,
               roster: list[str] | None = None, timeout_s: float | None = None,
               on_done: Callable[[str, dict[str, Any]], None] | None = None,
-              shard: tuple[int, int] | None = None, assignment: Assignment | None = None) -> BatchSummary:
+              shard: tuple[int, int] | None = None, assignment: Assignment | None = None,
+              on_start: Callable[[int], None] | None = None) -> BatchSummary:
     """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``."""
     start = time.monotonic()
     entries = entries_for(bank, assignment)
@@ -244,6 +245,8 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
         summary.missing += 1
     todo = [s for s in subs if not (resume and has_result(out, s.student, fingerprint=fingerprint))]
     summary.skipped = len(subs) - len(todo)
+    if on_start is not None:
+        on_start(len(todo))
     pool = RunnerPool(bank.root, timeout_s)
     scratch = Path(tempfile.mkdtemp(prefix="grade-batch-"))
     executor = ThreadPoolExecutor(max_workers=max(1, workers))

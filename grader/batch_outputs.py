@@ -64,7 +64,8 @@ def grades_csv(docs: list[dict[str, Any]]) -> str:
 GRADESCOPE_DONE = ("correct",)
 
 
-def gradescope_results(doc: dict[str, Any], titles: Mapping[str, str] | None = None) -> dict[str, Any]:
+def gradescope_results(doc: dict[str, Any], titles: Mapping[str, str] | None = None,
+                       visibility: str = "visible") -> dict[str, Any]:
     """One student's Gradescope autograder results.json: score, max_score and one test per item
     (named by id and, given ``titles``, title)."""
     tests = []
@@ -73,9 +74,9 @@ def gradescope_results(doc: dict[str, Any], titles: Mapping[str, str] | None = N
         tests.append({"name": name, "number": str(number), "score": entry["score"],
                       "max_score": entry["max_score"],
                       "status": "passed" if entry["status"] in GRADESCOPE_DONE else "failed",
-                      "output": f"{entry['status']}: {entry['feedback']}", "visibility": "visible"})
+                      "output": f"{entry['status']}: {entry['feedback']}", "visibility": visibility})
     out: dict[str, Any] = {"score": doc["total"], "max_score": doc["max_total"], "tests": tests,
-                           "visibility": "visible", "stdout_visibility": "hidden"}
+                           "visibility": visibility, "stdout_visibility": "hidden"}
     if doc.get("error"):
         out["output"] = f"Your submission could not be graded: {doc['error']}"
     return out

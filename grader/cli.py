@@ -361,10 +361,10 @@ def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path
     if assignment is not None and roster_ids is None and assignment.roster:
         roster_ids, roster_warnings = list(assignment.roster), list(assignment.roster_warnings)
     console = Console(stderr=True)
-    with progress_reporter(console, submissions) as on_done:
+    with progress_reporter(console) as reporter:
         try:
             summary = run_batch(submissions, out, bank, workers, resume, roster_ids, timeout_s,
-                                on_done, shard_kn, assignment)
+                                reporter.done, shard_kn, assignment, reporter.start)
         except KeyboardInterrupt:
             console.print("Stopped. Every finished student is saved in "
                           f"{out / 'results'}; run again with --resume to grade the rest.")
@@ -444,7 +444,7 @@ def gradescope_autograder(spec: Path, out: Path, bank_dir: Path | None) -> None:
     bank = _load(bank_dir)
     assignment = _assignment(spec, bank)
     try:
-        names = build_autograder(bank, assignment, spec, out)
+        names = build_autograder(bank, assignment, spec, out, bank_dir or default_bank_dir())
     except AutograderError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Wrote {out} ({len(names)} files) for {assignment.name}: upload it as the "

@@ -24,9 +24,10 @@ from grader.batch import RunnerPool, error_document, grade_submission, write_ato
 from grader.batch_outputs import gradescope_results
 from grader.intake import Submission, valid_student_id
 from grader.model import Bank
+from grader.paths import REPO_ROOT
 
-SOURCE_FOLDERS = ("grader", "solutions", "bank", "student_templates")
-SOURCE_FILES = ("pyproject.toml", "README.md")
+GRADER_FILES = ("pyproject.toml", "README.md")
+BANK_FOLDERS = ("solutions", "student_templates")  # beside the bank: solvers, code files
 SKIP = ("__pycache__", ".pyc", ".grade")
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 ID_FIELDS = ("sid", "email", "id")
@@ -36,15 +37,24 @@ class AutograderError(ValueError):
     """The zip cannot be built (e.g. a roster outside the spec's folder)."""
 
 
-def _source_files(root: Path) -> Iterator[tuple[str, Path]]:
-    for name in SOURCE_FILES:
-        if (root / name).is_file():
-            yield f"grader-src/{name}", root / name
-    for folder in SOURCE_FOLDERS:
-        for path in sorted((root / folder).rglob("*")):
-            rel = path.relative_to(root).as_posix()
-            if path.is_file() and not any(s in rel for s in SKIP):
-                yield f"grader-src/{rel}", path
+def _tree(folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+    if not folder.is_dir():
+        raise AutograderError(f"{folder} is missing: the autograder would not install")
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file() and not any(s in rel for s in SKIP):
+            yield f"{prefix}/{rel}", path
+
+
+def _source_files(bank_dir: Path) -> Iterator[tuple[str, Path]]:
+    """The grader from this checkout; the bank (as ``bank/``) and its solutions and code files
+    from beside ``bank_dir``, which may be a course's own copy."""
+    for name in GRADER_FILES:
+        yield f"grader-src/{name}", REPO_ROOT / name
+    yield from _tree(REPO_ROOT / "grader", "grader-src/grader")
+    yield from _tree(bank_dir, "grader-src/bank")
+    for folder in BANK_FOLDERS:
+        yield from _tree(bank_dir.parent / folder, f"grader-src/{folder}")
 
 
 def _script(name: str, **values: str) -> str:
@@ -59,12 +69,13 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = Fa
     archive.writestr(info, data)
 
 
-def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path) -> list[str]:
+def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path,
+                     bank_dir: Path) -> list[str]:
     """Write the autograder zip; return the names it holds."""
     needs_torch = any("torch" in (bank.items[i].code.requires if bank.items[i].code else ())
                       for i in assignment.items)
     torch_line = ('# CPU torch from PyTorch\'s CPU index: the default index would fetch GBs of CUDA\n'
-                  'python3 -m pip install --index-url https://download.pytorch.org/whl/cpu '
+                  '$PY -m pip install --index-url https://download.pytorch.org/whl/cpu '
                   '"torch>=2.1,<2.14"') if needs_torch else "# no item needs torch"
     entries: list[tuple[str, bytes, bool]] = [
         ("setup.sh", _script("setup.sh", torch_line=torch_line,
@@ -75,7 +86,7 @@ def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path) 
     roster = _roster_entry(spec)
     if roster is not None:
         entries.append((roster[0], roster[1].read_bytes(), False))
-    entries += [(name, path.read_bytes(), False) for name, path in _source_files(bank.root)]
+    entries += [(name, path.read_bytes(), False) for name, path in _source_files(bank_dir.resolve())]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with zipfile.ZipFile(tmp, "w") as archive:
@@ -122,9 +133,10 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
                                           "Please tell your instructor."}
         write_atomic(out, json.dumps(results, indent=2) + "\n")
         return results
-    entries = list(student_manifest(bank, assignment, student).items)
+    entries = []
     pool = RunnerPool(bank.root)
     try:
+        entries = list(student_manifest(bank, assignment, student).items)
         with tempfile.TemporaryDirectory(prefix="grade-gs-") as scratch:
             doc = grade_submission(Submission(student, submission, "folder"), bank, entries, pool,
                                    Path(scratch))
@@ -132,7 +144,9 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
         doc = error_document(student, f"the grader failed ({type(exc).__name__})", entries)
     finally:
         pool.close()
-    results = gradescope_results(doc, {e.id: e.title for e in entries})
+    # graded mode: results (and known-mistake feedback) show after the due date, not on upload
+    visibility = "after_due_date" if assignment.mode == "graded" else "visible"
+    results = gradescope_results(doc, {e.id: e.title for e in entries}, visibility)
     notes = [f"Assignment {assignment.name}, graded as {student}."]
     if assignment.per_student and assignment.roster and \
             student.lower() not in {r.lower() for r in assignment.roster}:

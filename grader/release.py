@@ -4,9 +4,9 @@
     OUT/shared/          one workspace for everyone (no variants)
     OUT/instructor/      assignment.yaml, roster.txt, keys.json, keys.csv, release.json
 
-Student folders never hold an expected answer, a worked solution, solver code, a
-reference solution or a hidden test: every folder is scanned before the release is
-reported as written.
+Every student folder is scanned for secrets (``release_scan``) before the release is
+reported as written; when anything is found, the student folders are deleted again and
+only the instructor side and the list of findings remain.
 """
 
 from __future__ import annotations
@@ -92,4 +92,7 @@ def write_release(bank: Bank, assignment: Assignment, out: Path, zips: bool = Fa
                "max_total": round(sum(assignment.items.values()), 6),
                "fingerprint": assignment.fingerprint()}
     (instructor / "release.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if release.leaks:  # nothing that leaks may be handed out by mistake
+        for folder in (out / STUDENTS, out / SHARED):
+            shutil.rmtree(folder, ignore_errors=True)
     return release

@@ -2,8 +2,10 @@
 
 Secrets are the expected answers (as numbers, in every way they are usually written),
 the worked derivations, the option feedback, the solver functions, the reference
-solutions and the hidden tests. ``grade assign`` runs this on every graded-mode folder
-it writes, and refuses the release when anything is found.
+solutions and the hidden tests. ``grade assign`` runs this on every student folder it
+writes, and withdraws the release when anything is found. Answers with fewer than 3
+significant digits (64, 1.5) are too common in ordinary text to be told apart, and are
+not looked for.
 """
 
 from __future__ import annotations

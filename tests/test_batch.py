@@ -152,7 +152,11 @@ def test_shards_merge_into_the_single_run_files(small_class: Path, tmp_path: Pat
     run(small_class, single)
     shards = [tmp_path / f"shard{k}" for k in (1, 2, 3)]
     for k, shard in enumerate(shards, 1):
-        run(small_class, shard, "--shard", f"{k}/3")
+        output = run(small_class, shard, "--shard", f"{k}/3").output
+        graded = sum(json.loads(p.read_text())["status"] != "no submission"
+                     for p in (shard / "results").glob("*.json"))
+        if graded:  # progress counts this shard's submissions, not the class's
+            assert f"graded {graded}/{graded} " in output, output
     sizes = [len(list((s / "results").glob("*.json"))) for s in shards]
     assert sum(sizes) == 8 and max(sizes) < 8
     merged = tmp_path / "merged"

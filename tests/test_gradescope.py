@@ -83,6 +83,7 @@ def test_the_zip_has_the_scripts_at_its_root_and_is_deterministic(tmp_path, auto
     assert os.access(root / "source/run_autograder", os.X_OK) and os.access(root / "source/setup.sh", os.X_OK)
     setup = (root / "source/setup.sh").read_text()
     assert 'pip install -e "./grader-src"' in setup and "download.pytorch.org" not in setup
+    assert "python3 -m venv /autograder/venv" in setup
 
 
 def test_setup_installs_cpu_torch_only_for_items_that_need_it(tmp_path):
@@ -108,6 +109,9 @@ def test_run_autograder_grades_the_submitter_against_their_variant(tmp_path, aut
     assert tests["1.1"]["status"] == "passed" and tests["1.1"]["name"].startswith("1.1 FLOPs")
     assert tests["0.6"]["status"] == "failed" and "template" in tests["0.6"]["output"]
     assert "graded as bob" in results["output"]
+    # a graded-mode assignment shows results after the due date, not on upload
+    assert results["visibility"] == "after_due_date"
+    assert {t["visibility"] for t in results["tests"]} == {"after_due_date"}
 
 
 def test_the_same_answers_from_another_student_do_not_pass(tmp_path, autograder, bank):
@@ -145,3 +149,13 @@ def test_a_roster_outside_the_spec_folder_is_refused(tmp_path):
     (tmp_path / "roster.txt").write_text("alice\n")
     result = grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip")
     assert result.exit_code == 2 and "must lie in the spec's folder" in result.output
+
+
+def test_a_course_bank_outside_the_checkout_is_bundled_as_bank(tmp_path, bank_copy):
+    spec = write_spec(tmp_path / "spec", items=["1.1", "0.6"])
+    result = grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip", "--bank", bank_copy)
+    assert result.exit_code == 0, result.output
+    names = set(zipfile.ZipFile(tmp_path / "a.zip").namelist())
+    assert {"grader-src/grader/cli.py", "grader-src/bank/ch01_resource_accounting.yaml",
+            "grader-src/solutions/code/count_pairs.py",
+            "grader-src/student_templates/count_pairs/count_pairs.py"} <= names

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Gradescope runs this once, when the autograder image is built.
-# It installs Python and the grader bundled in /autograder/source.
+# Gradescope runs this once, when the autograder image is built. It installs the grader
+# bundled in /autograder/source into a virtual environment (images whose system Python
+# refuses pip installs, PEP 668, work too).
 set -euo pipefail
 cd /autograder/source
-if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
+if ! python3 -m venv --help >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq python3 python3-pip python3-venv >/dev/null
 fi
-python3 -m pip install --upgrade pip
+python3 -m venv /autograder/venv
+PY=/autograder/venv/bin/python
+$PY -m pip install --upgrade pip
 $torch_line
-python3 -m pip install -e "./grader-src$extras"
-grade validate --bank grader-src/bank
+$PY -m pip install -e "./grader-src$extras"
+/autograder/venv/bin/grade validate --bank grader-src/bank
