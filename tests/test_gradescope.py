@@ -94,15 +94,20 @@ def test_setup_installs_cpu_torch_only_for_items_that_need_it(tmp_path):
     assert 'pip install -e "./grader-src[code]"' in setup
 
 
-def test_run_autograder_grades_the_submitter_against_their_variant(tmp_path, autograder, bank):
-    spec, root = autograder
+def bobs_answered_workspace(tmp_path: Path, spec: Path, bank) -> tuple[Path, dict]:
+    """Bob's released workspace with his key's answers written in (code left untouched)."""
     release = tmp_path / "release"
     assert grade("assign", spec, "--out", release).exit_code == 0
     keys = json.loads((release / "instructor/keys.json").read_text())["bob"]
     ws = release / "students/bob"
-    params = json.loads(json.dumps(keys))
     write_answers(ws, {i: in_asked_unit(bank.items[i], e.get("params")) if e["type"] == "derive"
-                       else e["answer"] for i, e in params.items() if e["type"] != "build"})
+                       else e["answer"] for i, e in keys.items() if e["type"] != "build"})
+    return ws, keys
+
+
+def test_run_autograder_grades_the_submitter_against_their_variant(tmp_path, autograder, bank):
+    spec, root = autograder
+    ws, _keys = bobs_answered_workspace(tmp_path, spec, bank)
     results = run_autograder(root, ws, {"users": [{"sid": "bob", "email": "bob@uni.edu", "name": "Bob"}]})
     tests = {t["name"].split()[0]: t for t in results["tests"]}
     assert results["max_score"] == 7 and results["score"] == 6  # all but the untouched code item
@@ -116,12 +121,7 @@ def test_run_autograder_grades_the_submitter_against_their_variant(tmp_path, aut
 
 def test_the_same_answers_from_another_student_do_not_pass(tmp_path, autograder, bank):
     spec, root = autograder
-    release = tmp_path / "release"
-    assert grade("assign", spec, "--out", release).exit_code == 0
-    keys = json.loads((release / "instructor/keys.json").read_text())["bob"]
-    ws = release / "students/bob"
-    write_answers(ws, {i: in_asked_unit(bank.items[i], e["params"]) for i, e in keys.items()
-                       if e["type"] == "derive"})
+    ws, keys = bobs_answered_workspace(tmp_path, spec, bank)
     results = run_autograder(root, ws, {"users": [{"sid": "carol", "email": "c@uni.edu"}]})
     derive = [t for t in results["tests"] if keys[t["name"].split()[0]]["type"] == "derive"]
     assert derive and all(t["status"] == "failed" for t in derive)
