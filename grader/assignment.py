@@ -60,6 +60,7 @@ class Assignment:
     mode: str = "graded"
     variants: str = "none"
     roster: tuple[str, ...] = ()
+    roster_file: str | None = None  # as the spec writes it, relative to the spec's folder
     roster_warnings: tuple[str, ...] = ()
     due: str | None = None
     late_policy: Mapping[str, Any] = field(default_factory=dict)
@@ -69,6 +70,10 @@ class Assignment:
     @property
     def per_student(self) -> bool:
         return self.variants == "per-student"
+
+    def lists(self, student: str) -> bool:
+        """Whether ``student`` is on the roster (ids compare case-insensitively)."""
+        return student.lower() in {r.lower() for r in self.roster}
 
     def record(self) -> dict[str, Any]:
         """Name, due date and late policy: what every output records about the assignment."""
@@ -159,6 +164,7 @@ def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None =
     return Assignment(
         name=doc["name"], items=resolve_items(bank, doc["items"]), title=doc.get("title", ""),
         mode=doc.get("mode", "graded"), variants=doc.get("variants", "none"), roster=roster,
+        roster_file=doc.get("roster"),
         roster_warnings=warnings, due=doc.get("due"), late_policy=doc.get("late_policy", {}),
         explain_points=(doc.get("explain") or {}).get("points"), source=source)
 

@@ -234,9 +234,8 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
     summary = BatchSummary(warnings=warnings)
     present = {s.student.lower() for s in subs}
     if assignment is not None and assignment.roster:
-        listed = {r.lower() for r in assignment.roster}
         summary.warnings += [f"{s.student} is not on the roster of {assignment.name}; graded against "
-                             "the variant its id seeds" for s in subs if s.student.lower() not in listed]
+                             "the variant its id seeds" for s in subs if not assignment.lists(s.student)]
     subs = [s for s in subs if in_shard(s.student, shard)]
     for student in sorted(r for r in set(roster or ()) if r.lower() not in present and in_shard(r, shard)):
         if not (resume and has_result(out, student, submitted=False, fingerprint=fingerprint)):

@@ -160,7 +160,7 @@ def key(bank_dir: Path | None, as_json: bool, spec: Path | None, student: str | 
         assignment = _assignment(spec, bank)
         if assignment.per_student and not student:
             raise click.UsageError(f"{spec.name} gives every student their own numbers: add --student ID")
-        if student and assignment.roster and student.lower() not in {r.lower() for r in assignment.roster}:
+        if student and assignment.roster and not assignment.lists(student):
             click.echo(f"warning: {student} is not on the roster of {spec.name}", err=True)
         entries = student_key(bank, student_manifest(bank, assignment, student).items)
     if as_json:

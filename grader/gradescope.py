@@ -17,9 +17,7 @@ from pathlib import Path, PurePosixPath
 from string import Template
 from typing import Any
 
-import yaml
-
-from grader.assignment import Assignment
+from grader.assignment import Assignment, student_manifest
 from grader.batch import RunnerPool, error_document, grade_submission, write_atomic
 from grader.batch_outputs import gradescope_results
 from grader.intake import Submission, valid_student_id
@@ -83,7 +81,7 @@ def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path,
         ("run_autograder", _script("run_autograder").encode(), True),
         ("assignment.yaml", spec.read_bytes(), False),
     ]
-    roster = _roster_entry(spec)
+    roster = _roster_entry(assignment, spec)
     if roster is not None:
         entries.append((roster[0], roster[1].read_bytes(), False))
     entries += [(name, path.read_bytes(), False) for name, path in _source_files(bank_dir.resolve())]
@@ -96,10 +94,9 @@ def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path,
     return [name for name, _data, _x in entries]
 
 
-def _roster_entry(spec: Path) -> tuple[str, Path] | None:
+def _roster_entry(assignment: Assignment, spec: Path) -> tuple[str, Path] | None:
     """Where the spec's roster goes in the zip: the same path, relative to the spec."""
-    doc = yaml.safe_load(spec.read_text("utf-8"))
-    rel = doc.get("roster") if isinstance(doc, dict) else None
+    rel = assignment.roster_file
     if not rel:
         return None
     pure = PurePosixPath(str(rel).replace("\\", "/"))
@@ -123,8 +120,6 @@ def student_from_metadata(metadata: Mapping[str, Any], fields: tuple[str, ...] =
 def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_path: Path,
               out: Path, fields: tuple[str, ...] = ID_FIELDS) -> dict[str, Any]:
     """Grade one Gradescope submission and write results.json; never raises for bad input."""
-    from grader.assignment import student_manifest
-
     try:
         metadata = json.loads(metadata_path.read_text("utf-8"))
         student = student_from_metadata(metadata, fields)
@@ -148,8 +143,7 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
     visibility = "after_due_date" if assignment.mode == "graded" else "visible"
     results = gradescope_results(doc, {e.id: e.title for e in entries}, visibility)
     notes = [f"Assignment {assignment.name}, graded as {student}."]
-    if assignment.per_student and assignment.roster and \
-            student.lower() not in {r.lower() for r in assignment.roster}:
+    if assignment.per_student and assignment.roster and not assignment.lists(student):
         notes.append(f"{student} is not on the course roster, so these numbers may not be the ones "
                      "you were given: please tell your instructor.")
     results["output"] = " ".join([*notes, results.get("output", "")]).strip()

@@ -74,10 +74,10 @@ def check_format(item_id: str, answer: object, params: Mapping[str, float] | Non
 def score(item_id: str, answer: object, points: float = 1.0,
           params: Mapping[str, float] | None = None) -> float:
     """Hidden check: the points ``answer`` earns, printing the grader's feedback."""
-    entry = manifest_item(_item(item_id), params, points)
+    item = _item(item_id)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = grade_practice(_item(item_id), entry, as_response(answer))
+        result = grade_practice(item, manifest_item(item, params, points), as_response(answer))
     print(f"{item_id}: {result.status}. " + " ".join(result.feedback[:1]))
     return min(points, round(result.score * points, 6))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 from grader.instance import instantiate, key_entry
@@ -116,8 +115,3 @@ def _occurs(secret: str, text: str) -> bool:
     if secret.isidentifier():
         return re.search(rf"\b{re.escape(secret)}\b", text) is not None
     return secret in text
-
-
-def scan_release(folders: Iterable[tuple[Path, Manifest]], bank: Bank) -> list[str]:
-    return [f"{folder.name}/{line}" for folder, manifest in folders
-            for line in find_secrets(folder, bank, manifest)]

@@ -146,3 +146,28 @@ def test_grade_validate_exit_codes_from_the_installed_command(bank_copy):
                          capture_output=True, text=True)
     assert bad.returncode == 1
     assert "'title' is a required property" in bad.stderr
+
+
+def test_parameter_constraints_are_checked(bank_copy):
+    def constrain(doc):
+        _item(doc, "2.4")["constraints"] = ["n_kv_heads divides n_query_heads"]  # no such parameter
+        _item(doc, "2.1")["constraints"] = ["n_layers > 1000"]  # the defaults break it
+    _edit(bank_copy, "ch02_architecture.yaml", constrain)
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 2.4" in output and "names unknown parameter(s) n_query_heads" in output
+    assert "item 2.1" in output and "the defaults break n_layers > 1000" in output
+
+
+def test_a_constraint_outside_the_grammar_is_refused(bank_copy):
+    _edit(bank_copy, "ch02_architecture.yaml", lambda d: _item(d, "2.3").update(constraints=["d equals 4"]))
+    code, output = _validate(bank_copy)
+    assert code == 1 and "item 2.3: $.constraints[0]" in output
+
+
+def test_constraints_that_only_the_defaults_keep_leave_no_variant(bank_copy):
+    pinned = ["r_win >= 3", "r_win <= 3", "r_lose >= 1.5", "r_lose <= 1.5"]
+    _edit(bank_copy, "ch08_alignment_math.yaml", lambda d: _item(d, "8.1").update(constraints=pinned))
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 8.1" in output and "no usable variant" in output
