@@ -206,10 +206,10 @@ def test_the_scanner_finds_planted_secrets(tmp_path, bank):
     assert find_secrets(folder, bank, manifest) == []
     answer = numeric_key(bank.items["1.1"], bank.items["1.1"].defaults()).expected / 1e6
     (folder / "notes.txt").write_text(f"1.1 is {answer:,.1f}\n")
-    (folder / "count_pairs/helper.py").write_text("# test_one_million_tokens_is_fast_and_correct\n")
+    (folder / "count_pairs/helper.py").write_text("# test_fifty_thousand_tokens_is_fast_and_correct\n")
     found = find_secrets(folder, bank, manifest)
     assert any(f.startswith("notes.txt: answer number 34,359.7") for f in found), found
-    assert any("test_one_million_tokens_is_fast_and_correct" in f for f in found), found
+    assert any("test_fifty_thousand_tokens_is_fast_and_correct" in f for f in found), found
 
 
 def test_assign_refuses_a_release_that_leaks(tmp_path, bank_copy):

@@ -30,7 +30,7 @@ def test_grade_validate_code_runs_references_templates_and_mutants(bank):
     doc = json.loads(result.output)
     assert result.exit_code == 0 and doc["ok"], doc["problems"]
     expected_runs = sum(3 + len(i.code.mutants) for i in bank.items.values() if i.code is not None)
-    assert doc["code_runs"] == expected_runs == 20
+    assert doc["code_runs"] == expected_runs == 21
 
 
 def test_validation_reports_a_mutant_no_test_catches(bank, tmp_path: Path):

@@ -19,11 +19,14 @@ from typing import Any
 
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
-from grader.sandbox.session import Job, sandbox_root
+from grader.sandbox.session import THREAD_ENV, Job, sandbox_root
 
 MAX_REPORT = 4 << 20
 RUNNER_SLACK_S = 30.0
-PYTEST_INI = "[pytest]\naddopts = -p no:cacheprovider -q\n"
+# Only what grading needs: one-line failure messages, no output capture, no terminal
+# reporter or warning/log plugins (each costs time on every test of every submission).
+PYTEST_INI = ("[pytest]\naddopts = -p no:cacheprovider --tb=line -s -p no:terminal -p no:logging "
+              "-p no:warnings -p no:faulthandler -p no:threadexception -p no:unraisableexception\n")
 
 
 @dataclass
@@ -63,7 +66,7 @@ def _start_runner(test_file: Path, module: str, preload: tuple[str, ...], limits
         [sys.executable, "-I", "-m", "pytest", "-p", "grader.sandbox.plugin", "-c", "pytest.ini",
          "--rootdir", str(trusted), "--confcutdir", str(trusted), test_file.name],
         cwd=trusted, pass_fds=pass_fds, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, start_new_session=True)
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **THREAD_ENV}, start_new_session=True)
     return trusted, proc
 
 
@@ -141,7 +144,7 @@ class WarmRunner:
         start = time.monotonic()
         if self._proc is None:
             self._start()
-        job = Job.create(files, self.module, self.preload)
+        job = Job.create(files, self.module, self.preload, warm=True)
         try:
             os.write(self._control, (json.dumps({"job": str(job.dir)}) + "\n").encode())
             budget = self.limits.startup_timeout_s + RUNNER_SLACK_S + self.limits.total_s

@@ -26,6 +26,9 @@ from grader.sandbox.isolation import NAMESPACES, hidden_paths, isolation_mode, w
 from grader.sandbox.limits import Limits, limiter
 
 HARNESS_FILES = ("child.py", "wire.py", "seccomp.py")
+# One compute thread per process: a batch already runs one submission per core, and
+# OpenMP pools in both the trusted runner and the student process fight over the cores.
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 FATAL_KINDS = ("timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered")
 
 
@@ -59,16 +62,20 @@ class Job:
     preload: tuple[str, ...] = ()
 
     @classmethod
-    def create(cls, files: dict[str, bytes], module: str, preload: tuple[str, ...] = ()) -> Job:
+    def create(cls, files: dict[str, bytes], module: str, preload: tuple[str, ...] = (),
+               warm: bool = False) -> Job:
+        """``warm``: for a zygote's child, which copies ``src/`` into its own ``work/`` and
+        brings its own harness; a cold child needs both written here."""
         job = Path(tempfile.mkdtemp(dir=sandbox_root() / "jobs"))
-        for sub in ("src", "work", "harness"):
+        for sub in ("src", "work") if warm else ("src", "work", "harness"):
             (job / sub).mkdir()
-        for name, data in files.items():  # src/: the pristine copy namespaces load into tmpfs
+        for name, data in files.items():  # src/: the pristine copy the child's work/ is filled from
             (job / "src" / name).write_bytes(data)
-            (job / "work" / name).write_bytes(data)
+            if not warm:
+                (job / "work" / name).write_bytes(data)
         (job / "output.log").touch()
         here = Path(__file__).parent
-        for name in HARNESS_FILES:
+        for name in () if warm else HARNESS_FILES:
             shutil.copyfile(here / name, job / "harness" / name)
         return cls(job, module, preload)
 
@@ -93,7 +100,7 @@ class Zygote:
         hide = [root / "trusted", *_secret_paths(keep)]
         self._proc = subprocess.Popen(
             wrap_zygote(command, root / "box", root / "jobs", hide, mode), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={}, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(THREAD_ENV), start_new_session=True)
 
     def _ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
         assert self._proc.stdin is not None and self._proc.stdout is not None
@@ -191,7 +198,7 @@ class Sandbox:
                                self.limits.work_bytes, self.limits.work_inodes)
         self._proc = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={}, cwd=self.job.dir / "work", preexec_fn=limiter(self.limits),
+            env=dict(THREAD_ENV), cwd=self.job.dir / "work", preexec_fn=limiter(self.limits),
             start_new_session=True)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._wfd, self._rfd = self._proc.stdin.fileno(), self._proc.stdout.fileno()

@@ -17,6 +17,7 @@ MAX_REPLY_BLOBS = 64 * 1024 * 1024   # and raw tensor bytes
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
 INT_RUN = 32  # lists of at least this many ints are sent as int64 bytes
+_INT_ONLY = {int}
 _HEADER = struct.Struct(">II")  # JSON length, blob-table length
 _DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
            "uint8", "bool")
@@ -47,7 +48,7 @@ def encode_value(value, blobs, depth=0, budget=None):
         finite = value == value and value not in (float("inf"), float("-inf"))
         return value if finite else {"$float": repr(value)}
     if type(value) is list:
-        if len(value) >= INT_RUN and all(type(v) is int for v in value):
+        if len(value) >= INT_RUN and set(map(type, value)) == _INT_ONLY:  # exact ints, no bools
             try:  # long runs of ints (token ids) travel as raw int64 bytes
                 packed = array("q", value).tobytes()
             except OverflowError:

@@ -9,6 +9,7 @@ as JSON lines on stdin; answers go to stdout. Harness file: standard library onl
 
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -128,6 +129,7 @@ def main():
     import wire  # noqa: F401
     sys.path.remove(harness)
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    gc.freeze()  # children never scan (and so never copy) the pages of what is loaded here
     current = None
     for line in sys.stdin:
         request = json.loads(line)

@@ -153,10 +153,10 @@ def test_no_zero_count_entries():
 
 def test_matches_simple_counter_on_random_inputs():
     rng = random.Random(20240601)
-    for _ in range(300):
-        n_seqs = rng.randint(0, 8)
-        vocab = rng.choice([1, 2, 3, 5, 50, 1000])
-        seqs = [[rng.randrange(vocab) for _ in range(rng.randint(0, 12))]
+    for _ in range(30):
+        n_seqs = rng.randint(0, 10)
+        vocab = rng.choice([1, 2, 3, 5, 50, 1000, 2**40])
+        seqs = [[rng.randrange(vocab) for _ in range(rng.randint(0, 30))]
                 for _ in range(n_seqs)]
         snapshot = copy.deepcopy(seqs)
         assert as_dict(count_pairs(seqs)) == oracle(seqs)
@@ -165,9 +165,9 @@ def test_matches_simple_counter_on_random_inputs():
 
 def test_total_count_equals_sum_of_lengths_minus_one():
     rng = random.Random(7)
-    for _ in range(100):
-        seqs = [[rng.randrange(4) for _ in range(rng.randint(0, 20))]
-                for _ in range(rng.randint(0, 6))]
+    for _ in range(10):
+        seqs = [[rng.randrange(4) for _ in range(rng.randint(0, 40))]
+                for _ in range(rng.randint(0, 8))]
         expected_total = sum(max(len(s) - 1, 0) for s in seqs)
         assert sum(dict(count_pairs(seqs)).values()) == expected_total
 
@@ -175,25 +175,34 @@ def test_total_count_equals_sum_of_lengths_minus_one():
 # ---------------------------------------------------------------- bounded size
 
 
+# The prompt asks for 10^6 tokens in well under a second. The check runs 5 x 10^4 tokens
+# against a bound of 0.5 s: as lenient as 10 s for 10^6 tokens for linear code, and still
+# out of reach for code whose work grows with tokens x distinct pairs (a list of seen pairs).
+# 64 token ids keep the reply small (at most 4096 pairs), so grading stays cheap.
+PERF_TOKENS = 50_000
+PERF_BOUND_S = 0.5
+
+
 @functools.lru_cache(maxsize=1)
-def _million_token_case():
+def _perf_case():
     """Built once per process: a warm grading runner reuses it for every submission
     (the sandbox never copies changes back into these lists)."""
     rng = random.Random(12345)
     seqs = []
-    remaining = 1_000_000
+    remaining = PERF_TOKENS
     while remaining > 0:
         n = min(remaining, rng.randint(1, 2000))
-        seqs.append([rng.randrange(512) for _ in range(n)])
+        seqs.append([rng.randrange(64) for _ in range(n)])
         remaining -= n
     return seqs, oracle(seqs)
 
 
-def test_one_million_tokens_is_fast_and_correct():
-    seqs, expected = _million_token_case()
+def test_fifty_thousand_tokens_is_fast_and_correct():
+    seqs, expected = _perf_case()
     start = time.perf_counter()
     result = count_pairs(seqs)
     elapsed = time.perf_counter() - start
     assert as_dict(result) == expected
-    assert sum(dict(result).values()) == 1_000_000 - len(seqs)
-    assert elapsed < 10.0, f"took {elapsed:.2f} s for 10^6 tokens"
+    assert sum(dict(result).values()) == PERF_TOKENS - len(seqs)
+    assert elapsed < PERF_BOUND_S, (
+        f"took {elapsed:.2f} s for {PERF_TOKENS} tokens; linear code needs about a hundredth")

@@ -11,6 +11,10 @@ import pytest
 import torch
 from moe_router import route
 
+# tokens, model width, experts: large enough for 64-way top-k over a thousand tokens,
+# small enough that a warm runner grades it in a few milliseconds
+LARGE = (1024, 128, 64)
+
 
 def _make_inputs(n_tokens, d_model, n_experts, seed=0, dtype=torch.float32):
     gen = torch.Generator().manual_seed(seed)
@@ -21,6 +25,8 @@ def _make_inputs(n_tokens, d_model, n_experts, seed=0, dtype=torch.float32):
 
 def _reference_probs(x, w):
     """Router probabilities computed in float64, independently of the student's code."""
+    if x is _large_inputs()[0] and w is _large_inputs()[1]:
+        return _large_reference()
     return torch.softmax(x.double() @ w.double(), dim=-1)
 
 
@@ -188,9 +194,15 @@ def test_routing_top2_leaves_inputs_unchanged():
 def _large_inputs():
     """Built once per process: a warm grading runner reuses them for every submission
     (the sandbox never copies changes back into these tensors)."""
-    return _make_inputs(8192, 1024, 64, seed=18)
+    return _make_inputs(LARGE[0], LARGE[1], LARGE[2], seed=18)
 
 
-def test_large_batch_8192_tokens_1024_dims_64_experts():
+@functools.lru_cache(maxsize=1)
+def _large_reference():
+    x, w = _large_inputs()
+    return torch.softmax(x.double() @ w.double(), dim=-1)
+
+
+def test_large_batch_many_experts():
     x, w = _large_inputs()
     _check_all(x, w, 2)
