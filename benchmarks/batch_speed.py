@@ -1,6 +1,6 @@
 """Benchmark: `grade batch` end to end on N generated submissions, sandbox on.
 
-Run:  python benchmarks/batch_speed.py [--students N] [--workers W]
+Run:  python benchmarks/batch_speed.py [--students N] [--workers W]   (the README uses N=1000)
 Each submission is a full workspace (all 51 items, both code items): a third all correct,
 a third partly wrong (some answers off, a buggy router), and the rest broken in assorted
 ways (bad YAML, empty, a path-traversal zip, code that crashes). Prints submissions/s and
@@ -80,12 +80,19 @@ def main() -> None:
         subs = make_class(Path(tmp), args.students, bank)
         out = Path(tmp) / "out"
         start = time.monotonic()
-        summary = run_batch(subs, out, bank, workers=args.workers)
+        finished: list[float] = []
+        summary = run_batch(subs, out, bank, workers=args.workers,
+                            on_done=lambda _student, _doc: finished.append(time.monotonic()))
         write_aggregates(out)
         seconds = time.monotonic() - start
     n = summary.graded + summary.errors
     print(f"{n} submissions ({summary.graded} graded, {summary.errors} errors), {args.workers} workers: "
-          f"{seconds:.1f} s, {n / seconds:.2f} submissions/s, {seconds / n:.2f} s per submission")
+          f"{seconds:.1f} s, {n / seconds:.2f} submissions/s, {seconds / n:.3f} s per submission")
+    tenth = len(finished) // 10  # after the runners' start-up (torch is imported once per worker)
+    if tenth and len(finished) - tenth > 1:
+        steady = (len(finished) - 1 - tenth) / (finished[-1] - finished[tenth])
+        print(f"first result after {finished[0] - start:.1f} s; from the {tenth + 1}th result on: "
+              f"{steady:.2f} submissions/s")
 
 
 if __name__ == "__main__":
