@@ -469,3 +469,8 @@ def gradescope_grade(spec: Path, submission: Path, metadata: Path, out: Path, fi
     results = grade_one(bank, _assignment(spec, bank), submission, metadata, out,
                         tuple(f.strip() for f in fields.split(",") if f.strip()))
     click.echo(f"score {results.get('score', 0)} of {results.get('max_score', '?')}")
+
+
+from grader.kernels.cli import kernel  # noqa: E402 - a command group of its own
+
+main.add_command(kernel)

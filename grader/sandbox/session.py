@@ -63,10 +63,13 @@ class Job:
 
     @classmethod
     def create(cls, files: dict[str, bytes], module: str, preload: tuple[str, ...] = (),
-               warm: bool = False) -> Job:
+               warm: bool = False, env: dict[str, str] | None = None) -> Job:
         """``warm``: for a zygote's child, which copies ``src/`` into its own ``work/`` and
-        brings its own harness; a cold child needs both written here."""
+        brings its own harness; a cold child needs both written here. ``env``: variables
+        the child sets before importing the student's module."""
         job = Path(tempfile.mkdtemp(dir=sandbox_root() / "jobs"))
+        if env:
+            (job / "env.json").write_text(json.dumps(env), "utf-8")
         for sub in ("src", "work") if warm else ("src", "work", "harness"):
             (job / sub).mkdir()
         for name, data in files.items():  # src/: the pristine copy the child's work/ is filled from
@@ -157,6 +160,8 @@ class Sandbox:
     _wfd: int = -1
     _dummy_writer: int = -1
     _next_id: int = 0
+    watched: set[str] = field(default_factory=set)
+    devices: list[str] | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -220,8 +225,12 @@ class Sandbox:
         self._rfd = self._wfd = self._dummy_writer = -1
 
     # -- calls ------------------------------------------------------------------------
-    def call(self, func: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Call ``func`` in the student's module; mirror in-place changes to ``args``."""
+    def call(self, func: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+             watch: tuple[str, ...] = (), device: str | None = None) -> Any:
+        """Call ``func`` in the student's module; in-place changes to ``args`` are an error.
+        ``watch``: torch functions (by name) whose use is recorded in ``self.watched``.
+        ``device``: move tensor arguments there first (``self.devices`` says where the
+        outputs were made; they come back on the CPU)."""
         if self.fatal is not None:
             raise SandboxFailure(self.fatal.kind, self.fatal.detail)  # fresh: no growing traceback
         if self._rfd < 0:
@@ -234,6 +243,10 @@ class Sandbox:
         request = {"id": self._next_id, "func": func,
                    "args": [wire.encode_iterable_arg(a, blobs) for a in args],
                    "kwargs": {k: wire.encode_value(v, blobs) for k, v in kwargs.items()}}
+        if watch:
+            request["watch"] = list(watch)
+        if device:
+            request["device"] = device
         deadline = time.monotonic() + self.limits.call_timeout_s
         self._send(wire.pack(request, blobs), deadline)
         reply, reply_blobs = self._receive_frame(deadline)
@@ -249,6 +262,10 @@ class Sandbox:
             if err.get("type") == "MemoryError":
                 raise self._fail("memory_limit", "the function ran out of memory")
             raise StudentError(f"{str(err.get('type'))[:80]}: {str(err.get('message'))[:600]}")
+        self.devices = [str(d)[:16] for d in reply["devices"][:16]] \
+            if isinstance(reply.get("devices"), list) else None
+        if isinstance(reply.get("watched"), list):
+            self.watched.update(str(w)[:40] for w in reply["watched"][:32])
         if reply.get("args_changed"):
             # Never copied back: trusted tests keep their inputs. Changing one breaks the contract.
             positions = ", ".join(str(i) for i in reply["args_changed"][:8]) \

@@ -1,0 +1,1 @@
+"""GPU kernel tasks: spec, inputs, sandboxed correctness checks and roofline timing."""

@@ -1,0 +1,138 @@
+"""``grade kernel ...``: list the kernel tasks, start them, check them, bench the references."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from grader.kernels.spec import KernelTask, load_kernel_tasks
+from grader.paths import default_bank_dir
+
+bank_option = click.option(
+    "--bank", "bank_dir", type=click.Path(path_type=Path, file_okay=False),
+    default=None, help="Bank folder (default: $GRADE_BANK or the bundled bank/).")
+
+
+def _tasks(bank_dir: Path | None) -> tuple[dict[str, KernelTask], Path]:
+    root = bank_dir or default_bank_dir()
+    tasks, problems = load_kernel_tasks(root)
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    return tasks, root.parent
+
+
+@click.group()
+def kernel() -> None:
+    """GPU kernel tasks: correctness everywhere, roofline timing on a CUDA GPU."""
+
+
+@kernel.command("list")
+@bank_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_tasks(bank_dir: Path | None, as_json: bool) -> None:
+    """The kernel tasks, what bounds them and the workbook items they build on."""
+    tasks, _ = _tasks(bank_dir)
+    if as_json:
+        click.echo(json.dumps([{"id": t.id, "title": t.title, "bound": t.bound, "language": t.language,
+                                "signature": t.signature, "items": list(t.items),
+                                "dtypes": list(t.dtypes), "target": t.target} for t in tasks.values()],
+                              indent=2))
+        return
+    table = Table("task", "title", "bound", "language", "items", "dtypes")
+    for t in tasks.values():
+        table.add_row(t.id, t.title, t.bound, t.language, ", ".join(t.items), ", ".join(t.dtypes))
+    Console(soft_wrap=True).print(table)
+
+
+@kernel.command("init")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@bank_option
+def init(directory: Path, bank_dir: Path | None) -> None:
+    """Copy every task's student template into DIRECTORY (existing files are kept)."""
+    tasks, root = _tasks(bank_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    for t in tasks.values():
+        target = directory / Path(t.template).name
+        if not target.exists():
+            shutil.copyfile(root / t.template, target)
+    click.echo(f"{len(tasks)} kernel templates in {directory}; run: grade kernel check {directory}")
+
+
+@kernel.command("check")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--task", "only", multiple=True, help="Check only this task (repeatable).")
+@bank_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def check(directory: Path, only: tuple[str, ...], bank_dir: Path | None, as_json: bool) -> None:
+    """Check the kernels in DIRECTORY (one <task>.py per task) for correctness; exit 1 if any fails."""
+    from grader.kernels.check import check_kernel
+
+    tasks, _ = _tasks(bank_dir)
+    unknown = [t for t in only if t not in tasks]
+    if unknown:
+        raise click.UsageError(f"unknown task(s): {', '.join(unknown)}; see grade kernel list")
+    chosen = [tasks[t] for t in only] if only else [
+        t for t in tasks.values() if (directory / Path(t.template).name).is_file()]
+    if not chosen:
+        raise click.UsageError(f"no kernel files in {directory}; grade kernel init {directory} writes them")
+    reports = []
+    for task in chosen:
+        main = directory / Path(task.template).name
+        files = {main.name: main.read_bytes()} if main.is_file() and not main.is_symlink() else {}
+        reports.append(check_kernel(task, files))
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in reports], indent=2))
+    else:
+        console = Console(soft_wrap=True)
+        table = Table("task", "status", "mode", "cases", "performance")
+        for r in reports:
+            doc = r.to_json()
+            table.add_row(r.task, r.status, r.mode, f"{doc['cases']['passed']}/{doc['cases']['total']}",
+                          f"{r.performance.get('status', '')}: {r.performance.get('reason', '')}")
+        console.print(table)
+        for r in reports:
+            for line in r.feedback:
+                console.print(f"  {r.task}: {line}", markup=False)
+    if any(r.status in ("failed", "error") for r in reports):
+        raise SystemExit(1)
+
+
+@kernel.command("bench")
+@click.option("--task", "only", multiple=True, help="Bench only this task (repeatable).")
+@click.option("--runs", default=30, show_default=True, help="Timed calls per shape.")
+@bank_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench(only: tuple[str, ...], runs: int, bank_dir: Path | None, as_json: bool) -> None:
+    """Time the reference solutions on this GPU against the roofline (needs CUDA)."""
+    from dataclasses import asdict
+
+    from grader.kernels.bench import NoGPU, bench_task, current_device
+
+    tasks, root = _tasks(bank_dir)
+    try:
+        device = current_device()
+    except NoGPU as exc:
+        click.echo(f"skipped: {exc}")
+        return
+    rows = [row for t in tasks.values() if not only or t.id in only
+            for row in bench_task(t, root, device, runs)]
+    if as_json:
+        click.echo(json.dumps({"device": device.name, "source": device.source,
+                               "rows": [asdict(r) for r in rows]}, indent=2))
+        return
+    console = Console(soft_wrap=True)
+    console.print(f"{device.name}: {device.bandwidth / 1e12:.2f} TB/s, "
+                  f"{device.flops['bfloat16'] / 1e12:.0f} TFLOP/s bf16 dense ({device.source})", markup=False)
+    table = Table("task", "shape", "dtype", "median us", "spread", "GB/s", "TFLOP/s", "efficiency", "target")
+    for r in rows:
+        table.add_row(r.task, r.case, r.dtype, f"{r.median_us:.1f}", f"{r.spread:.1%}", f"{r.gb_s:.0f}",
+                      f"{r.tflop_s:.1f}", f"{r.efficiency:.0%}", f"{r.target:.0%}")
+    console.print(table)
+    for r in rows:
+        for problem in r.problems:
+            console.print(f"  {r.task} [{r.case}] {r.dtype}: {problem}", markup=False)

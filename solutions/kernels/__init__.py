@@ -1,0 +1,1 @@
+"""Reference solutions and fp32 PyTorch references of the GPU kernel tasks."""
