@@ -41,8 +41,10 @@ def compare_outputs(task: KernelTask, got: Any, want: Any, dtype: str, device: s
     if len(got_all) != len(task.outputs):
         return [f"returned {len(got_all)} value(s); expected {len(task.outputs)}: "
                 + ", ".join(o["name"] for o in task.outputs)]
-    made_on = devices or [getattr(o, "device", None) and o.device.type for o in got_all]
-    for spec, out, ref, where in zip(task.outputs, got_all, want_all, made_on, strict=False):
+    made_on = [getattr(o, "device", None) and o.device.type for o in got_all]
+    if devices is not None:  # reported by the process that made them; missing ones fail
+        made_on = [*devices[:len(got_all)], *[None] * (len(got_all) - len(devices))]
+    for spec, out, ref, where in zip(task.outputs, got_all, want_all, made_on, strict=True):
         name = spec["name"]
         if type(out) is not torch.Tensor:  # subclasses too: a lazy tensor must not pass
             return [f"{name}: expected a torch.Tensor, got {type(out).__name__}"]
