@@ -60,12 +60,12 @@ def validate(bank_dir: Path | None, as_json: bool, samples: int, code: bool) -> 
     if as_json:
         _print_json({"ok": report.ok, "items": len(bank.items), "chapters": len(bank.chapters),
                      "solver_runs": report.solver_runs, "code_runs": report.code_runs,
-                     "problems": [p.to_json() for p in report.problems]})
+                     "kernel_tasks": report.kernel_tasks, "problems": [p.to_json() for p in report.problems]})
     elif report.ok:
         n_errata = len(catalog.errata_entries(bank))
         click.echo(f"Bank OK: {len(bank.items)} items in {len(bank.chapters)} chapters; "
                    f"{report.solver_runs} solver runs (defaults + {samples} variants per "
-                   f"derive item); {n_errata} errata recorded."
+                   f"derive item); {n_errata} errata recorded; {report.kernel_tasks} kernel tasks."
                    + (f" Code items: {report.code_runs} sandboxed runs of references, templates "
                       "and mutants as expected." if code else ""))
     else:

@@ -34,6 +34,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     solver_runs: int = 0
     code_runs: int = 0
+    kernel_tasks: int = 0
 
     @property
     def ok(self) -> bool:
@@ -52,6 +53,7 @@ def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0,
                                        + ", ".join(files)))
     for item in loaded.bank.items.values():
         report.problems.extend(_check_item(item, loaded.bank, samples, seed, report))
+    report.problems.extend(_check_kernels(bank_dir, loaded.bank, report))
     if code and not report.problems:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -64,6 +66,19 @@ def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0,
                 report.problems.extend(problems)
                 report.code_runs += 3 + len(item.code.mutants)
     return report
+
+
+def _check_kernels(bank_dir: Path, bank: Bank, report: Report) -> list[Problem]:
+    """The kernel section (bank/kernels/kernels.yaml): schema, formulas, files, and items
+    that exist. Its references and mutants run in tests/test_kernels.py and grade kernel check."""
+    from grader.kernels.spec import KERNELS_FILE, load_kernel_tasks
+
+    tasks, problems = load_kernel_tasks(bank_dir)
+    report.kernel_tasks = len(tasks)
+    for task in tasks.values():
+        problems += [Problem(str(KERNELS_FILE), f"{task.id}: item {i} is not in the bank")
+                     for i in task.items if i not in bank.items]
+    return problems
 
 
 def _check_item(item: Item, bank: Bank, samples: int, seed: int, report: Report) -> list[Problem]:

@@ -171,3 +171,27 @@ def test_constraints_that_only_the_defaults_keep_leave_no_variant(bank_copy):
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 8.1" in output and "no usable variant" in output
+
+
+def test_a_broken_kernel_section_is_reported(bank_copy):
+    def change(doc):
+        task = next(t for t in doc["tasks"] if t["id"] == "matmul")
+        task["flops"] = "2 * M * N * Q"
+        task["items"] = ["1.1", "99.9"]
+        next(t for t in doc["tasks"] if t["id"] == "softmax")["mutants"].append(
+            "solutions/kernels/mutants/softmax/missing.py")
+    _edit(bank_copy, "kernels/kernels.yaml", change)
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "unknown name 'Q' in formula '2 * M * N * Q'" in output
+    assert "softmax: solutions/kernels/mutants/softmax/missing.py does not exist" in output
+    _edit(bank_copy, "kernels/kernels.yaml",
+          lambda d: next(t for t in d["tasks"] if t["id"] == "matmul").update(flops="2 * M * N * K"))
+    code, output = _validate(bank_copy)
+    assert "matmul: item 99.9 is not in the bank" in output
+
+
+def test_a_kernel_section_against_its_schema_is_located(bank_copy):
+    _edit(bank_copy, "kernels/kernels.yaml", lambda d: d["tasks"][0].update(bound="latency"))
+    code, output = _validate(bank_copy)
+    assert code == 1 and "kernels/kernels.yaml: tasks/0/bound: 'latency' is not one of" in output
