@@ -22,6 +22,7 @@ import jsonschema
 import yaml
 
 from grader.instance import key_entry, sample_variant
+from grader.kernel_items import kernel_entry
 from grader.manifest import Manifest, ManifestItem, manifest_item
 from grader.model import Bank
 from grader.roster import read_roster
@@ -66,6 +67,7 @@ class Assignment:
     late_policy: Mapping[str, Any] = field(default_factory=dict)
     explain_points: float | None = None
     source: Path | None = None
+    kernels: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # id -> (points, share)
 
     @property
     def per_student(self) -> bool:
@@ -88,6 +90,8 @@ class Assignment:
         """A digest of everything that changes a grade: items, points, modes, name (the seed)."""
         doc = {"name": self.name, "items": dict(self.items), "mode": self.mode,
                "variants": self.variants}
+        if self.kernels:
+            doc["kernels"] = {k: list(v) for k, v in self.kernels.items()}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -135,6 +139,20 @@ def resolve_items(bank: Bank, selectors: list[Any]) -> dict[str, float]:
     return {i: points[i] for i in bank.items if i in points}
 
 
+def resolve_kernels(bank: Bank, selectors: list[Any]) -> dict[str, tuple[float, float]]:
+    """Kernel task id -> (points, performance share), in bank order."""
+    out: dict[str, tuple[float, float]] = {}
+    for number, sel in enumerate(selectors):
+        sel = {"id": sel} if isinstance(sel, str) else sel
+        if sel["id"] not in bank.kernels:
+            raise AssignmentError(f"kernels[{number}]: no kernel task {sel['id']!r} in the bank "
+                                  "('grade kernel list' shows them)")
+        if sel["id"] in out:
+            raise AssignmentError(f"kernels[{number}]: kernel task {sel['id']} is listed twice")
+        out[sel["id"]] = (float(sel.get("points", 1)), float(sel.get("performance", 0)))
+    return {k: out[k] for k in bank.kernels if k in out}
+
+
 def _check_due(due: str | None) -> None:
     if due is None:
         return
@@ -162,11 +180,12 @@ def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None =
             raise AssignmentError(f"roster: {path} lists no student")
         roster, warnings = tuple(ids), tuple(found)
     return Assignment(
-        name=doc["name"], items=resolve_items(bank, doc["items"]), title=doc.get("title", ""),
+        name=doc["name"], items=resolve_items(bank, doc.get("items", [])), title=doc.get("title", ""),
         mode=doc.get("mode", "graded"), variants=doc.get("variants", "none"), roster=roster,
         roster_file=doc.get("roster"),
         roster_warnings=warnings, due=doc.get("due"), late_policy=doc.get("late_policy", {}),
-        explain_points=(doc.get("explain") or {}).get("points"), source=source)
+        explain_points=(doc.get("explain") or {}).get("points"), source=source,
+        kernels=resolve_kernels(bank, doc.get("kernels", [])))
 
 
 def load_assignment(path: Path, bank: Bank) -> Assignment:
@@ -216,8 +235,10 @@ def student_manifest(bank: Bank, assignment: Assignment, student: str | None) ->
         record["student"] = student
     if assignment.late_policy:
         record["late_policy"] = late_policy_text(assignment.late_policy)
+    kernels = tuple(kernel_entry(bank.kernels[k], points, share)
+                    for k, (points, share) in assignment.kernels.items())
     return Manifest(mode=assignment.mode, items=items, title=assignment.title or assignment.name,
-                    assignment=record)
+                    assignment=record, kernels=kernels)
 
 
 def late_policy_text(policy: Mapping[str, Any]) -> str:
@@ -236,6 +257,10 @@ def student_key(bank: Bank, entries: tuple[ManifestItem, ...] | list[ManifestIte
     """Item id -> the reference answer at the entry's parameters, with points and parameters."""
     out: dict[str, Any] = {}
     for entry in entries:
+        if entry.type == "kernel":  # graded by running it: the key names the reference solution
+            out[entry.id] = {"type": "kernel", "answer": bank.kernels[entry.id].solution,
+                             "points": entry.points, "performance": entry.performance}
+            continue
         item = bank.items[entry.id]
         key = key_entry(item, entry.params or None)
         key["points"] = entry.points

@@ -21,15 +21,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.answers_file import AnswerSheet, WorkspaceError, read_answers
 from grader.assignment import Assignment, student_manifest
 from grader.check import CheckReport, ItemOutcome, grade_practice
-from grader.code_items import is_untouched_template, submission_files
+from grader.code_items import is_untouched_template, not_started, submission_files
 from grader.intake import IntakeError, Submission, list_submissions, unpack
+from grader.kernel_items import KERNEL_REFERENCES, grade_kernel_entry
 from grader.manifest import ManifestItem, manifest_item
 from grader.model import Bank, Item
 from grader.paths import REPO_ROOT
@@ -53,7 +54,7 @@ def entries_for(bank: Bank, assignment: Assignment | None) -> Callable[[str], li
     if assignment is None:
         everything = bank_entries(bank)
         return lambda _student: everything
-    return lambda student: list(student_manifest(bank, assignment, student).items)
+    return lambda student: list(student_manifest(bank, assignment, student).entries)
 
 
 class RunnerPool:
@@ -96,7 +97,7 @@ def _grade_code(item: Item, workspace: Path, entry: ManifestItem, pool: RunnerPo
     if isinstance(files, Result):
         return files
     if is_untouched_template(item, files, pool.root):
-        return Result("unanswered", 0.0, (f"Not started: {entry.files[0]} is still the template.",))
+        return not_started(entry)
     with pool.runner(item) as warm:
         run = warm.run(files)
     return grade_code_run(run, show_messages=False, label="hidden tests")
@@ -125,6 +126,10 @@ def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], p
             report.warnings.append("the submission has no answers.yaml")
         analysis: dict[str, dict[str, Any]] = {}
         for entry in entries:
+            if entry.type == "kernel":
+                result = grade_kernel_entry(bank.kernels[entry.id], root, entry, pool.root)
+                report.outcomes.append(ItemOutcome(entry, result))
+                continue
             item = bank.items[entry.id]
             if entry.files:
                 result = _grade_code(item, root, entry, pool)
@@ -170,8 +175,10 @@ def bank_fingerprint(bank: Bank) -> str:
         digest.update(version("lm-workbook-grader").encode())
     chapters = sorted({Path(c.source) for c in bank.chapters})
     tests = sorted({bank.root / i.code.hidden_tests for i in bank.items.values() if i.code is not None})
-    for path in [*chapters, *tests]:
+    references = [bank.root / KERNEL_REFERENCES] if bank.kernels else []
+    for path in [*chapters, *tests, *references]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(json.dumps([asdict(t) for t in bank.kernels.values()], sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from grader.answers_file import AnswerSheet, WrongShape, read_answers
 from grader.code_items import grade_code_item
 from grader.instance import grade_response
+from grader.kernel_items import grade_kernel_entry
 from grader.loader import load_bank
 from grader.manifest import ManifestItem
 from grader.model import Bank, Item
@@ -92,6 +93,13 @@ class CheckReport:
                 "mode": self.mode, "chapters": chapters, "warnings": list(self.warnings)}
 
 
+def as_pending(result: Result) -> Result:
+    """Graded mode: a gradable run is reported, and graded on submission."""
+    if result.status in ("correct", "partial", "incorrect"):
+        return Result("pending", 0.0, (*result.feedback[result.status == "correct":], PENDING))
+    return result
+
+
 def check_code(item: Item | None, workspace: Workspace, entry: ManifestItem, graded: bool) -> Result:
     """Practice: the hidden tests when installed (else the public ones). Graded: public only."""
     if item is None or item.code is None:
@@ -99,9 +107,18 @@ def check_code(item: Item | None, workspace: Workspace, entry: ManifestItem, gra
     hidden = not graded and (REPO_ROOT / item.code.hidden_tests).is_file()
     result = grade_code_item(item, workspace.root, entry, hidden,
                              cache=workspace.state_dir / "code_results.json")
-    if graded and result.status in ("correct", "partial", "incorrect"):
-        return Result("pending", 0.0, (*result.feedback[result.status == "correct":], PENDING))
-    return result
+    return as_pending(result) if graded else result
+
+
+def check_kernel_entry(bank: Bank | None, workspace: Workspace, entry: ManifestItem,
+                       graded: bool) -> Result:
+    """A kernel task: its correctness cases in the sandbox (and its timing on a CUDA GPU)."""
+    task = bank.kernels.get(entry.id) if bank else None
+    if task is None:
+        return error(f"Kernel task {entry.id} is not in the installed bank; update grade.")
+    result = grade_kernel_entry(task, workspace.root, entry, bank.root,
+                                cache=workspace.state_dir / "code_results.json")
+    return as_pending(result) if graded else result
 
 
 def check_format(entry: ManifestItem, response: object) -> Result:
@@ -173,14 +190,20 @@ def _bank_for(workspace: Workspace) -> tuple[Bank, list[str]]:
 
 def _code_results(bank: Bank | None, workspace: Workspace, entries: list[ManifestItem],
                   graded: bool) -> dict[str, Result]:
-    """The code items' results, run side by side (each is its own sandboxed process)."""
+    """The code items' and kernel tasks' results, run side by side (each is its own
+    sandboxed process)."""
     code = [e for e in entries if e.files]
     if not code:
         return {}
     items = bank.items if bank else {}
+
+    def run(e: ManifestItem) -> Result:
+        if e.type == "kernel":
+            return check_kernel_entry(bank, workspace, e, graded)
+        return check_code(items.get(e.id), workspace, e, graded)
+
     with ThreadPoolExecutor(max_workers=min(len(code), os.cpu_count() or 1)) as pool:
-        results = pool.map(lambda e: check_code(items.get(e.id), workspace, e, graded), code)
-        return {e.id: r for e, r in zip(code, results, strict=True)}
+        return dict(zip((e.id for e in code), pool.map(run, code), strict=True))
 
 
 def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] = (),
@@ -191,7 +214,7 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     """
     manifest = workspace.manifest
     wanted = set(only)
-    entries = [e for e in manifest.items if not wanted or e.id in wanted]
+    entries = [e for e in manifest.entries if not wanted or e.id in wanted]
     report = CheckReport(manifest.mode, warnings=sheet_warnings(sheet, (e.id for e in manifest.items)))
     if manifest.mode == "graded":
         if bank is None and any(e.files for e in entries):
@@ -220,10 +243,11 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
             result = grade_practice(item, entry, response)
         hint = derivation = None
         newly = False
-        if progress is not None and item is not None:
+        if progress is not None:
             before = record(progress, entry.id, result.status, result.score, response)
-            hint, derivation = coach(item, result, progress.of(entry.id))
             newly = result.status == "correct" and before.status != "correct"
+            if item is not None:
+                hint, derivation = coach(item, result, progress.of(entry.id))
         report.outcomes.append(ItemOutcome(entry, result, hint, derivation, newly))
     return report
 

@@ -52,7 +52,8 @@ def main() -> None:
 @click.option("--samples", default=DEFAULT_SAMPLES, show_default=True,
               help="Sampled variants per derive item.")
 @click.option("--code", is_flag=True,
-              help="Also run each code item's reference, template and mutants in the sandbox.")
+              help="Also run each code item's and kernel task's reference, template and mutants "
+                   "in the sandbox.")
 def validate(bank_dir: Path | None, as_json: bool, samples: int, code: bool) -> None:
     """Check the bank: schema, ids, solvers, workbook cross-checks, units, options, files."""
     report = validate_bank(bank_dir or default_bank_dir(), samples=samples, code=code)
@@ -60,14 +61,18 @@ def validate(bank_dir: Path | None, as_json: bool, samples: int, code: bool) -> 
     if as_json:
         _print_json({"ok": report.ok, "items": len(bank.items), "chapters": len(bank.chapters),
                      "solver_runs": report.solver_runs, "code_runs": report.code_runs,
-                     "kernel_tasks": report.kernel_tasks, "problems": [p.to_json() for p in report.problems]})
+                     "kernel_tasks": report.kernel_tasks, "kernel_runs": report.kernel_runs,
+                     "notes": report.notes, "problems": [p.to_json() for p in report.problems]})
     elif report.ok:
         n_errata = len(catalog.errata_entries(bank))
         click.echo(f"Bank OK: {len(bank.items)} items in {len(bank.chapters)} chapters; "
                    f"{report.solver_runs} solver runs (defaults + {samples} variants per "
                    f"derive item); {n_errata} errata recorded; {report.kernel_tasks} kernel tasks."
                    + (f" Code items: {report.code_runs} sandboxed runs of references, templates "
-                      "and mutants as expected." if code else ""))
+                      f"and mutants as expected. Kernel tasks: {report.kernel_runs} sandboxed "
+                      "checks of solutions, templates and mutants as expected." if code else ""))
+        for note in report.notes:
+            click.echo(f"note: {note}")
     else:
         for problem in report.problems:
             click.echo(str(problem), err=True)
@@ -162,7 +167,7 @@ def key(bank_dir: Path | None, as_json: bool, spec: Path | None, student: str | 
             raise click.UsageError(f"{spec.name} gives every student their own numbers: add --student ID")
         if student and assignment.roster and not assignment.lists(student):
             click.echo(f"warning: {student} is not on the roster of {spec.name}", err=True)
-        entries = student_key(bank, student_manifest(bank, assignment, student).items)
+        entries = student_key(bank, student_manifest(bank, assignment, student).entries)
     if as_json:
         _print_json(entries)
         return
@@ -256,24 +261,29 @@ def _chapter_titles(workspace: Any) -> dict[int, str]:
 @click.option("--chapter", "chapters", type=int, multiple=True, help="Take this chapter (repeatable).")
 @click.option("--items", "item_lists", multiple=True, metavar="ID,...",
               help="Take these items, comma-separated (repeatable).")
+@click.option("--kernel", "kernel_lists", multiple=True, metavar="TASK,...",
+              help="Add these GPU kernel tasks, comma-separated, or 'all' ('grade kernel list'); "
+                   "alone, the workspace holds only them.")
 @bank_option
 def init(directory: Path, chapters: tuple[int, ...], item_lists: tuple[str, ...],
-         bank_dir: Path | None) -> None:
+         kernel_lists: tuple[str, ...], bank_dir: Path | None) -> None:
     """Create a practice workspace in DIRECTORY (the whole bank by default)."""
-    from grader.workspace import init_workspace, select_items
+    from grader.workspace import init_workspace, select_items, select_kernels
 
     bank = _load(bank_dir)
     ids = [i for text in item_lists for i in text.split(",")]
     try:
-        selected = select_items(bank, chapters, ids)
-        workspace = init_workspace(directory, bank, selected, bank_dir)
+        kernels = select_kernels(bank, [k for text in kernel_lists for k in text.split(",")])
+        selected = select_items(bank, chapters, ids) if chapters or ids or not kernels else []
+        workspace = init_workspace(directory, bank, selected, bank_dir, kernels)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except WorkspaceError as exc:
         _workspace_error(exc)
     code = [e for e in workspace.manifest.items if e.files]
     click.echo(f"Created {directory} with {len(selected)} item(s)"
-               + (f", {len(code)} of them code items" if code else "") + ".")
+               + (f", {len(code)} of them code items" if code else "")
+               + (f", and {len(kernels)} kernel task(s) in kernels/" if kernels else "") + ".")
     click.echo(f"Next: write your answers in {directory / 'answers.yaml'}, "
                f"then run 'grade check {directory}'.")
 
@@ -317,7 +327,7 @@ def progress(directory: Path | None, as_json: bool) -> None:
     state, warning = load_progress(workspace.state_dir)
     if warning:
         click.echo(f"warning: {warning}", err=True)
-    entries = [(e.id, e.chapter) for e in workspace.manifest.items]
+    entries = [(e.id, e.chapter) for e in workspace.manifest.entries]
     rows = mastery(entries, state, _chapter_titles(workspace))
     if as_json:
         _print_json({"mode": workspace.manifest.mode,

@@ -39,21 +39,30 @@ def submission_files(workspace: Path, entry: ManifestItem) -> dict[str, bytes] |
     return files
 
 
-def is_untouched_template(item: Item, files: dict[str, bytes], root: Path = REPO_ROOT) -> bool:
-    """The student's main file is byte-for-byte the shipped template."""
-    assert item.code is not None
-    template = root / item.code.template
+def is_template(template: Path, files: dict[str, bytes]) -> bool:
+    """The student's file of that name is byte-for-byte the shipped ``template``."""
     return template.is_file() and files.get(template.name) == template.read_bytes()
 
 
-def _digest(files: dict[str, bytes], tests: Path) -> str:
-    h = hashlib.sha256(tests.read_bytes())
+def is_untouched_template(item: Item, files: dict[str, bytes], root: Path = REPO_ROOT) -> bool:
+    """The student's main file is byte-for-byte the shipped template."""
+    assert item.code is not None
+    return is_template(root / item.code.template, files)
+
+
+def not_started(entry: ManifestItem) -> Result:
+    return Result("unanswered", 0.0, (f"Not started: {entry.files[0]} is still the template.",))
+
+
+def files_digest(files: dict[str, bytes], grading: bytes) -> str:
+    """A digest of the student's files and of what grades them (tests, task, machine)."""
+    h = hashlib.sha256(grading)
     for name, data in sorted(files.items()):
         h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
 
-def _cached(cache: Path | None, item_id: str, digest: str) -> Result | None:
+def cached_result(cache: Path | None, item_id: str, digest: str) -> Result | None:
     """The result of the last run on exactly these files and tests (a local convenience only)."""
     if cache is None or not cache.is_file():
         return None
@@ -66,7 +75,7 @@ def _cached(cache: Path | None, item_id: str, digest: str) -> Result | None:
     return None
 
 
-def _remember(cache: Path | None, item_id: str, digest: str, result: Result) -> None:
+def remember_result(cache: Path | None, item_id: str, digest: str, result: Result) -> None:
     if cache is None:
         return
     try:
@@ -94,7 +103,7 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     if isinstance(files, Result):
         return files
     if is_untouched_template(item, files, root):
-        return Result("unanswered", 0.0, (f"Not started: {entry.files[0]} is still the template.",))
+        return not_started(entry)
     tests = root / (item.code.hidden_tests if hidden else item.code.public_tests)
     if not tests.is_file():
         return error(f"The tests of item {item.id} are not installed ({tests.name}).")
@@ -102,8 +111,8 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     if missing:
         return error(f"Item {item.id} needs {', '.join(missing)}, which is not installed here: "
                      "pip install 'lm-workbook-grader[code]' (or your own CUDA torch).")
-    digest = _digest(files, tests)
-    cached = _cached(cache, item.id, digest)
+    digest = files_digest(files, tests.read_bytes())
+    cached = cached_result(cache, item.id, digest)
     if cached is not None:
         return cached
     module = Path(item.code.template).stem
@@ -111,5 +120,5 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     run = run_tests(files, module, tests, tuple(item.code.requires), limits)
     result = grade_code_run(run, show_messages=not hidden,
                             label="hidden tests" if hidden else "public tests")
-    _remember(cache, item.id, digest, result)
+    remember_result(cache, item.id, digest, result)
     return result

@@ -1,7 +1,9 @@
-"""``grade validate --code``: the code items' files, run through the real sandbox.
+"""``grade validate --code``: the code items' and kernel tasks' files, run through the
+real sandbox.
 
 The reference must pass every hidden and public test, every declared mutant must fail
-at least one hidden test, and the unfixed template must pass none.
+at least one hidden test, and the unfixed template must pass none. A kernel task's
+solution must pass its correctness check, and its template and every mutant must fail it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.kernels.spec import KERNELS_FILE, KernelTask
 from grader.model import Item
 from grader.paths import REPO_ROOT
 from grader.problems import Problem
@@ -70,3 +73,22 @@ def validate_code_item(item: Item, root: Path = REPO_ROOT) -> list[Problem]:
                 runs.append(run_tests(files, module, root / check.tests, tuple(spec.requires), limits))
     return [Problem(item.source, f"{check.label} ({check.source}) {why}", item=item.id, path="$.code")
             for check, result in zip(checks, runs, strict=True) if (why := _verdict(check, result))]
+
+
+def validate_kernel_task(task: KernelTask, root: Path = REPO_ROOT) -> tuple[list[Problem], int, str | None]:
+    """(problems, sandboxed checks run, why the task was skipped) for one kernel task."""
+    from grader.kernels.check import check_kernel, execution_mode
+
+    mode, why = execution_mode(task)
+    if mode is None:
+        return [], 0, f"kernel task {task.id} not run: {why}"
+    main = Path(task.template).name
+    expected = [(task.solution, "passed"), (task.template, "failed"), *((m, "failed") for m in task.mutants)]
+    problems = []
+    for path, want in expected:
+        report = check_kernel(task, {main: (root / path).read_bytes()})
+        if report.status != want:
+            detail = "; ".join(report.feedback[1:3]) or report.status
+            problems.append(Problem(str(KERNELS_FILE), f"{task.id}: {path} should have {want} its "
+                                    f"correctness check but {report.status} ({detail})"))
+    return problems, len(expected), None

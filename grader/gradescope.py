@@ -70,14 +70,15 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = Fa
 def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path,
                      bank_dir: Path) -> list[str]:
     """Write the autograder zip; return the names it holds."""
-    needs_torch = any("torch" in (bank.items[i].code.requires if bank.items[i].code else ())
-                      for i in assignment.items)
+    needs_torch = bool(assignment.kernels) or any(
+        "torch" in (bank.items[i].code.requires if bank.items[i].code else ()) for i in assignment.items)
     torch_line = ('# CPU torch from PyTorch\'s CPU index: the default index would fetch GBs of CUDA\n'
                   '$PY -m pip install --index-url https://download.pytorch.org/whl/cpu '
                   '"torch>=2.1,<2.14"') if needs_torch else "# no item needs torch"
     entries: list[tuple[str, bytes, bool]] = [
         ("setup.sh", _script("setup.sh", torch_line=torch_line,
-                             extras="[code]" if needs_torch else "").encode(), True),
+                             extras=("[code,kernels]" if assignment.kernels else "[code]")
+                             if needs_torch else "").encode(), True),
         ("run_autograder", _script("run_autograder").encode(), True),
         ("assignment.yaml", spec.read_bytes(), False),
     ]
@@ -131,7 +132,7 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
     entries = []
     pool = RunnerPool(bank.root)
     try:
-        entries = list(student_manifest(bank, assignment, student).items)
+        entries = list(student_manifest(bank, assignment, student).entries)
         with tempfile.TemporaryDirectory(prefix="grade-gs-") as scratch:
             doc = grade_submission(Submission(student, submission, "folder"), bank, entries, pool,
                                    Path(scratch))

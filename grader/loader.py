@@ -128,6 +128,10 @@ def load_bank(bank_dir: Path) -> LoadResult:
                                      errata=parse_errata(doc.get("errata")), item_ids=tuple(ids)))
     bank.chapters.sort(key=lambda c: c.number)
     bank.items = dict(sorted(bank.items.items(), key=lambda kv: _id_key(kv[0])))
+    from grader.kernels.spec import load_kernel_tasks  # it reads YAML with this module
+
+    bank.kernels, problems = load_kernel_tasks(bank_dir)
+    result.problems.extend(problems)
     return result
 
 

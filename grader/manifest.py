@@ -48,6 +48,7 @@ class ManifestItem:
     select: str | None = None
     options: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    performance: float = 0.0  # kernel tasks: the share of the points the roofline score gives
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": self.type, "chapter": self.chapter,
@@ -62,6 +63,8 @@ class ManifestItem:
             out["options"] = list(self.options)
         if self.files:
             out["files"] = list(self.files)
+        if self.performance:
+            out["performance"] = self.performance
         return out
 
 
@@ -72,9 +75,15 @@ class Manifest:
     title: str = ""
     bank: str | None = None
     assignment: Mapping[str, str] | None = None
+    kernels: tuple[ManifestItem, ...] = ()  # GPU kernel tasks (type "kernel"), after the items
+
+    @property
+    def entries(self) -> tuple[ManifestItem, ...]:
+        """Everything graded: the bank items, then the kernel tasks."""
+        return self.items + self.kernels
 
     def item(self, item_id: str) -> ManifestItem | None:
-        return next((i for i in self.items if i.id == item_id), None)
+        return next((i for i in self.entries if i.id == item_id), None)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": 1, "mode": self.mode}
@@ -84,6 +93,8 @@ class Manifest:
         if self.assignment:
             out["assignment"] = dict(self.assignment)
         out["items"] = [i.to_dict() for i in self.items]
+        if self.kernels:
+            out["kernels"] = [k.to_dict() for k in self.kernels]
         return out
 
 
@@ -122,17 +133,18 @@ def manifest_from_dict(doc: Any, name: str = MANIFEST_NAME) -> Manifest:
         err = errors[0]
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
         raise WorkspaceError(f"{name} is not a valid workspace manifest: ${where}: {err.message}")
-    items = tuple(ManifestItem(
+    items, kernels = (tuple(ManifestItem(
         id=i["id"], type=i["type"], chapter=i["chapter"], title=i["title"], points=float(i["points"]),
         unit=i.get("unit"), params={k: float(v) for k, v in i.get("params", {}).items()},
         select=i.get("select"), options=tuple(i.get("options", ())), files=tuple(i.get("files", ())),
-    ) for i in doc["items"])
-    ids = [i.id for i in items]
+        performance=float(i.get("performance", 0.0)),
+    ) for i in doc.get(key, ())) for key in ("items", "kernels"))
+    ids = [i.id for i in items + kernels]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
         raise WorkspaceError(f"{name} lists item(s) {', '.join(repeated)} more than once")
     return Manifest(mode=doc["mode"], items=items, title=doc.get("title", ""), bank=doc.get("bank"),
-                    assignment=doc.get("assignment"))
+                    assignment=doc.get("assignment"), kernels=kernels)
 
 
 def read_manifest(path: Path) -> Manifest:

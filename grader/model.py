@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.constraints import Constraint, parse_constraint
 from grader.rules.ordering import shuffled_order
 from grader.tolerance import Tolerance
+
+if TYPE_CHECKING:
+    from grader.kernels.spec import KernelTask
 
 ITEM_TYPES = ("derive", "trace", "design", "build", "debug")
 DISPLAY_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -133,11 +136,12 @@ class Chapter:
 
 @dataclass
 class Bank:
-    """All chapters and items, in chapter order."""
+    """All chapters and items, in chapter order, and the kernel tasks (bank/kernels/)."""
 
     root: Path
     chapters: list[Chapter] = field(default_factory=list)
     items: dict[str, Item] = field(default_factory=dict)
+    kernels: dict[str, KernelTask] = field(default_factory=dict)
 
     def chapter(self, number: int) -> Chapter | None:
         return next((c for c in self.chapters if c.number == number), None)

@@ -148,6 +148,10 @@ def export_nbgrader(bank: Bank, assignment: Assignment, out: Path) -> tuple[list
         warnings.append("nbgrader releases one notebook to every student: the notebooks use the "
                         "bank's default numbers, not per-student variants")
     manifest = student_manifest(bank, assignment, None)
+    if manifest.kernels:
+        warnings.append(f"kernel task(s) {', '.join(k.id for k in manifest.kernels)} are not exported "
+                        "to notebooks: students write them as files, and 'grade batch --assignment' "
+                        "or 'grade kernel check' grades them")
     by_chapter: dict[int, list[ManifestItem]] = {}
     for entry in manifest.items:
         by_chapter.setdefault(entry.chapter, []).append(entry)

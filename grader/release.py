@@ -83,13 +83,15 @@ def write_release(bank: Bank, assignment: Assignment, out: Path, zips: bool = Fa
         shutil.copyfile(assignment.source, instructor / "assignment.yaml")
     if assignment.roster:
         (instructor / "roster.txt").write_text("\n".join(assignment.roster) + "\n", encoding="utf-8")
-    keys = {who: student_key(bank, m.items) for who, m in manifests.items()}
+    keys = {who: student_key(bank, m.entries) for who, m in manifests.items()}
     (instructor / "keys.json").write_text(json.dumps(keys, indent=2) + "\n", encoding="utf-8")
     (instructor / "keys.csv").write_text(_keys_csv(keys), encoding="utf-8")
     summary = {**assignment.record(), "title": assignment.title, "mode": assignment.mode,
                "variants": assignment.variants, "students": len(assignment.roster),
                "items": {i: p for i, p in assignment.items.items()},
-               "max_total": round(sum(assignment.items.values()), 6),
+               "kernels": {k: {"points": p, "performance": w} for k, (p, w) in assignment.kernels.items()},
+               "max_total": round(sum(assignment.items.values())
+                                  + sum(p for p, _w in assignment.kernels.values()), 6),
                "fingerprint": assignment.fingerprint()}
     (instructor / "release.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if release.leaks:  # nothing that leaks may be handed out by mistake

@@ -87,13 +87,20 @@ def secrets_of(bank: Bank, manifest: Manifest, root: Path = REPO_ROOT
             numbers |= {key["answer"], *(a["value"] for a in key.get("accept", ()))}
             texts |= _solver_names(item)
         if item.code is not None:
-            template = (root / item.code.template).read_text("utf-8")
-            reference = (root / item.code.reference).read_text("utf-8")
-            solution, given = _fragments(reference), _fragments(template)
-            # lines the template shares with the reference are scaffolding, unless it is all of it
-            texts |= solution if solution <= given else solution - given
+            texts |= _solution_lines(root / item.code.reference, root / item.code.template)
             texts |= {n for n in _defined_names(root / item.code.hidden_tests) if n.startswith("test_")}
+    for entry in manifest.kernels:
+        task = bank.kernels[entry.id]
+        texts |= _solution_lines(root / task.solution, root / task.template)
     return numbers, public, texts
+
+
+def _solution_lines(solution: Path, template: Path) -> set[str]:
+    """The solution's distinctive lines; those the template also holds (whole or inside a
+    longer line) are scaffolding, unless that is all of it."""
+    lines, given = _fragments(solution.read_text("utf-8")), template.read_text("utf-8")
+    secret = {line for line in lines if not _occurs(line, given)}
+    return secret or lines
 
 
 def find_secrets(folder: Path, bank: Bank, manifest: Manifest, root: Path = REPO_ROOT) -> list[str]:

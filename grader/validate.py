@@ -35,6 +35,8 @@ class Report:
     solver_runs: int = 0
     code_runs: int = 0
     kernel_tasks: int = 0
+    kernel_runs: int = 0
+    notes: list[str] = field(default_factory=list)  # checks this machine could not run
 
     @property
     def ok(self) -> bool:
@@ -53,11 +55,11 @@ def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0,
                                        + ", ".join(files)))
     for item in loaded.bank.items.values():
         report.problems.extend(_check_item(item, loaded.bank, samples, seed, report))
-    report.problems.extend(_check_kernels(bank_dir, loaded.bank, report))
+    report.problems.extend(_check_kernels(loaded.bank, report))
     if code and not report.problems:
         from concurrent.futures import ThreadPoolExecutor
 
-        from grader.code_validation import validate_code_item
+        from grader.code_validation import validate_code_item, validate_kernel_task
 
         code_items = [i for i in loaded.bank.items.values() if i.code is not None]
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -65,20 +67,22 @@ def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0,
                     lambda i: validate_code_item(i, loaded.bank.root), code_items), strict=True):
                 report.problems.extend(problems)
                 report.code_runs += 3 + len(item.code.mutants)
+            for problems, runs, skipped in pool.map(
+                    lambda t: validate_kernel_task(t, loaded.bank.root), loaded.bank.kernels.values()):
+                report.problems.extend(problems)
+                report.kernel_runs += runs
+                report.notes += [skipped] if skipped else []
     return report
 
 
-def _check_kernels(bank_dir: Path, bank: Bank, report: Report) -> list[Problem]:
-    """The kernel section (bank/kernels/kernels.yaml): schema, formulas, files, and items
-    that exist. Its references and mutants run in tests/test_kernels.py and grade kernel check."""
-    from grader.kernels.spec import KERNELS_FILE, load_kernel_tasks
+def _check_kernels(bank: Bank, report: Report) -> list[Problem]:
+    """The kernel section's workbook items exist (the loader checked its schema, formulas and
+    files)."""
+    from grader.kernels.spec import KERNELS_FILE
 
-    tasks, problems = load_kernel_tasks(bank_dir)
-    report.kernel_tasks = len(tasks)
-    for task in tasks.values():
-        problems += [Problem(str(KERNELS_FILE), f"{task.id}: item {i} is not in the bank")
-                     for i in task.items if i not in bank.items]
-    return problems
+    report.kernel_tasks = len(bank.kernels)
+    return [Problem(str(KERNELS_FILE), f"{task.id}: item {i} is not in the bank")
+            for task in bank.kernels.values() for i in task.items if i not in bank.items]
 
 
 def _check_item(item: Item, bank: Bank, samples: int, seed: int, report: Report) -> list[Problem]:

@@ -11,6 +11,7 @@ from string import Template
 
 from grader.answers_file import WorkspaceError
 from grader.answers_template import render_answers_file
+from grader.kernel_items import KERNEL_FOLDER, kernel_entry
 from grader.manifest import (
     MANIFEST_NAME,
     Manifest,
@@ -59,10 +60,27 @@ def select_items(bank: Bank, chapters: Iterable[int] = (), ids: Iterable[str] = 
     return [i for i, item in bank.items.items() if item.chapter in chapters or i in wanted]
 
 
+def select_kernels(bank: Bank, names: Iterable[str]) -> list[str]:
+    """Kernel task ids in bank order (``all`` for every one); ValueError names an unknown one."""
+    names = [n.strip() for n in names if n.strip()]
+    if "all" in names:
+        return list(bank.kernels)
+    unknown = [n for n in names if n not in bank.kernels]
+    if unknown:
+        raise ValueError(f"no kernel task {', '.join(repr(u) for u in unknown)}; "
+                         "'grade kernel list' shows them")
+    return [k for k in bank.kernels if k in names]
+
+
 def _readme(title: str, manifest: Manifest) -> str:
     code = [i for i in manifest.items if i.files]
     code_note = "".join(f"- `{i.files[0].split('/')[0]}/`: item {i.id} ({i.type}): the code you "
-                        f"write and its public tests.\n" for i in code).rstrip("\n")
+                        f"write and its public tests.\n" for i in code)
+    if manifest.kernels:
+        code_note += (f"- `{KERNEL_FOLDER}/`: GPU kernel task(s) {', '.join(k.id for k in manifest.kernels)}"
+                      ": one file per kernel;\n  `grade check` runs each against an fp32 reference "
+                      "(and times it against the roofline on a CUDA GPU).\n")
+    code_note = code_note.rstrip("\n")
     if manifest.mode == "practice":
         mode_note = ("Practice mode: `grade check` checks correctness here, instantly, and gives the "
                      "next hint on a wrong answer and the worked solution once you are right.")
@@ -77,7 +95,7 @@ def _readme(title: str, manifest: Manifest) -> str:
     if info.get("late_policy"):
         assignment_note += f". Late policy: {info['late_policy']}"
     template = resources.files("grader").joinpath("data/workspace_readme.md").read_text("utf-8")
-    return Template(template).substitute(title=title, mode=manifest.mode, count=len(manifest.items),
+    return Template(template).substitute(title=title, mode=manifest.mode, count=len(manifest.entries),
                                          code_note=code_note, mode_note=mode_note,
                                          assignment_note=assignment_note + "." if assignment_note else "")
 
@@ -100,15 +118,20 @@ def write_workspace(dest: Path, bank: Bank, manifest: Manifest,
         for source, target in zip((code.template, code.public_tests), entry.files, strict=True):
             (dest / target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source_root / source, dest / target)
+    for entry in manifest.kernels:
+        (dest / entry.files[0]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source_root / bank.kernels[entry.id].template, dest / entry.files[0])
     return Workspace(dest, manifest)
 
 
 def init_workspace(dest: Path, bank: Bank, item_ids: Sequence[str],
-                   bank_dir: Path | None = None) -> Workspace:
-    """A practice workspace for ``item_ids`` at their default parameters."""
+                   bank_dir: Path | None = None, kernel_ids: Sequence[str] = ()) -> Workspace:
+    """A practice workspace for ``item_ids`` at their default parameters, and the kernel
+    tasks ``kernel_ids``."""
     manifest = Manifest(mode="practice", title="LM workbook practice",
                         items=tuple(manifest_item(bank.items[i]) for i in item_ids),
-                        bank=str(bank_dir.resolve()) if bank_dir else None)
+                        bank=str(bank_dir.resolve()) if bank_dir else None,
+                        kernels=tuple(kernel_entry(bank.kernels[k]) for k in kernel_ids))
     return write_workspace(dest, bank, manifest)
 
 

@@ -55,6 +55,11 @@ class KernelTask:
     mutants: tuple[str, ...]
 
     @property
+    def chapter(self) -> int:
+        """The chapter of the first workbook item the task builds on."""
+        return int(self.items[0].split(".")[0])
+
+    @property
     def requires(self) -> tuple[str, ...]:
         """Modules the student's process needs preloaded."""
         return ("torch", "triton") if self.language == "triton" else ("torch",)
