@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,20 @@ def test_validate_code_catches_a_kernel_mutant_that_passes(tmp_path: Path, bank)
     problems, runs, _ = validate_kernel_task(broken)
     assert runs == 3 and len(problems) == 2
     assert all("should have failed its correctness check but passed" in p.message for p in problems)
+
+
+def test_gradescope_installs_triton_and_grades_a_kernel(tmp_path: Path):
+    spec = _spec(tmp_path / "spec", items=["1.1"], kernels=["moe_gating"])
+    assert grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip").exit_code == 0
+    setup = zipfile.ZipFile(tmp_path / "a.zip").read("setup.sh").decode()
+    assert 'pip install -e "./grader-src[code,kernels]"' in setup
+    out = tmp_path / "release"
+    assert grade("assign", spec, "--out", out).exit_code == 0
+    shutil.copyfile(KERNELS / "moe_gating.py", out / "shared/kernels/moe_gating.py")
+    (tmp_path / "meta.json").write_text(json.dumps({"users": [{"sid": "alice", "email": "a@x"}]}))
+    result = grade("gradescope-grade", spec, "--submission", out / "shared", "--metadata",
+                   tmp_path / "meta.json", "--out", tmp_path / "results.json")
+    assert result.exit_code == 0, result.output
+    tests = json.loads((tmp_path / "results.json").read_text())["tests"]
+    kernel = next(t for t in tests if "moe_gating" in t["name"])
+    assert (kernel["status"], kernel["score"], kernel["max_score"]) == ("passed", 1.0, 1.0)
