@@ -1,4 +1,5 @@
-"""The sandboxed side: import the student's module and answer calls, nothing else.
+"""The sandboxed side: import the student's module and answer calls (and the timing
+protocol's ping, stage, run and fetch steps), nothing else.
 
 Run as ``python -I child.py HARNESS_DIR WORK_DIR MODULE LOG [PRELOAD...]`` inside the
 sandbox. The channel is this process's original stdin/stdout; the student's
@@ -98,6 +99,8 @@ def serve(chan_in, chan_out, harness, work, module_name, log):
     sys.dont_write_bytecode = True
     seccomp.install()  # the kernel-side guard; the hook below only reports attempts
     sys.addaudithook(on_event)
+    from time import perf_counter  # bound before student code can replace time.perf_counter
+    state = {"clock": perf_counter}  # the timing protocol's staged call, kept between requests
     try:
         module = __import__(module_name)
     except BaseException as exc:
@@ -109,7 +112,7 @@ def serve(chan_in, chan_out, harness, work, module_name, log):
             request, blobs = wire.unpack(read_exact)
         except EOFError:
             return
-        send(*_answer(module, request, blobs, wire))
+        send(*_answer(module, request, blobs, wire, state))
 
 
 def _job_env(job_dir):
@@ -162,33 +165,120 @@ def _describe(exc):
     return {"type": type(exc).__name__, "message": str(exc)[:500] + where}
 
 
-def _answer(module, request, blobs, wire):
-    call_id = request.get("id")
+class _Unsendable(Exception):
+    """The function's value (or an argument it was given) cannot be encoded for the reply."""
+
+
+def _answer(module, request, blobs, wire, state):
+    """The reply to one request: a call (``func``), or a step of the timing protocol
+    (``op``: ping, stage, run, fetch). Every failure is a reply, never an exception."""
+    step = {"ping": _ping, "stage": _stage, "run": _run, "fetch": _fetch}.get(request.get("op"), _call)
     try:
-        func = getattr(module, request["func"])
-        args = wire.decode_value(request["args"], blobs)
-        kwargs = {str(k): wire.decode_value(v, blobs) for k, v in request["kwargs"].items()}
-    except Exception as exc:
-        return {"id": call_id, "ok": False, "error": _describe(exc)}, []
-    watch = request.get("watch") if isinstance(request.get("watch"), list) else []
-    device = request.get("device")
-    try:
-        if device:  # kernel tasks on a GPU: inputs move there, all streams finish before replying
-            args = [a.to(device) if wire._is_plain_tensor(a) else a for a in args]
-        with _watching({str(w) for w in watch}) as seen:
-            value = func(*args, **kwargs)
-        if device:
-            sys.modules["torch"].cuda.synchronize()
+        message, out_blobs = step(module, request, blobs, wire, state)
+    except _Unsendable as exc:
+        return {"id": request.get("id"), "ok": False,
+                "error": {"type": "UnsendableResult", "message": str(exc)[:500]}}, []
     except BaseException as exc:
-        return {"id": call_id, "ok": False, "error": _describe(exc)}, []
+        return {"id": request.get("id"), "ok": False, "error": _describe(exc)}, []
+    return {"id": request.get("id"), "ok": True, **message}, out_blobs
+
+
+def _call(module, request, blobs, wire, state):
+    func = getattr(module, request["func"])
+    args = wire.decode_value(request["args"], blobs)
+    kwargs = {str(k): wire.decode_value(v, blobs) for k, v in request["kwargs"].items()}
+    device = request.get("device")
+    args = _on_device(args, device, wire)  # kernel tasks on a GPU: inputs move there first
+    with _watching(_watch_names(request)) as seen:
+        value = func(*args, **kwargs)
+    if device:  # all streams finish before replying
+        sys.modules["torch"].cuda.synchronize()
+    return _result(value, args, (request["args"], blobs), seen, device, wire)
+
+
+def _ping(module, request, blobs, wire, state):
+    """The channel's round trip: the run step's clock scaffolding around no work at all."""
+    _clocked(_nothing, (), request.get("clock") == "cuda", state["clock"])
+    return {}, []
+
+
+def _nothing():
+    return None
+
+
+def _stage(module, request, blobs, wire, state):
+    """Keep fresh inputs on the device for the next ``run``; flush L2 (``flush`` bytes)."""
+    state.pop("value", None)
+    func = getattr(module, request["func"])
+    device = request.get("device")
+    args = _on_device(wire.decode_value(request["args"], blobs), device, wire)
+    if device:
+        torch = sys.modules["torch"]
+        size = request.get("flush")
+        if type(size) is int and size > 0:
+            if state.get("flush") is None or state["flush"].numel() != size:  # cached
+                state["flush"] = torch.empty(size, dtype=torch.int8, device=device)
+            state["flush"].zero_()
+        torch.cuda.synchronize()
+    state.update(func=func, args=args, sent=(request["args"], blobs), device=device)
+    return {}, []
+
+
+def _run(module, request, blobs, wire, state):
+    """Call the staged function once and report its time; the output waits for ``fetch``."""
+    names = _watch_names(request)
+    with _watching(names) as seen:
+        value, event, wall = _clocked(state["func"], state["args"], request.get("clock") == "cuda",
+                                      state["clock"])
+    state["value"] = value
+    message = {"wall_s": wall, "event_s": event}
+    if seen:
+        message["watched"] = sorted(seen)
+    return message, []
+
+
+def _clocked(func, args, cuda, clock):
+    """(value, event seconds or None, wall seconds) of ``func(*args)``. CUDA: events around
+    the call, then a device-wide synchronise and the wall time to it (the parent chooses
+    between the two); CPU: the wall time by ``clock``."""
+    if cuda:
+        torch = sys.modules["torch"]
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    wall = clock()
+    if cuda:
+        start.record()
+    value = func(*args)
+    if cuda:
+        end.record()
+        torch.cuda.synchronize()  # every stream, not just the current one
+    wall = clock() - wall
+    return value, start.elapsed_time(end) / 1e3 if cuda else None, wall
+
+
+def _fetch(module, request, blobs, wire, state):
+    """The output of the last ``run``, sent back like a call's value."""
+    return _result(state.pop("value"), state["args"], state["sent"], set(), state["device"], wire)
+
+
+def _on_device(args, device, wire):
+    return [a.to(device) if wire._is_plain_tensor(a) else a for a in args] if device else args
+
+
+def _watch_names(request):
+    watch = request.get("watch")
+    return {str(w) for w in watch} if isinstance(watch, list) else set()
+
+
+def _result(value, args, sent, seen, device, wire):
+    """A successful reply's fields: the encoded value, torch functions seen, the devices the
+    outputs were made on, and which arguments the call changed (``sent``: as received)."""
     out_blobs = []
     try:
         encoded = wire.encode_value(value, out_blobs)
-        changed = _changed_args(args, request["args"], blobs, wire)
+        changed = _changed_args(args, sent[0], sent[1], wire)
     except BaseException as exc:
-        return {"id": call_id, "ok": False, "error": {"type": "UnsendableResult",
-                                                       "message": str(exc)[:500]}}, []
-    message = {"id": call_id, "ok": True, "value": encoded}
+        raise _Unsendable(str(exc)) from None
+    message = {"value": encoded}
     if seen:
         message["watched"] = sorted(seen)
     if device:

@@ -30,6 +30,7 @@ HARNESS_FILES = ("child.py", "wire.py", "seccomp.py")
 # OpenMP pools in both the trusted runner and the student process fight over the cores.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 FATAL_KINDS = ("timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered")
+MAX_REPORTED_S = 1e6  # a timed call the child reports as longer than this is not a time
 
 
 class SandboxFailure(Exception):
@@ -231,6 +232,57 @@ class Sandbox:
         ``watch``: torch functions (by name) whose use is recorded in ``self.watched``.
         ``device``: move tensor arguments there first (``self.devices`` says where the
         outputs were made; they come back on the CPU)."""
+        blobs: list[bytes] = []
+        request = {"func": func, "args": [wire.encode_iterable_arg(a, blobs) for a in args],
+                   "kwargs": {k: wire.encode_value(v, blobs) for k, v in kwargs.items()}}
+        if watch:
+            request["watch"] = list(watch)
+        if device:
+            request["device"] = device
+        reply, reply_blobs, _ = self._exchange(request, blobs)
+        return self._value(reply, reply_blobs)
+
+    # -- timing protocol, per timed run: stage, ping, run, fetch --------------------------
+    def ping(self, clock: str = "cpu") -> float:
+        """The round trip, by this process's clock, of a request that does no work (the child
+        runs ``clock``'s timing scaffolding around nothing): the channel latency."""
+        return self._exchange({"op": "ping", "clock": clock}, [])[2]
+
+    def stage(self, func: str, args: tuple[Any, ...] | list[Any], device: str | None = None,
+              flush_bytes: int = 0) -> None:
+        """Send fresh inputs for the next ``run``; the child moves them to ``device`` and, on a
+        GPU, zeroes a ``flush_bytes`` buffer (an L2 flush) and synchronises before replying."""
+        blobs: list[bytes] = []
+        request = {"op": "stage", "func": func, "args": [wire.encode_value(a, blobs) for a in args]}
+        if device:
+            request["device"] = device
+        if flush_bytes:
+            request["flush"] = int(flush_bytes)
+        self._exchange(request, blobs)
+
+    def run(self, clock: str, watch: tuple[str, ...] = ()) -> tuple[float, float | None, float]:
+        """Call the staged function once: (round trip by this process's clock, the child's
+        CUDA-event seconds or None on the CPU clock, the child's wall seconds). The child's
+        numbers are only checked to be finite and non-negative; ``timing.confirm`` judges them."""
+        request: dict[str, Any] = {"op": "run", "clock": clock}
+        if watch:
+            request["watch"] = list(watch)
+        reply, _, trusted = self._exchange(request, [])
+        self._note_watched(reply)
+        event = self._seconds(reply.get("event_s")) if clock == "cuda" else None
+        return trusted, event, self._seconds(reply.get("wall_s"))
+
+    def fetch(self, max_bytes: int = wire.MAX_REPLY_BLOBS) -> Any:
+        """The last run's output, checked like a call's value (``devices``, changed inputs);
+        ``max_bytes``: the most tensor bytes the reply may carry."""
+        reply, blobs, _ = self._exchange({"op": "fetch"}, [], max(max_bytes, wire.MAX_REPLY_BLOBS))
+        return self._value(reply, blobs)
+
+    # -- replies ------------------------------------------------------------------------
+    def _exchange(self, request: dict[str, Any], blobs: list[bytes],
+                  max_blobs: int = wire.MAX_REPLY_BLOBS) -> tuple[dict[str, Any], list[bytes], float]:
+        """Send one request and take its reply: (reply, its blobs, round-trip seconds). A
+        reply that is not ok raises StudentError, or SandboxFailure for a full disk or memory."""
         if self.fatal is not None:
             raise SandboxFailure(self.fatal.kind, self.fatal.detail)  # fresh: no growing traceback
         if self._rfd < 0:
@@ -239,17 +291,12 @@ class Sandbox:
             raise StudentError(f"your module could not be imported: {self.import_error.get('type')}: "
                                f"{self.import_error.get('message')}")
         self._next_id += 1
-        blobs: list[bytes] = []
-        request = {"id": self._next_id, "func": func,
-                   "args": [wire.encode_iterable_arg(a, blobs) for a in args],
-                   "kwargs": {k: wire.encode_value(v, blobs) for k, v in kwargs.items()}}
-        if watch:
-            request["watch"] = list(watch)
-        if device:
-            request["device"] = device
+        data = wire.pack({"id": self._next_id, **request}, blobs)
         deadline = time.monotonic() + self.limits.call_timeout_s
-        self._send(wire.pack(request, blobs), deadline)
-        reply, reply_blobs = self._receive_frame(deadline)
+        started = time.perf_counter()
+        self._send(data, deadline)
+        reply, reply_blobs = self._receive_frame(deadline, max_blobs)
+        seconds = time.perf_counter() - started
         if reply.get("id") != self._next_id or not isinstance(reply.get("ok"), bool):
             raise self._fail("tampered", "the sandbox answered out of turn")
         if not reply["ok"]:
@@ -262,10 +309,14 @@ class Sandbox:
             if err.get("type") == "MemoryError":
                 raise self._fail("memory_limit", "the function ran out of memory")
             raise StudentError(f"{str(err.get('type'))[:80]}: {str(err.get('message'))[:600]}")
+        return reply, reply_blobs, seconds
+
+    def _value(self, reply: dict[str, Any], reply_blobs: list[bytes]) -> Any:
+        """A successful call's value; notes its devices and watched names, and raises
+        StudentError when the call changed its inputs."""
         self.devices = [str(d)[:16] for d in reply["devices"][:16]] \
             if isinstance(reply.get("devices"), list) else None
-        if isinstance(reply.get("watched"), list):
-            self.watched.update(str(w)[:40] for w in reply["watched"][:32])
+        self._note_watched(reply)
         if reply.get("args_changed"):
             # Never copied back: trusted tests keep their inputs. Changing one breaks the contract.
             positions = ", ".join(str(i) for i in reply["args_changed"][:8]) \
@@ -276,6 +327,16 @@ class Sandbox:
             return wire.decode_value(reply.get("value"), reply_blobs)
         except (wire.WireError, ValueError, IndexError, TypeError, RuntimeError, RecursionError) as exc:
             raise self._fail("tampered", f"the sandbox sent an unreadable value ({exc})") from None
+
+    def _note_watched(self, reply: dict[str, Any]) -> None:
+        if isinstance(reply.get("watched"), list):
+            self.watched.update(str(w)[:40] for w in reply["watched"][:32])
+
+    def _seconds(self, value: Any) -> float:
+        """A duration the child reported: a finite, non-negative number (else tampered)."""
+        if type(value) not in (int, float) or not 0 <= value < MAX_REPORTED_S:
+            raise self._fail("tampered", "the sandbox reported an impossible time")
+        return float(value)
 
     # -- channel ----------------------------------------------------------------------
     def _send(self, data: bytes, deadline: float) -> None:
@@ -310,10 +371,11 @@ class Sandbox:
             left -= len(chunk)
         return b"".join(chunks)
 
-    def _receive_frame(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
+    def _receive_frame(self, deadline: float, max_blobs: int = wire.MAX_REPLY_BLOBS
+                       ) -> tuple[dict[str, Any], list[bytes]]:
         try:
             message, blobs = wire.unpack(lambda n: self._read_exact(n, deadline),
-                                         wire.MAX_REPLY_JSON, wire.MAX_REPLY_BLOBS)
+                                         wire.MAX_REPLY_JSON, max_blobs)
         except (wire.WireError, RecursionError, MemoryError) as exc:
             raise self._fail("tampered", f"the sandbox broke the protocol ({exc})") from None
         if not isinstance(message, dict):
