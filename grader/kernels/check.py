@@ -29,6 +29,10 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox, SandboxFailure, StudentError
 
 INTERPRETER_ENV = {"TRITON_INTERPRET": "1"}
+# On a GPU, Triton compiles in the sandbox: it runs ptxas and a C compiler (so the job allows
+# programs) and writes its cache and temporary files, which must stay inside the job's work/.
+TRITON_GPU_ENV = {"TRITON_HOME": "{job}/work/.triton", "TRITON_CACHE_DIR": "{job}/work/.triton/cache",
+                  "TMPDIR": "{job}/work"}
 REFERENCES = "solutions.kernels.reference"
 RUNS, WARMUP = 10, 2
 TIMING_SEED = 50_000  # timed runs' seeds: none is a correctness case's
@@ -240,8 +244,9 @@ def check_kernel(task: KernelTask, files: dict[str, bytes], limits: Limits | Non
     report.performance = {"status": "skipped", "reason": "no CUDA device: performance is only "
                           "measured on a GPU"} if mode != "cuda" else {
         "status": "skipped", "reason": "the kernel is not correct, so its speed is not measured"}
-    job = Job.create(files, Path(main).stem, task.requires,
-                     env=INTERPRETER_ENV if mode == "interpreter" else None)
+    compiles = mode == "cuda" and task.language == "triton"
+    job = Job.create(files, Path(main).stem, task.requires, programs=compiles,
+                     env=INTERPRETER_ENV if mode == "interpreter" else TRITON_GPU_ENV if compiles else None)
     box = Sandbox(job, _sandbox_limits(limits, mode), isolation_mode())
     try:
         _run_cases(box, task, mode, report)

@@ -11,6 +11,7 @@ this process claims.
 import os
 import sys
 
+PROGRAM_EVENTS = ("subprocess.Popen", "os.posix_spawn")  # allowed when the job allows programs
 FORBIDDEN = ("os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
              "subprocess.Popen", "pty.spawn", "socket.connect", "socket.bind", "socket.getaddrinfo",
              "socket.sendto", "ctypes.dlopen", "ctypes.dlsym", "os.kill", "os.killpg", "signal.pthread_kill")
@@ -83,7 +84,11 @@ def serve(chan_in, chan_out, harness, work, module_name, log):
                 return True
         return False
 
+    programs = _job_settings(os.path.dirname(os.path.abspath(log)), "policy.json").get("programs") is True
+
     def on_event(event, args):
+        if programs and event in PROGRAM_EVENTS:
+            return
         if event in FORBIDDEN or event.startswith("os.exec") or writes_outside(event, args):
             if event in ("os.kill", "os.killpg") and args and args[0] == os.getpid():
                 return
@@ -97,7 +102,7 @@ def serve(chan_in, chan_out, harness, work, module_name, log):
     os.chdir(work)
     sys.path.append(work)
     sys.dont_write_bytecode = True
-    seccomp.install()  # the kernel-side guard; the hook below only reports attempts
+    seccomp.install(programs)  # the kernel-side guard; the hook below only reports attempts
     sys.addaudithook(on_event)
     from time import perf_counter  # bound before student code can replace time.perf_counter
     state = {"clock": perf_counter}  # the timing protocol's staged call, kept between requests
@@ -115,15 +120,22 @@ def serve(chan_in, chan_out, harness, work, module_name, log):
         send(*_answer(module, request, blobs, wire, state))
 
 
-def _job_env(job_dir):
-    """Variables the grader asked for (e.g. TRITON_INTERPRET=1), from its job folder's env.json."""
+def _job_settings(job_dir, name):
+    """A JSON object the grader wrote into the job folder (``{}`` when absent or unreadable)."""
     import json
     try:
-        with open(os.path.join(job_dir, "env.json"), encoding="utf-8") as fh:
-            env = json.load(fh)
+        with open(os.path.join(job_dir, name), encoding="utf-8") as fh:
+            doc = json.load(fh)
     except (OSError, ValueError):
         return {}
-    return {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _job_env(job_dir):
+    """Variables the grader asked for (e.g. TRITON_INTERPRET=1), from its job folder's env.json;
+    ``{job}`` in a value is this job folder as this process sees it."""
+    env = _job_settings(job_dir, "env.json")
+    return {str(k): str(v).replace("{job}", job_dir) for k, v in env.items()}
 
 
 def _watching(names):

@@ -1,5 +1,6 @@
 """A seccomp filter for the student process: the kernel refuses new processes, exec, sockets,
-tracing, mounts, namespaces, io_uring and signals to other processes.
+tracing, mounts, namespaces, io_uring and signals to other processes (a job may allow new
+processes and exec, for Triton's compiler on a GPU).
 
 The Python audit hook reports attempts; this filter is what actually stops them, even
 when student code disables the hook or calls C directly. Loaded by ``child.py`` (as a
@@ -45,9 +46,16 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Filter))]
 
 
-def program(arch, own_pid):
-    """The BPF instructions as (code, jt, jf, k) tuples."""
+PROGRAM_CALLS = ("fork", "vfork", "execve", "execveat")
+
+
+def program(arch, own_pid, programs=False):
+    """The BPF instructions as (code, jt, jf, k) tuples. ``programs``: allow new processes
+    and exec (a GPU kernel job: Triton runs ptxas and a C compiler); everything else stays
+    refused, and the programs started inherit this filter."""
     audit_arch, _, denied, kill_like, clone, clone3 = ARCHES[arch]
+    if programs:
+        denied = {nr: name for nr, name in denied.items() if name not in PROGRAM_CALLS}
     deny = (RET_K, 0, 0, RET_ERRNO | EPERM)
     out = [(LD_W_ABS, 0, 0, OFF_ARCH), (JEQ_K, 1, 0, audit_arch), deny, (LD_W_ABS, 0, 0, OFF_NR)]
     if arch == "x86_64":  # x32 system calls carry bit 30; refuse them all
@@ -58,18 +66,19 @@ def program(arch, own_pid):
     for nr in sorted(kill_like):  # signals only to this process
         out += [(JEQ_K, 0, 4, nr), (LD_W_ABS, 0, 0, OFF_ARG0), (JEQ_K, 1, 0, own_pid), deny,
                 (RET_K, 0, 0, RET_ALLOW)]
-    out += [(JEQ_K, 0, 3, clone), (LD_W_ABS, 0, 0, OFF_ARG0), (JSET_K, 1, 0, CLONE_THREAD), deny]
+    if not programs:
+        out += [(JEQ_K, 0, 3, clone), (LD_W_ABS, 0, 0, OFF_ARG0), (JSET_K, 1, 0, CLONE_THREAD), deny]
     out.append((RET_K, 0, 0, RET_ALLOW))
     return out
 
 
-def install():
+def install(programs=False):
     """Install the filter on every thread of this process; returns False where unsupported."""
     arch = platform.machine()
     if arch not in ARCHES or not hasattr(ctypes, "CDLL"):
         return False
     libc = ctypes.CDLL(None, use_errno=True)
-    instructions = program(arch, os.getpid())
+    instructions = program(arch, os.getpid(), programs)
     filters = (_Filter * len(instructions))(*[_Filter(*i) for i in instructions])
     prog = _Program(len(instructions), filters)
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:

@@ -64,13 +64,17 @@ class Job:
 
     @classmethod
     def create(cls, files: dict[str, bytes], module: str, preload: tuple[str, ...] = (),
-               warm: bool = False, env: dict[str, str] | None = None) -> Job:
+               warm: bool = False, env: dict[str, str] | None = None, programs: bool = False) -> Job:
         """``warm``: for a zygote's child, which copies ``src/`` into its own ``work/`` and
         brings its own harness; a cold child needs both written here. ``env``: variables
-        the child sets before importing the student's module."""
+        the child sets before importing the student's module (``{job}`` in a value: the job
+        folder as the child sees it). ``programs``: the child may start programs (seccomp and
+        the audit hook allow fork and exec; namespaces and limits still apply)."""
         job = Path(tempfile.mkdtemp(dir=sandbox_root() / "jobs"))
         if env:
             (job / "env.json").write_text(json.dumps(env), "utf-8")
+        if programs:
+            (job / "policy.json").write_text(json.dumps({"programs": True}), "utf-8")
         for sub in ("src", "work") if warm else ("src", "work", "harness"):
             (job / sub).mkdir()
         for name, data in files.items():  # src/: the pristine copy the child's work/ is filled from
