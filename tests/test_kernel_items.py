@@ -108,8 +108,8 @@ def test_a_triton_kernel_is_labelled_interpreter_checked_and_files_are_checked_a
 
 
 def test_init_refuses_an_unknown_kernel(tmp_path: Path):
-    result = grade("init", tmp_path / "ws", "--kernel", "attention")
-    assert result.exit_code == 2 and "no kernel task 'attention'" in result.output
+    result = grade("init", tmp_path / "ws", "--kernel", "layernorm")
+    assert result.exit_code == 2 and "no kernel task 'layernorm'" in result.output
     assert not (tmp_path / "ws").exists()
 
 
@@ -150,7 +150,7 @@ def _spec_without_items(folder: Path) -> Path:
 
 
 @pytest.mark.parametrize(("kernels", "message"), [
-    (["attention"], "kernels[0]: no kernel task 'attention'"),
+    (["layernorm"], "kernels[0]: no kernel task 'layernorm'"),
     (["softmax", {"id": "softmax"}], "kernels[1]: kernel task softmax is listed twice"),
     ([{"id": "softmax", "performance": 2}], "2 is greater than the maximum of 1"),
     ([{"id": "Soft max"}], "does not match"),

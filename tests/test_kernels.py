@@ -41,9 +41,9 @@ def every_run() -> dict[tuple[str, str], object]:
         return dict(zip(runs, pool.map(lambda r: _check(*r), runs), strict=True))
 
 
-def test_the_kernel_section_loads_with_five_tasks_tied_to_workbook_items():
+def test_the_kernel_section_loads_with_six_tasks_tied_to_workbook_items():
     assert PROBLEMS == []
-    assert set(TASKS) == {"rmsnorm", "softmax", "swiglu", "matmul", "moe_gating"}
+    assert set(TASKS) == {"rmsnorm", "softmax", "swiglu", "matmul", "moe_gating", "attention"}
     assert {t.bound for t in TASKS.values()} == {"memory", "compute"}
     for task in TASKS.values():
         assert task.items and task.mutants and task.dtypes
@@ -79,6 +79,9 @@ def test_templates_and_every_mutant_fail(every_run):
     ("rmsnorm", "half_accumulate", "float16 [M=3, N=4096, scale=4.0]"),  # lower precision than asked
     ("matmul", "fp16_accumulate", "values off"),
     ("softmax", "no_max_subtraction", "NaN at"),
+    ("attention", "torch_fallback", "called at run time: scaled_dot_product_attention"),
+    ("attention", "no_causal_mask", "[B=2, H=3, S=37, D=64] seed 10: o: "),  # S=1 cases pass
+    ("attention", "no_rescale", "values off"),
 ])
 def test_each_cheat_is_caught_for_its_reason(every_run, task: str, mutant: str, reason: str):
     report = every_run[(task, f"solutions/kernels/mutants/{task}/{mutant}.py")]
@@ -120,6 +123,9 @@ def test_formulas_are_the_ones_the_derive_items_teach():
     assert flops == 2 * 1024 * 4096 * 4096  # item 1.1: 2mkn
     assert moved == (1024 * 4096 + 4096 * 4096 + 1024 * 4096) * 2
     assert traffic(TASKS["rmsnorm"], {"M": 1, "N": 4096}, "bfloat16")[0] == (2 * 4096 + 4096) * 2
+    moved, flops = traffic(TASKS["attention"], {"B": 4, "H": 32, "S": 4096, "D": 128}, "bfloat16")
+    assert moved == 4 * (4 * 32 * 4096 * 128) * 2  # q, k, v read and o written once
+    assert flops == 2 * (2 * 4096 * 4096 * 128) * 4 * 32 / 2  # QK^T and PV, halved by the mask
     with pytest.raises(FormulaError, match="unknown name"):
         formula_value("2 * M * Q", {"M": 3})
     with pytest.raises(FormulaError, match="not plain arithmetic"):
