@@ -7,6 +7,12 @@ imported from ``triton`` are skipped."""
 from __future__ import annotations
 
 import ast
+import threading
+
+# CPython 3.11 can raise "SystemError: AST constructor recursion depth mismatch" when two
+# threads parse at once (python/cpython#106905), and grade check, grade validate --code and
+# the tests check kernels side by side in threads.
+_PARSING = threading.Lock()
 
 
 def _triton_aliases(tree: ast.AST) -> set[str]:
@@ -33,10 +39,11 @@ def forbidden_uses(source: str, forbidden: tuple[str, ...], filename: str = "<ke
     if not forbidden:
         return []
     try:
-        tree = ast.parse(source, filename)
-    except (SyntaxError, ValueError):
+        with _PARSING:
+            tree = ast.parse(source, filename)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-    names, triton = set(forbidden), _triton_aliases(ast.parse(source))
+    names, triton = set(forbidden), _triton_aliases(tree)
     found = []
     for node in ast.walk(tree):
         hit = None
