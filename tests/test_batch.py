@@ -101,10 +101,7 @@ def _snapshot(out: Path) -> dict[str, bytes]:
 
 
 def test_a_killed_run_resumes_to_the_same_files(small_class: Path, tmp_path: Path, bank):
-    # paula (graded last with one worker) takes 3 s to import, so the kill lands while she is graded
-    paula = workspace(small_class, "paula", bank, code=True)
-    source = (paula / "count_pairs/count_pairs.py").read_text()
-    (paula / "count_pairs/count_pairs.py").write_text("import time\ntime.sleep(3)\n" + source)
+    slow_student(small_class, bank)  # the kill lands while paula is graded
     clean = tmp_path / "clean"
     run(small_class, clean)
     run(small_class, tmp_path / "again")
@@ -171,7 +168,16 @@ def test_shards_merge_into_the_single_run_files(small_class: Path, tmp_path: Pat
     assert _snapshot(merged) == _snapshot(single)
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_finished_results(small_class: Path, tmp_path: Path):
+def slow_student(submissions: Path, bank) -> None:
+    """paula (graded last with one worker) takes 3 s to import: a signal or kill sent once an
+    earlier result exists lands while she is graded, however fast the others are."""
+    paula = workspace(submissions, "paula", bank, code=True)
+    source = (paula / "count_pairs/count_pairs.py").read_text()
+    (paula / "count_pairs/count_pairs.py").write_text("import time\ntime.sleep(3)\n" + source)
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_finished_results(small_class: Path, tmp_path: Path, bank):
+    slow_student(small_class, bank)
     out = tmp_path / "interrupted"
     proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(small_class), "--out", str(out),
                              "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
