@@ -176,11 +176,19 @@ def slow_student(submissions: Path, bank) -> None:
     (paula / "count_pairs/count_pairs.py").write_text("import time\ntime.sleep(3)\n" + source)
 
 
+def _terminal_sigint() -> None:
+    """SIGINT as a terminal delivers it: handled and unblocked, whatever the test process
+    (and the libraries it has loaded) did to its own signal state."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
 def test_ctrl_c_stops_cleanly_and_keeps_finished_results(small_class: Path, tmp_path: Path, bank):
     slow_student(small_class, bank)
     out = tmp_path / "interrupted"
     proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(small_class), "--out", str(out),
-                             "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_terminal_sigint)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (out / "results" / "alice.json").exists():
         time.sleep(0.05)
