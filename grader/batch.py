@@ -91,8 +91,6 @@ class RunnerPool:
 
 
 def _grade_code(item: Item, workspace: Path, entry: ManifestItem, pool: RunnerPool) -> Result:
-    if not (workspace / entry.files[0]).exists():
-        return Result("unanswered", 0.0, (f"No {entry.files[0]} in the submission.",))
     files = submission_files(workspace, entry)
     if isinstance(files, Result):
         return files

@@ -11,7 +11,7 @@ from pathlib import Path
 from grader.manifest import ManifestItem
 from grader.model import Item
 from grader.paths import REPO_ROOT
-from grader.result import Result, error, unanswered
+from grader.result import Result, error
 from grader.rules.code import grade_code_run
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import run_tests
@@ -25,7 +25,8 @@ def submission_files(workspace: Path, entry: ManifestItem) -> dict[str, bytes] |
     folder = (workspace / entry.files[0]).parent
     main = workspace / entry.files[0]
     if main.is_symlink() or not main.is_file():
-        return unanswered() if not main.exists() else error(f"{entry.files[0]} is not a regular file.")
+        return Result("unanswered", 0.0, (f"{entry.files[0]} is missing.",)) \
+            if not main.exists() else error(f"{entry.files[0]} is not a regular file.")
     if not folder.resolve().is_relative_to(workspace.resolve()):
         return error(f"{entry.files[0]} lies outside the workspace.")
     files: dict[str, bytes] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.code_items import (
     cached_result,
@@ -26,6 +26,9 @@ from grader.kernels.spec import KernelTask
 from grader.manifest import ManifestItem
 from grader.paths import REPO_ROOT
 from grader.result import Result, error
+
+if TYPE_CHECKING:
+    from grader.kernels.check import KernelReport
 
 KERNEL_FOLDER = "kernels"
 KERNEL_REFERENCES = Path("solutions/kernels/reference.py")  # the fp32 references, from the root
@@ -47,7 +50,7 @@ def _performance_line(perf: dict[str, Any], counted: bool) -> str:
     return f"Performance on {perf.get('device')}: score {perf.get('score', 0):.2f} ({shapes}{note})."
 
 
-def kernel_result(report: Any, weight: float) -> Result:
+def kernel_result(report: KernelReport, weight: float) -> Result:
     """A KernelReport as a Result: the correctness gate, then the performance share ``weight``."""
     cases = report.to_json()["cases"]
     how = report.feedback[0] if report.feedback else report.mode
@@ -60,13 +63,13 @@ def kernel_result(report: Any, weight: float) -> Result:
         return Result("incorrect", 0.0, (counts, *report.feedback[1:]), matched="kernel")
     perf = report.performance or {}
     line = _performance_line(perf, counted=weight > 0)
-    measured = perf.get("status") == "measured" and isinstance(perf.get("score"), (int, float))
+    measured = report.performance_score
     if weight <= 0:
         return Result("correct", 1.0, ("Correct.", counts, line))
-    if not measured:
+    if measured is None:
         share = f"The performance share ({weight:.0%} of the points) needs a CUDA GPU: not awarded."
         return Result("partial", round(1.0 - weight, 6), (counts, line, share))
-    score = round((1.0 - weight) + weight * min(1.0, max(0.0, float(perf["score"]))), 6)
+    score = round((1.0 - weight) + weight * min(1.0, max(0.0, measured)), 6)
     return Result("correct" if score >= 1.0 else "partial", min(score, 1.0), (counts, line))
 
 
@@ -89,8 +92,6 @@ def grade_kernel_entry(task: KernelTask, workspace: Path, entry: ManifestItem,
     """
     from grader.kernels.check import check_kernel
 
-    if not (workspace / entry.files[0]).exists():
-        return Result("unanswered", 0.0, (f"No {entry.files[0]} in the submission.",))
     found = submission_files(workspace, entry)
     if isinstance(found, Result):
         return found

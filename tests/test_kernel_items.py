@@ -77,6 +77,10 @@ def test_init_with_kernels_writes_their_files_and_checks_them(tmp_path: Path):
         ("moe_gating", "kernel", 3, ("kernels/moe_gating.py",))]
     assert "`kernels/`: GPU kernel task(s) moe_gating" in (ws / "README.md").read_text()
     assert check_json(ws)["items"]["moe_gating"]["status"] == "unanswered"  # the untouched template
+    (ws / "kernels/moe_gating.py").unlink()
+    missing = check_json(ws, "--item", "moe_gating")["items"]["moe_gating"]
+    assert missing == {"status": "unanswered", "score": 0.0, "max_score": 1.0,
+                       "feedback": "kernels/moe_gating.py is missing."}
 
     shutil.copyfile(KERNELS / "mutants/moe_gating/cached_output.py", ws / "kernels/moe_gating.py")
     doc = check_json(ws, "--item", "moe_gating")
