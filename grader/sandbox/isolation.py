@@ -113,7 +113,11 @@ def wrap_command(command: list[str], box_root: Path, job_dir: Path, hide: list[P
               f"cp -R {box}/src/. {box}/work/",
               f"mount -o remount,bind,ro {box}",
               *_hide_and_freeze(hide, [box]),
-              "exec " + shlex.join([shutil.which("unshare") or "unshare", "--user", "--mount", *command])]
+              # a shell waits for the command and reports a signal death as 128 + N: util-linux's
+              # unshare (2.38) makes any signal death of its child exit status 1. Its command
+              # line shows the student's command only, not this script's hidden paths.
+              "exec " + shlex.join([shutil.which("unshare") or "unshare", "--user", "--mount",
+                                    "/bin/sh", "-c", '"$0" "$@"; exit $?', *command])]
     return _outer(script)
 
 

@@ -401,7 +401,7 @@ class Sandbox:
         if self._hit_file_limit():
             return self._fail("output_limit", f"a file or the output reached "
                               f"{self.limits.file_bytes >> 20} MiB")
-        if code is not None and code < 0 and -code == signal.SIGXCPU:
+        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):  # the latter: through the wrappers
             return self._fail("timeout", f"more than {self.limits.cpu_s} s of CPU time")
         return self._fail("crashed", "the process exited while it was being tested"
                           + (f" (exit status {code})" if code is not None else ""))
