@@ -8,6 +8,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+from grader import __version__
 from grader.manifest import ManifestItem
 from grader.model import Item
 from grader.paths import REPO_ROOT
@@ -56,8 +57,9 @@ def not_started(entry: ManifestItem) -> Result:
 
 
 def files_digest(files: dict[str, bytes], grading: bytes) -> str:
-    """A digest of the student's files and of what grades them (tests, task, machine)."""
-    h = hashlib.sha256(grading)
+    """A digest of the student's files and of what grades them (tests, task, machine, and
+    the grader's version, so an upgrade regrades what it may now judge differently)."""
+    h = hashlib.sha256(__version__.encode() + b"\0" + grading)
     for name, data in sorted(files.items()):
         h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()

@@ -66,3 +66,17 @@ def test_router_exact_workbook_fixes_earn_full_marks_and_one_fix_does_not(bank):
         both, first, second, none = pool.map(score, [fixed(0, 1), fixed(0), fixed(1), template])
     assert both == 1.0 and none == 0.0
     assert 0 < first < 1 and 0 < second < 1
+
+
+def test_a_cached_result_is_reused_only_by_the_same_grader_version(tmp_path: Path, monkeypatch):
+    """Practice caches key on the files, what grades them and the grader's version."""
+    from grader import code_items
+    from grader.result import Result
+
+    cache, files = tmp_path / "code_results.json", {"count_pairs.py": b"x = 1\n"}
+    done = Result("correct", 1.0, ("Tests: 5/5 pass.",))
+    code_items.remember_result(cache, "2.3", code_items.files_digest(files, b"tests"), done)
+    assert code_items.cached_result(cache, "2.3", code_items.files_digest(files, b"tests")) == done
+    assert code_items.cached_result(cache, "2.3", code_items.files_digest(files, b"other")) is None
+    monkeypatch.setattr(code_items, "__version__", "99.0")
+    assert code_items.cached_result(cache, "2.3", code_items.files_digest(files, b"tests")) is None
