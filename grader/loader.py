@@ -106,7 +106,10 @@ def load_bank(bank_dir: Path) -> LoadResult:
     result = LoadResult(bank)
     files = sorted(bank_dir.glob("*.yaml")) if bank_dir.is_dir() else []
     if not files:
-        result.problems.append(Problem(str(bank_dir), "no chapter files (*.yaml) found"))
+        why = "no chapter files (*.yaml) found" if bank_dir.is_dir() else (
+            "no bank folder here: grade reads its bank from the checkout it was installed from "
+            "(pip install -e PATH), from $GRADE_BANK or from --bank")
+        result.problems.append(Problem(str(bank_dir), why))
         return result
     for path in files:
         label = str(path)

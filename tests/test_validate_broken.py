@@ -195,3 +195,11 @@ def test_a_kernel_section_against_its_schema_is_located(bank_copy):
     _edit(bank_copy, "kernels/kernels.yaml", lambda d: d["tasks"][0].update(bound="latency"))
     code, output = _validate(bank_copy)
     assert code == 1 and "kernels/kernels.yaml: tasks/0/bound: 'latency' is not one of" in output
+
+
+def test_a_missing_bank_folder_says_where_grade_looks(tmp_path: Path):
+    code, output = _validate(tmp_path / "nowhere")
+    assert code == 1 and "no bank folder here" in output and "pip install -e" in output
+    (tmp_path / "empty").mkdir()
+    code, output = _validate(tmp_path / "empty")
+    assert code == 1 and "no chapter files (*.yaml) found" in output
