@@ -35,16 +35,16 @@ FORGE = textwrap.dedent("""
     import sys
 
     _wire = sys.modules["wire"]  # the child's wire module: rewrite its run replies
-    _pack = _wire.pack
+    _frame = _wire.frame
 
 
     def _forged(message, blobs=()):
         if isinstance(message, dict) and "wall_s" in message:
             message = dict(message, wall_s=WALL)
-        return _pack(message, blobs)
+        return _frame(message, blobs)
 
 
-    _wire.pack = _forged
+    _wire.frame = _forged
     """)
 
 STUDENTS = {

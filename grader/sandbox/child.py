@@ -46,20 +46,10 @@ def serve(chan_in, chan_out, harness, work, module_name, log):
     import traceback  # noqa: F401 - imported before student code can shadow it
 
     def read_exact(n):
-        chunks, left = [], n
-        while left:
-            chunk = os.read(chan_in, min(left, 1 << 20))
-            if not chunk:
-                raise EOFError
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+        return wire.read_exact_from(chan_in, n)
 
     def send(message, blobs=()):
-        data = wire.pack(message, blobs)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(chan_out, view):]
+        wire.write_all(chan_out, wire.frame(message, blobs))
 
     inside = os.path.realpath(os.path.dirname(os.path.abspath(log)))  # the job folder
 

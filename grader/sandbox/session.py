@@ -191,6 +191,8 @@ class Sandbox:
         self._rfd = os.open(from_child, os.O_RDONLY | os.O_NONBLOCK)
         self._dummy_writer = os.open(from_child, os.O_WRONLY | os.O_NONBLOCK)  # no EOF before hello
         self._wfd = os.open(to_child, os.O_RDWR)  # holds the FIFO open, so the child never sees EOF early
+        for fd in (self._wfd, self._rfd):
+            wire.widen_pipe(fd)
         zygote.spawn(self.job, self.limits)
         if self._read_exact(1, time.monotonic() + self.limits.startup_timeout_s) != b"\x01":
             raise self._fail("crashed", "the student process did not start")
@@ -212,6 +214,8 @@ class Sandbox:
             start_new_session=True)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._wfd, self._rfd = self._proc.stdin.fileno(), self._proc.stdout.fileno()
+        for fd in (self._wfd, self._rfd):
+            wire.widen_pipe(fd)
 
     def stop(self) -> None:
         if self._proc is not None:
@@ -295,10 +299,10 @@ class Sandbox:
             raise StudentError(f"your module could not be imported: {self.import_error.get('type')}: "
                                f"{self.import_error.get('message')}")
         self._next_id += 1
-        data = wire.pack({"id": self._next_id, **request}, blobs)
+        parts = wire.frame({"id": self._next_id, **request}, blobs)
         deadline = time.monotonic() + self.limits.call_timeout_s
         started = time.perf_counter()
-        self._send(data, deadline)
+        self._send(parts, deadline)
         reply, reply_blobs = self._receive_frame(deadline, max_blobs)
         seconds = time.perf_counter() - started
         if reply.get("id") != self._next_id or not isinstance(reply.get("ok"), bool):
@@ -343,37 +347,31 @@ class Sandbox:
         return float(value)
 
     # -- channel ----------------------------------------------------------------------
-    def _send(self, data: bytes, deadline: float) -> None:
+    def _send(self, parts: list[Any], deadline: float) -> None:
+        """Write a frame's buffers (``wire.frame``) to the child before ``deadline``."""
         fd = self._wfd
         os.set_blocking(fd, False)
-        view = memoryview(data)
-        while view:
+        try:
+            wire.write_all(fd, parts, lambda: self._wait(fd, deadline, write=True))
+        except BrokenPipeError:
+            raise self._died() from None
+
+    def _read_exact(self, n: int, deadline: float) -> bytearray:
+        fd = self._rfd
+        try:
+            return wire.read_exact_from(fd, n, lambda: self._wait(fd, deadline, write=False))
+        except EOFError:
+            raise self._died() from None
+
+    def _wait(self, fd: int, deadline: float, write: bool) -> None:
+        """Until ``fd`` is ready (or a timeout failure at ``deadline``)."""
+        while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise self._fail("timeout", f"no answer within {self.limits.call_timeout_s:g} s")
-            _, writable, _ = select.select([], [fd], [], left)
-            if writable:
-                try:
-                    view = view[os.write(fd, view):]
-                except BrokenPipeError:
-                    raise self._died() from None
-
-    def _read_exact(self, n: int, deadline: float) -> bytes:
-        fd = self._rfd
-        chunks, left = [], n
-        while left:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                raise self._fail("timeout", f"no answer within {self.limits.call_timeout_s:g} s")
-            readable, _, _ = select.select([fd], [], [], wait)
-            if not readable:
-                continue
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                raise self._died()
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+            readable, writable, _ = select.select([] if write else [fd], [fd] if write else [], [], left)
+            if readable or writable:
+                return
 
     def _receive_frame(self, deadline: float, max_blobs: int = wire.MAX_REPLY_BLOBS
                        ) -> tuple[dict[str, Any], list[bytes]]:
