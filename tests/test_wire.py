@@ -89,3 +89,50 @@ def test_unsendable_objects_are_named():
 
     with pytest.raises(wire.WireError, match="AlwaysEqual cannot be sent back"):
         wire.encode_value(AlwaysEqual(), [])
+
+
+def test_a_frame_larger_than_the_pipe_crosses_it_whole():
+    """wire.frame's buffers (a tensor's own bytes) written with write_all and read back with
+    read_exact_from through a real, widened pipe, while the tensor is not copied on send."""
+    import os
+    import threading
+
+    torch = pytest.importorskip("torch")
+    big = torch.randn(3, 1 << 20).to(torch.bfloat16)  # 6 MiB: several pipe buffers
+    blobs: list = []
+    parts = wire.frame({"v": wire.encode_value((big, [1] * 40), blobs)}, blobs)
+    assert memoryview(blobs[0]).obj is not None and memoryview(blobs[0]).readonly is False  # a view
+    read_fd, write_fd = os.pipe()
+    for fd in (read_fd, write_fd):
+        wire.widen_pipe(fd)
+    writer = threading.Thread(target=wire.write_all, args=(write_fd, parts))
+    writer.start()
+    try:
+        message, got = wire.unpack(lambda n: wire.read_exact_from(read_fd, n))
+    finally:
+        writer.join()
+        os.close(write_fd)
+    with pytest.raises(EOFError):
+        wire.read_exact_from(read_fd, 1)
+    os.close(read_fd)
+    back = wire.decode_value(message["v"], got)
+    assert torch.equal(back[0], big) and back[1] == [1] * 40
+    back[0][0, 0] = 7  # the decoded tensor has its own memory, not the received blob's
+    assert wire.same_tensor(big, message["v"]["$tuple"][0], got)
+
+
+def test_same_tensor_compares_dtype_shape_and_every_byte():
+    torch = pytest.importorskip("torch")
+    x = torch.randn(5, 7)
+    blobs: list = []
+    node = wire.encode_value(x.clone(), blobs)
+    blobs = [bytearray(b) for b in blobs]
+    assert wire.same_tensor(x, node, blobs)
+    changed = x.clone()
+    changed[4, 6] += 1e-6
+    assert not wire.same_tensor(changed, node, blobs)
+    assert not wire.same_tensor(x.double(), node, blobs)
+    assert not wire.same_tensor(x.reshape(7, 5), node, blobs)
+    assert not wire.same_tensor(x, {"$tensor": 3, "dtype": "float32", "shape": [5, 7]}, blobs)
+    assert not wire.same_tensor(x, [1, 2], blobs)
+    assert wire.same_tensor(torch.zeros(0, 3), wire.encode_value(torch.zeros(0, 3), empty := []), empty)

@@ -295,11 +295,15 @@ def _changed_args(args, sent, sent_blobs, wire):
     """Positions of list, dict and tensor arguments the call modified (contents never go back)."""
     changed = []
     for i, arg in enumerate(args):
-        if not (type(arg) in (list, dict) or wire._is_plain_tensor(arg)):
+        original = sent[i] if i < len(sent) else None
+        if wire._is_plain_tensor(arg):
+            if not wire.same_tensor(arg, original, sent_blobs):
+                changed.append(i)
+            continue
+        if type(arg) not in (list, dict):
             continue
         blobs = []
         node = wire.encode_value(arg, blobs)
-        original = sent[i] if i < len(sent) else None
         if wire.canonical(node, blobs) != wire.canonical(original, sent_blobs):
             changed.append(i)
     return changed

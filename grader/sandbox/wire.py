@@ -207,6 +207,26 @@ def canonical(node, blobs):
     return node
 
 
+def same_tensor(tensor, node, blobs):
+    """Whether ``tensor`` holds exactly the dtype, shape and bytes of the encoded tensor
+    ``node`` (compared by torch, far faster than bytes for bulk inputs)."""
+    torch = _torch()
+    index = node.get("$tensor") if type(node) is dict else None
+    if type(index) is not int or not 0 <= index < len(blobs):
+        return False
+    dtype = str(tensor.dtype).replace("torch.", "")
+    if dtype != node.get("dtype") or list(tensor.shape) != node.get("shape"):
+        return False
+    data = blobs[index]
+    mine = tensor.detach().cpu().contiguous().view(-1).view(torch.uint8)
+    if mine.numel() != memoryview(data).nbytes:
+        return False
+    if mine.numel() == 0:
+        return True
+    return torch.equal(mine, torch.frombuffer(data if type(data) is bytearray else bytearray(data),
+                                              dtype=torch.uint8))
+
+
 def _list(node):
     if type(node) is not list:
         raise WireError("malformed value")
