@@ -125,7 +125,8 @@ def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], p
         analysis: dict[str, dict[str, Any]] = {}
         for entry in entries:
             if entry.type == "kernel":
-                result = grade_kernel_entry(bank.kernels[entry.id], root, entry, pool.root)
+                result = grade_kernel_entry(bank.kernels[entry.id], root, entry, pool.root,
+                                            timeout_s=pool.timeout_s)
                 report.outcomes.append(ItemOutcome(entry, result))
                 continue
             item = bank.items[entry.id]

@@ -26,6 +26,7 @@ from grader.kernels.spec import KernelTask
 from grader.manifest import ManifestItem
 from grader.paths import REPO_ROOT
 from grader.result import Result, error
+from grader.sandbox.limits import Limits
 
 if TYPE_CHECKING:
     from grader.kernels.check import KernelReport
@@ -84,11 +85,13 @@ def _grading_digest(task: KernelTask, files: dict[str, bytes], root: Path) -> st
 
 
 def grade_kernel_entry(task: KernelTask, workspace: Path, entry: ManifestItem,
-                       root: Path = REPO_ROOT, cache: Path | None = None) -> Result:
+                       root: Path = REPO_ROOT, cache: Path | None = None,
+                       timeout_s: float | None = None) -> Result:
     """Check the student's kernel for ``entry`` in the sandbox and grade it.
 
     A missing file or the untouched template is "unanswered" without running anything;
     with ``cache`` (practice workspaces), unchanged files reuse the last result.
+    ``timeout_s`` bounds each call of the kernel (default: the kernel check's 120 s).
     """
     from grader.kernels.check import check_kernel
 
@@ -103,7 +106,8 @@ def grade_kernel_entry(task: KernelTask, workspace: Path, entry: ManifestItem,
     cached = cached_result(cache, entry.id, digest)
     if cached is not None:
         return cached
-    result = kernel_result(check_kernel(task, files), entry.performance)
+    limits = Limits(call_timeout_s=timeout_s) if timeout_s else None
+    result = kernel_result(check_kernel(task, files, limits), entry.performance)
     if result.status != "error":
         remember_result(cache, entry.id, digest, result)
     return result

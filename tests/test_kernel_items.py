@@ -200,8 +200,14 @@ def test_batch_grades_the_kernels_an_assignment_lists(tmp_path: Path):
     shutil.copytree(out / "shared", subs / "bob")
     shutil.copyfile(KERNELS / "moe_gating.py", subs / "alice/kernels/moe_gating.py")
     shutil.copyfile(KERNELS / "mutants/moe_gating/cached_output.py", subs / "bob/kernels/moe_gating.py")
-    result = grade("batch", subs, "--out", tmp_path / "graded", "--assignment", spec)
+    shutil.copytree(out / "shared", subs / "carol")  # loops forever: --timeout bounds her kernel too
+    (subs / "carol/kernels/moe_gating.py").write_text("def moe_gating(logits, k):\n    while True:\n"
+                                                      "        pass\n")
+    result = grade("batch", subs, "--out", tmp_path / "graded", "--assignment", spec, "--timeout", "3")
     assert result.exit_code == 0, result.output
+    carol = json.loads((tmp_path / "graded/results/carol.json").read_text())
+    assert carol["items"]["moe_gating"]["status"] == "incorrect"
+    assert "no answer within 3 s" in carol["items"]["moe_gating"]["feedback"]
     alice = json.loads((tmp_path / "graded/results/alice.json").read_text())
     bob = json.loads((tmp_path / "graded/results/bob.json").read_text())
     # correct, but the performance quarter needs a GPU: 0.75 of 2 points

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -63,43 +64,81 @@ def init(directory: Path, bank_dir: Path | None) -> None:
     click.echo(f"{len(tasks)} kernel templates in {directory}; run: grade kernel check {directory}")
 
 
-@kernel.command("check")
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--task", "only", multiple=True, help="Check only this task (repeatable).")
-@bank_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def check(directory: Path, only: tuple[str, ...], bank_dir: Path | None, as_json: bool) -> None:
-    """Check the kernels in DIRECTORY (one <task>.py per task) for correctness; exit 1 if any fails."""
-    from grader.kernels.check import check_kernel
-
-    tasks, _ = _tasks(bank_dir)
+def _unknown(only: tuple[str, ...], tasks: dict[str, KernelTask]) -> None:
     unknown = [t for t in only if t not in tasks]
     if unknown:
         raise click.UsageError(f"unknown task(s): {', '.join(unknown)}; see grade kernel list")
+
+
+def kernel_folder(directory: Path) -> Path:
+    """Where a folder's kernel files are: its ``kernels/`` in a workspace made by
+    ``grade init --kernel`` (or any folder that has one), else the folder itself."""
+    inner = directory / "kernels"
+    return inner if inner.is_dir() and not inner.is_symlink() else directory
+
+
+@kernel.command("check")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--task", "only", multiple=True, help="Check only this task (repeatable).")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=None,
+              help="Seconds one call of the kernel may take (default 120).")
+@bank_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def check(directory: Path, only: tuple[str, ...], timeout_s: float | None, bank_dir: Path | None,
+          as_json: bool) -> None:
+    """Check the kernels in DIRECTORY (one <task>.py per task, or a workspace's kernels/) for
+    correctness, and on a CUDA GPU time them against the roofline; exit 1 if any fails."""
+    from grader.kernels.check import check_kernel
+    from grader.sandbox.limits import Limits
+
+    tasks, _ = _tasks(bank_dir)
+    _unknown(only, tasks)
+    folder = kernel_folder(directory)
     chosen = [tasks[t] for t in only] if only else [
-        t for t in tasks.values() if (directory / Path(t.template).name).is_file()]
+        t for t in tasks.values() if (folder / Path(t.template).name).is_file()]
     if not chosen:
-        raise click.UsageError(f"no kernel files in {directory}; grade kernel init {directory} writes them")
+        raise click.UsageError(f"no kernel files in {folder}; grade kernel init {directory} writes them")
+    limits = Limits(call_timeout_s=timeout_s) if timeout_s else None
     reports = []
     for task in chosen:
-        main = directory / Path(task.template).name
+        main = folder / Path(task.template).name
         files = {main.name: main.read_bytes()} if main.is_file() and not main.is_symlink() else {}
-        reports.append(check_kernel(task, files))
+        reports.append(check_kernel(task, files, limits))
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], indent=2))
     else:
-        console = Console(soft_wrap=True)
-        table = Table("task", "status", "mode", "cases", "performance")
-        for r in reports:
-            doc = r.to_json()
-            table.add_row(r.task, r.status, r.mode, f"{doc['cases']['passed']}/{doc['cases']['total']}",
-                          f"{r.performance.get('status', '')}: {r.performance.get('reason', '')}")
-        console.print(table)
-        for r in reports:
-            for line in r.feedback:
-                console.print(f"  {r.task}: {line}", markup=False)
+        _print_reports(reports)
     if any(r.status in ("failed", "error") for r in reports):
         raise SystemExit(1)
+
+
+def _print_reports(reports: list[Any]) -> None:
+    """A row per task, then a line per timed bench shape, then the feedback lines."""
+    console = Console(soft_wrap=True)
+    table = Table("task", "status", "mode", "cases", "performance")
+    for r in reports:
+        doc = r.to_json()
+        perf = r.performance
+        summary = (f"score {perf['score']:.2f} on {perf['device']}" if perf.get("status") == "measured"
+                   else f"{perf.get('status', '')}: {perf.get('reason', '')}")
+        table.add_row(r.task, r.status, r.mode, f"{doc['cases']['passed']}/{doc['cases']['total']}", summary)
+    console.print(table)
+    for r in reports:
+        for s in r.performance.get("shapes", []):
+            console.print(f"  {r.task} {s['dtype']} [{s['shape']}]: " + ", ".join(
+                f"{label} {_fmt(s.get(key), form)}" for label, key, form in _SHAPE_FIELDS), markup=False)
+    for r in reports:
+        for line in r.feedback:
+            console.print(f"  {r.task}: {line}", markup=False)
+
+
+_SHAPE_FIELDS = (("median", "median_us", "{:.1f} us"), ("spread", "spread", "{:.1%}"),
+                 ("bandwidth", "gb_s", "{:.0f} GB/s"), ("compute", "tflop_s", "{:.1f} TFLOP/s"),
+                 ("efficiency", "efficiency", "{:.0%}"), ("score", "score", "{:.2f}"))
+
+
+def _fmt(value: Any, form: str) -> str:
+    return "-" if value is None else form.format(value)
 
 
 @kernel.command("bench")
@@ -114,10 +153,11 @@ def bench(only: tuple[str, ...], runs: int, bank_dir: Path | None, as_json: bool
     from grader.kernels.bench import NoGPU, bench_task, current_device
 
     tasks, root = _tasks(bank_dir)
+    _unknown(only, tasks)
     try:
         device = current_device()
     except NoGPU as exc:
-        click.echo(f"skipped: {exc}")
+        click.echo(json.dumps({"skipped": str(exc)}) if as_json else f"skipped: {exc}")
         return
     rows = [row for t in tasks.values() if not only or t.id in only
             for row in bench_task(t, root, device, runs)]

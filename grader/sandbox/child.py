@@ -164,6 +164,7 @@ def _describe(exc):
         tb = tb.tb_next
     if isinstance(exc, SyntaxError):
         where = f" ({os.path.basename(exc.filename or '?')}, line {exc.lineno})"
+        where = "" if where.strip() in str(exc) else where  # its message may name the place already
     return {"type": type(exc).__name__, "message": str(exc)[:500] + where}
 
 

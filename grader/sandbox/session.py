@@ -160,6 +160,7 @@ class Sandbox:
     zygote: Zygote | None = None
     fatal: SandboxFailure | None = None
     import_error: dict[str, str] | None = None
+    _waiting: str = ""  # what a timeout now means, when not a call's own time limit
     _proc: subprocess.Popen[bytes] | None = None
     _rfd: int = -1
     _wfd: int = -1
@@ -175,7 +176,9 @@ class Sandbox:
             self._start_warm(self.zygote)
         else:
             self._start_cold()
+        self._waiting = f"the module was not imported within {self.limits.startup_timeout_s:g} s"
         hello = self._receive(time.monotonic() + self.limits.startup_timeout_s)
+        self._waiting = ""
         if hello.get("ready") is True:
             return
         if hello.get("ready") is False and isinstance(hello.get("error"), dict):
@@ -194,6 +197,7 @@ class Sandbox:
         for fd in (self._wfd, self._rfd):
             wire.widen_pipe(fd)
         zygote.spawn(self.job, self.limits)
+        self._waiting = f"the student process did not start within {self.limits.startup_timeout_s:g} s"
         if self._read_exact(1, time.monotonic() + self.limits.startup_timeout_s) != b"\x01":
             raise self._fail("crashed", "the student process did not start")
         os.close(self._dummy_writer)
@@ -368,7 +372,8 @@ class Sandbox:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise self._fail("timeout", f"no answer within {self.limits.call_timeout_s:g} s")
+                why = self._waiting or f"no answer within {self.limits.call_timeout_s:g} s"
+                raise self._fail("timeout", why)
             readable, writable, _ = select.select([] if write else [fd], [fd] if write else [], [], left)
             if readable or writable:
                 return
