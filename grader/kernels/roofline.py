@@ -7,9 +7,11 @@ broken timing or cheating rather than scored."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -24,19 +26,37 @@ class Device:
     source: str
 
 
+def device_key(device_name: str) -> tuple[str, ...]:
+    """A device name as compared with the table: lower case, split on spaces, '-' and '_',
+    without a leading "nvidia" (older drivers leave it out)."""
+    words = re.split(r"[\s_-]+", device_name.strip().lower())
+    words = [w for w in words if w]
+    return tuple(words[1:] if words[:1] == ["nvidia"] else words)
+
+
+def _device(row: dict[str, Any]) -> Device:
+    return Device(row["name"], row["bandwidth_tb_s"] * 1e12,
+                  {k: v * 1e12 for k, v in row["tflops"].items()}, row["source"])
+
+
 @lru_cache(maxsize=1)
-def device_table() -> tuple[tuple[tuple[str, ...], Device], ...]:
+def device_table() -> tuple[tuple[tuple[tuple[str, ...], ...], Device], ...]:
+    """Each row's accepted names (as ``device_key``s) and its peaks; a name in two rows is an error."""
     text = resources.files("grader").joinpath("data/devices.yaml").read_text("utf-8")
-    return tuple((tuple(m.lower() for m in d["match"]),
-                  Device(d["name"], d["bandwidth_tb_s"] * 1e12,
-                         {k: v * 1e12 for k, v in d["tflops"].items()}, d["source"]))
-                 for d in yaml.safe_load(text)["devices"])
+    table, seen = [], set()
+    for row in yaml.safe_load(text)["devices"]:
+        keys = tuple(device_key(m) for m in row["match"])
+        if seen & set(keys) or len(set(keys)) < len(keys):
+            raise ValueError(f"devices.yaml: {row['name']} lists a name twice, or one another row lists")
+        seen.update(keys)
+        table.append((keys, _device(row)))
+    return tuple(table)
 
 
 def find_device(device_name: str) -> Device | None:
-    """The first table row whose substrings all occur in ``device_name``."""
-    lowered = device_name.lower()
-    return next((dev for match, dev in device_table() if all(m in lowered for m in match)), None)
+    """The row listing ``device_name`` exactly (see ``device_key``), or None when no row does."""
+    key = device_key(device_name)
+    return next((dev for keys, dev in device_table() if key in keys), None)
 
 
 def floor_seconds(bytes_moved: float, flops: float, device: Device, dtype: str) -> float:

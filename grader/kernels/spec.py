@@ -118,24 +118,67 @@ def _task(doc: dict[str, Any]) -> KernelTask:
         template=doc["template"], solution=doc["solution"], mutants=tuple(doc["mutants"]))
 
 
+def _tensor_dims(task: KernelTask) -> set[str]:
+    return {d for a in task.args if a["kind"] == "tensor" for d in a["shape"]}
+
+
+def _shape_names(task: KernelTask, formula: str) -> set[str]:
+    """Names in ``formula`` that a shape must give (not scalar arguments or ``elem``)."""
+    scalars = {a["name"] for a in task.args if a["kind"] != "tensor"}
+    return set(_NAME.findall(formula)) - scalars - {"elem"}
+
+
+def _unknown_names(task: KernelTask) -> list[str]:
+    """Formula names that no argument's shape, shape entry or bench entry gives."""
+    given = _tensor_dims(task).union(*task.shapes, *task.bench) - {"scale", "dtype"}
+    return [f"$.{field}: unknown name {name!r} in formula {formula!r}"
+            for field, formula in (("bytes", task.bytes), ("flops", task.flops))
+            for name in sorted(_shape_names(task, formula) - given)]
+
+
+def _case_problems(task: KernelTask, case: dict[str, Any], where: str) -> list[str]:
+    """One shape or bench entry: every dimension given, one of the task's dtypes, formulas
+    that evaluate."""
+    needed = _tensor_dims(task) | _shape_names(task, f"{task.bytes} {task.flops}")
+    missing = needed - set(case)
+    if missing:
+        return [f"{where}: lacks {', '.join(sorted(missing))} (used by the arguments' shapes or the "
+                "bytes/flops formulas)"]
+    if "dtype" in case and case["dtype"] not in task.dtypes:
+        return [f"{where}.dtype: {case['dtype']} is not one of the task's dtypes "
+                f"({', '.join(task.dtypes)})"]
+    found = []
+    for dtype in [case["dtype"]] if "dtype" in case else list(task.dtypes):
+        try:
+            traffic(task, case, dtype)
+        except FormulaError as exc:
+            found.append(f"{where}: {exc}")
+    return found
+
+
 def _task_problems(task: KernelTask, root: Path, where: str) -> list[Problem]:
-    """Names the shapes and formulas need, files that must exist."""
-    problems = []
-    dims = {d for a in task.args if a["kind"] == "tensor" for d in a["shape"]}
-    for i, case in enumerate([*task.shapes, *task.bench]):
-        missing = dims - set(case)
-        if missing:
-            problems.append(Problem(where, f"{task.id}: shape {i} lacks {', '.join(sorted(missing))}"))
-            continue
-        for dtype in [case["dtype"]] if "dtype" in case else list(task.dtypes):
-            try:
-                traffic(task, case, dtype)
-            except FormulaError as exc:
-                problems.append(Problem(where, f"{task.id}: {exc}"))
-    for path in (task.template, task.solution, *task.mutants):
-        if not (root / path).is_file():
-            problems.append(Problem(where, f"{task.id}: {path} does not exist"))
-    return problems
+    """Names the formulas use, each shape and bench entry, files that must exist; reported as
+    ``task: $.path: message`` (a name no entry gives is reported once, for its formula)."""
+    messages = _unknown_names(task)
+    if not messages:
+        for field, entries in (("shapes", task.shapes), ("bench", task.bench)):
+            for i, case in enumerate(entries):
+                messages += _case_problems(task, case, f"$.{field}[{i}]")
+    messages += [f"{path} does not exist" for path in (task.template, task.solution, *task.mutants)
+                 if not (root / path).is_file()]
+    return [Problem(where, f"{task.id}: {m}") for m in dict.fromkeys(messages)]
+
+
+def _schema_problem(doc: Any, error: jsonschema.ValidationError) -> Problem:
+    """``tasks/3/items: [] should be non-empty (task matmul)``: the path, and the task's id
+    when it has one."""
+    path = list(error.absolute_path)
+    message = f"{'/'.join(map(str, path))}: {error.message}"
+    if len(path) >= 2 and path[0] == "tasks" and isinstance(path[1], int):
+        raw = doc["tasks"][path[1]]
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            message += f" (task {raw['id']})"
+    return Problem(str(KERNELS_FILE), message)
 
 
 def load_kernel_tasks(bank_dir: Path) -> tuple[dict[str, KernelTask], list[Problem]]:
@@ -146,10 +189,10 @@ def load_kernel_tasks(bank_dir: Path) -> tuple[dict[str, KernelTask], list[Probl
     doc, problems = read_yaml(path, str(KERNELS_FILE))
     if problems:
         return {}, problems
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    errors = sorted(_validator().iter_errors(doc),
+                    key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path])
     if errors:
-        return {}, [Problem(str(KERNELS_FILE), f"{'/'.join(map(str, e.absolute_path))}: {e.message}")
-                    for e in errors[:20]]
+        return {}, [_schema_problem(doc, e) for e in errors[:20]]
     tasks: dict[str, KernelTask] = {}
     for raw in doc["tasks"]:
         task = _task(raw)
