@@ -1,7 +1,9 @@
 """Kernel tasks on a CPU machine: the bank section loads, every reference solution passes the
 sandboxed correctness check (Triton ones under Triton's interpreter), every mutant and the
-untouched template fail, each cheat is caught for the reason it cheats, and performance is
-reported as skipped with the reason. The roofline arithmetic is checked on its own."""
+untouched template fail, each cheat is caught for the reason it cheats, performance is
+reported as skipped with the reason, and without Triton a Triton task is skipped with the
+reason. The roofline arithmetic is checked on its own; the loader's checks, the device table
+and the formulas against the workbook's solvers are in test_kernel_bank.py."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.kernels.check import check_kernel, execution_mode
+from grader.kernels import check
+from grader.kernels.check import cases, check_kernel, execution_mode
 from grader.kernels.inputs import make_inputs
 from grader.kernels.roofline import find_device, floor_seconds, judge
-from grader.kernels.spec import FormulaError, formula_value, load_kernel_tasks, traffic
+from grader.kernels.spec import load_kernel_tasks, traffic
 from grader.kernels.static import forbidden_uses
 from grader.paths import REPO_ROOT
 
@@ -71,7 +74,9 @@ def test_templates_and_every_mutant_fail(every_run):
 
 
 @pytest.mark.parametrize(("task", "mutant", "reason"), [
-    ("softmax", "torch_fallback", "uses an op this task forbids"),       # falls back to torch.softmax
+    ("softmax", "torch_fallback", "not allowed in this task: softmax.py"),  # falls back to torch.softmax
+    ("softmax", "hidden_name", "torch._C (reaches PyTorch internals"),   # builds the name, blinds the watch
+    ("softmax", "torch_composition", "no Triton kernel is launched"),    # plain PyTorch, no kernel
     ("matmul", "torch_fallback", "@ (matmul)"),
     ("softmax", "in_place", "modified its input"),                       # mutates its input
     ("softmax", "tensor_subclass", "type Lazy cannot be sent back"),     # a lazy tensor subclass
@@ -93,9 +98,10 @@ def test_a_fallback_hidden_from_the_static_scan_is_seen_at_run_time(tmp_path: Pa
               "def softmax(x):\n"
               "    ops = importlib.import_module('tor' + 'ch')\n"
               "    return getattr(ops, 'soft' + 'max')(x, dim=-1)\n")
-    assert forbidden_uses(source, TASKS["softmax"].forbidden) == []
+    assert forbidden_uses(source, TASKS["softmax"].forbidden) == []  # no forbidden name is written
     report = check_kernel(TASKS["softmax"], {"softmax.py": source.encode()})
-    assert report.status == "failed" and report.forbidden == ["called at run time: softmax"]
+    assert report.status == "failed" and "called at run time: softmax" in report.forbidden
+    assert any("importlib" in line for line in report.forbidden)  # and the computed import is flagged
 
 
 def test_the_static_scan_allows_triton_and_flags_torch():
@@ -117,19 +123,23 @@ def test_inputs_are_seeded_and_never_degenerate():
     assert bool((x.float().std(dim=-1) > 0).all())
 
 
-def test_formulas_are_the_ones_the_derive_items_teach():
-    matmul = TASKS["matmul"]
-    moved, flops = traffic(matmul, {"M": 1024, "N": 4096, "K": 4096}, "bfloat16")
-    assert flops == 2 * 1024 * 4096 * 4096  # item 1.1: 2mkn
-    assert moved == (1024 * 4096 + 4096 * 4096 + 1024 * 4096) * 2
-    assert traffic(TASKS["rmsnorm"], {"M": 1, "N": 4096}, "bfloat16")[0] == (2 * 4096 + 4096) * 2
-    moved, flops = traffic(TASKS["attention"], {"B": 4, "H": 32, "S": 4096, "D": 128}, "bfloat16")
-    assert moved == 4 * (4 * 32 * 4096 * 128) * 2  # q, k, v read and o written once
-    assert flops == 2 * (2 * 4096 * 4096 * 128) * 4 * 32 / 2  # QK^T and PV, halved by the mask
-    with pytest.raises(FormulaError, match="unknown name"):
-        formula_value("2 * M * Q", {"M": 3})
-    with pytest.raises(FormulaError, match="not plain arithmetic"):
-        formula_value("M; os", {"M": 3, "os": 1})  # names only ever become numbers
+def test_without_triton_a_triton_task_is_skipped_and_a_pytorch_task_still_runs(
+        monkeypatch: pytest.MonkeyPatch):
+    real = check.importlib.util.find_spec
+
+    def find_spec(name: str, *args, **kwargs):
+        return None if name.partition(".")[0] == "triton" else real(name, *args, **kwargs)
+
+    monkeypatch.setattr(check.importlib.util, "find_spec", find_spec)
+    mode, why = execution_mode(TASKS["softmax"])
+    assert mode is None and "pip install triton" in why
+    skipped = _check("softmax", TASKS["softmax"].solution)
+    assert skipped.status == "skipped" and skipped.mode == "none" and skipped.score == 0.0
+    assert skipped.feedback == [why] and skipped.cases == []
+    assert skipped.performance == {"status": "skipped", "reason": "no CUDA device"}
+    ran = _check("moe_gating", TASKS["moe_gating"].solution)
+    assert ran.status == "passed" and ran.mode == "cpu"
+    assert len(ran.cases) == len(cases(TASKS["moe_gating"])) and not any(c.problems for c in ran.cases)
 
 
 def test_roofline_floor_efficiency_and_rejection():

@@ -22,7 +22,7 @@ from grader.kernels.compare import compare_outputs
 from grader.kernels.inputs import make_inputs
 from grader.kernels.roofline import Device, floor_seconds, judge
 from grader.kernels.spec import KernelTask, traffic
-from grader.kernels.static import forbidden_uses
+from grader.kernels.static import static_problems
 from grader.kernels.timing import L2_FLUSH_BYTES, Timing, call_seconds, confirm, summarize
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
@@ -238,8 +238,8 @@ def check_kernel(task: KernelTask, files: dict[str, bytes], limits: Limits | Non
     main = Path(task.template).name
     if main not in files:
         return KernelReport(task.id, "error", mode, feedback=[f"no {main} in the submission"])
-    forbidden = [use for name, data in sorted(files.items())
-                 for use in forbidden_uses(data.decode("utf-8", "replace"), task.forbidden, name)]
+    sources = {name: data.decode("utf-8", "replace") for name, data in sorted(files.items())}
+    forbidden = static_problems(sources, task.forbidden, task.language)
     report = KernelReport(task.id, "failed", mode, forbidden=forbidden, feedback=[why])
     report.performance = {"status": "skipped", "reason": "no CUDA device: performance is only "
                           "measured on a GPU"} if mode != "cuda" else {
@@ -273,6 +273,9 @@ def _run_cases(box: Sandbox, task: KernelTask, mode: str, report: KernelReport) 
             problems = compare_outputs(task, got, want, dtype, device or "cpu", box.devices)
         except StudentError as exc:
             problems = [str(exc)]
+            if box.import_error is not None:  # every case would fail the same way
+                report.cases.append(CaseResult(dtype, dims, seed, problems))
+                break
         except SandboxFailure as exc:
             report.cases.append(CaseResult(dtype, dims, seed, [f"{exc.kind}: {exc.detail}"]))
             break
@@ -296,7 +299,7 @@ def _conclude(report: KernelReport, task: KernelTask) -> None:
     if len(report.cases) < total:
         report.feedback.append(f"stopped after {len(report.cases)} of {total} cases")
     if report.forbidden:
-        report.feedback.append("uses an op this task forbids: " + "; ".join(report.forbidden[:4]))
+        report.feedback.append("not allowed in this task: " + "; ".join(report.forbidden[:4]))
     for shape in report.performance.get("shapes", []):
         if shape["problems"]:
             report.feedback.append(f"timing {shape['dtype']} [{shape['shape']}]: {shape['problems'][0]}")
