@@ -25,17 +25,17 @@ FORGE = """
 import sys
 
 _wire = sys.modules["wire"]  # the sandbox's wire module: shrink every reported time 1000x
-_pack = _wire.pack
+_frame = _wire.frame
 
 
 def _forged(message, blobs=()):
     if isinstance(message, dict) and "wall_s" in message:
         message = dict(message, wall_s=message["wall_s"] / 1000,
                        event_s=(message["event_s"] or 0.0) / 1000)
-    return _pack(message, blobs)
+    return _frame(message, blobs)
 
 
-_wire.pack = _forged
+_wire.frame = _forged
 """
 SIDE_STREAM = """
 
@@ -106,3 +106,18 @@ def test_work_hidden_on_a_side_stream_is_timed_by_the_wall_clock():
     assert perf["status"] == "measured", (report.feedback, perf)
     for shape in perf["shapes"]:
         assert shape["median_us"] > 50_000, shape  # the sleep on the side stream counts
+
+
+def test_timed_inputs_drawn_on_the_gpu_are_seeded_and_never_degenerate():
+    from grader.kernels.inputs import make_inputs
+
+    first = make_inputs(TASKS["moe_gating"], {"T": 129, "E": 64}, "bfloat16", 7, "cuda")
+    again = make_inputs(TASKS["moe_gating"], {"T": 129, "E": 64}, "bfloat16", 7, "cuda")
+    assert first[0].device.type == "cuda" and torch.equal(first[0], again[0])
+    assert all(len(set(row.tolist())) == 64 for row in first[0].float().cpu())  # no ties
+    x, weight, _ = make_inputs(TASKS["rmsnorm"], {"M": 7, "N": 33}, "float16", 0, "cuda")
+    assert x.is_cuda and bool((weight.abs() >= 0.5).all())
+
+
+def test_this_gpu_is_in_the_device_table():
+    assert DEVICE is not None, f"{torch.cuda.get_device_name()!r} is not in grader/data/devices.yaml"
