@@ -21,7 +21,7 @@ values = st.recursive(
 
 def round_trip(value):
     blobs: list[bytes] = []
-    frame = wire.pack({"v": wire.encode_value(value, blobs)}, blobs)
+    frame = b"".join(wire.frame({"v": wire.encode_value(value, blobs)}, blobs))
     message, got = wire.unpack(io.BytesIO(frame).read, wire.MAX_REPLY_JSON, wire.MAX_REPLY_BLOBS)
     return wire.decode_value(message["v"], got)
 

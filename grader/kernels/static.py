@@ -97,16 +97,9 @@ def _origins(tree: ast.AST) -> dict[str, str]:
     return origins
 
 
-def _triton_aliases(tree: ast.AST) -> set[str]:
-    aliases = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] == "triton":
-                    aliases.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "triton":
-            aliases.update(alias.asname or alias.name for alias in node.names)
-    return aliases
+def _triton_aliases(origins: Mapping[str, str]) -> set[str]:
+    """Names bound by an import from triton (``tl``, ``triton``, ``jit``)."""
+    return {name for name, origin in origins.items() if origin.split(".")[0] == "triton"}
 
 
 def _root(node: ast.AST) -> str | None:
@@ -154,7 +147,7 @@ def forbidden_uses(source: str, forbidden: tuple[str, ...], filename: str = "<ke
     tree = _parse(source, filename)
     if tree is None:
         return []
-    names, triton = set(forbidden), _triton_aliases(tree)
+    names, triton = set(forbidden), _triton_aliases(_origins(tree))
     found = []
     for node in ast.walk(tree):
         hit = None
@@ -178,7 +171,7 @@ class _Evasions(ast.NodeVisitor):
     def __init__(self, tree: ast.AST) -> None:
         self.origins = _origins(tree)
         self.torch = _torch_aliases(tree, self.origins)
-        self.triton = _triton_aliases(tree)
+        self.triton = _triton_aliases(self.origins)
         self.callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
         self.found: list[tuple[int, str, str]] = []
 

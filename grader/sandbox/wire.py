@@ -261,11 +261,6 @@ def frame(message, blobs=()):
     return [_HEADER.pack(len(body), len(table)), body, table, *blobs]
 
 
-def pack(message, blobs=()):
-    """One frame in one bytes object."""
-    return b"".join(frame(message, blobs))
-
-
 def read_exact_from(fd, n, wait=None):
     """Exactly ``n`` bytes from ``fd`` into one new bytearray (no joins, no copies); EOFError
     at end of file. ``wait()`` runs before each read (for a deadline on a non-blocking fd)."""
