@@ -216,3 +216,23 @@ def test_resume_regrades_late_submissions_and_refuses_a_used_folder(small_class:
     alice.write_text(json.dumps({**stale, "bank": "another bank", "total": 99.0}))
     run(small_class, out, "--resume")  # a result from another bank is graded again
     assert json.loads(alice.read_text())["total"] == 5.0
+
+
+def test_header_bombs_are_error_rows_and_the_class_is_graded(tmp_path: Path, bank):
+    from tests.test_intake import directory_bomb, header_bomb
+
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    workspace(subs, "alice", bank)
+    header_bomb(subs / "bomb.tar.gz")  # 1 MB: a long-name header declaring 1 GiB
+    directory_bomb(subs / "cd.zip")
+    out = tmp_path / "out"
+    result = grade("batch", subs, "--out", out, "--workers", "2")
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert "Graded 1, errors 2" in result.output
+    docs = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
+    assert docs["alice"]["status"] == "graded" and docs["alice"]["total"] == 4.0
+    assert docs["bomb"]["error"] == ("the archive's long-name (././@LongLink) header declares "
+                                     "1073741824 bytes (at most 65536)")
+    assert "central directory declares" in docs["cd"]["error"]
+    assert "- bomb: the archive" in (out / "report.md").read_text()
