@@ -64,7 +64,7 @@ STUDENTS = {
 
 
 def _timed(source: str, zygote: Zygote | None = None) -> StudentTiming:
-    job = Job.create({"moe_gating.py": source.encode()}, "moe_gating", TASK.requires, warm=zygote is not None)
+    job = Job.create({"moe_gating.py": source.encode()}, "moe_gating", TASK.requires)
     box = Sandbox(job, LIMITS, isolation_mode(), zygote=zygote)
     try:
         return time_student(box, TASK, SHAPE, DTYPE, clock="cpu", runs=RUNS)

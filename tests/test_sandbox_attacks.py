@@ -87,7 +87,7 @@ ATTACKS: dict[str, tuple[str, set[str]]] = {
         import _pytest.reports, unittest
         _pytest.reports.TestReport.outcome = "passed"
         unittest.TestCase.run = lambda self, result=None: None
-        """), {"incorrect"}),
+        """), {"incorrect", "error"}),  # error: pytest is not in the student's view at all
     "always-equal result": (src("""
         class Equal(dict):
             def __eq__(self, other):
@@ -358,8 +358,9 @@ def test_everything_but_the_job_folder_is_read_only_in_namespaces():
         import os, site, sys
         _count = count_pairs
         def count_pairs(sequences):
-            for folder in ["/", "/tmp", sys.prefix, *site.getsitepackages()]:
+            for folder in ["/", "/usr", "/dev", "/harness", sys.prefix, *site.getsitepackages()]:
                 assert os.statvfs(folder).f_flag & os.ST_RDONLY, folder
+            assert not os.path.exists("/tmp")
             assert not os.statvfs(".").f_flag & os.ST_RDONLY
             return _count(sequences)
         """)
@@ -387,8 +388,8 @@ def test_a_router_that_wipes_its_input_earns_nothing(bank):
 
 HOOK_DISABLED = src("""
     import os, socket, subprocess, sys
-    main = sys.modules["__main__"]
-    main.FORBIDDEN, main.WRITE_EVENTS = (), ()   # blind the audit hook
+    harness = sys.modules["child"]
+    harness.FORBIDDEN, harness.WRITE_EVENTS = (), ()   # blind the audit hook
 
     def count_pairs(sequences):
         refused = []

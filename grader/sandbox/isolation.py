@@ -1,39 +1,224 @@
-"""How the sandboxed process is isolated: Linux namespaces when the kernel allows them,
-otherwise a plain separate process with rlimits (and a clear warning, once)."""
+"""How a sandboxed process is isolated.
+
+``namespaces``: bubblewrap (``bwrap``) starts the zygote in an allowlisted view of the
+machine, in new pid, net, ipc, uts, cgroup and mount namespaces (and a user namespace when
+the grader is not root). The view holds only the system's programs and libraries, the
+Python runtime with just the packages the item needs, the harness and one job folder. Each
+student process then gets namespaces of its own from the zygote (``zygote.py``).
+
+``rlimits``: where bubblewrap cannot run, a plain separate process with the limits, seccomp
+and the audit hook: it can read any file the grader's user can read. Practice warns; graded
+work refuses it unless the instructor allows it (``require_strong``).
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
-import shlex
+import re
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import warnings
+from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePath
 
 NAMESPACES = "namespaces"
 RLIMITS = "rlimits"
-_UNSHARE_OUTER = ["--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--mount-proc"]
+# The uid student processes run as when the grader is root (no user maps to it).
+SANDBOX_UID = 1_500_000_000
+# Folders of the operating system a Python process and its compilers need, read-only.
+SYSTEM_DIRS = ("/usr/bin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec", "/usr/include",
+               "/usr/local/bin", "/usr/local/lib", "/usr/local/include", "/usr/local/cuda")
+ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64")
+ETC_ENTRIES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives")
+HARNESS_PACKAGES = ("numpy",)  # wire.py moves tensors' bytes through numpy
+HOW_TO_FIX = ("Install bubblewrap (Debian/Ubuntu: 'apt-get install bubblewrap'; Fedora: 'dnf install "
+              "bubblewrap') and allow user namespaces, or grade as root on a host that allows them")
 
 
 class SandboxWarning(UserWarning):
     """Student code runs with weaker isolation than intended."""
 
 
+class WeakSandboxError(RuntimeError):
+    """Graded work was asked to run student code with weak isolation."""
+
+
+def sandbox_uid() -> int | None:
+    """The uid student processes switch to (root graders only); None: they keep the grader's."""
+    return SANDBOX_UID if os.geteuid() == 0 and os.environ.get("GRADE_SANDBOX") != "userns" else None
+
+
+def _flavour_args() -> list[str]:
+    """As root: bwrap runs privileged and the zygote keeps what it needs to set up each child
+    and drop it to ``SANDBOX_UID``. Otherwise: a user namespace owned by the grader's user."""
+    base = ["--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN"]
+    if sandbox_uid() is not None:
+        return [*base, "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
+    return ["--unshare-user", "--uid", str(os.getuid()), "--gid", str(os.getgid()), *base]
+
+
+def _requirements(dist: importlib.metadata.Distribution) -> list[str]:
+    """Names of a distribution's unconditional requirements (extras left out)."""
+    names = []
+    for requirement in dist.requires or []:
+        spec, _, marker = requirement.partition(";")
+        match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", spec.strip())
+        if match and "extra" not in marker:
+            names.append(match.group(0))
+    return names
+
+
+@lru_cache(maxsize=16)
+def package_entries(preload: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Site folder -> its top-level entries that the preloaded modules' distributions and
+    their requirements install (packages, modules, ``.dist-info``): the only packages a
+    student process sees."""
+    queue = [name.split(".")[0] for name in preload]
+    try:
+        for name in list(queue):
+            importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:  # an import name that is not its distribution's
+        providers = importlib.metadata.packages_distributions()
+        queue = [dist for name in preload for dist in providers.get(name.split(".")[0], [])]
+    seen: set[str] = set()
+    entries: dict[str, set[str]] = {}
+    while queue:
+        name = queue.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        folder = str(Path(str(dist.locate_file(""))).resolve())
+        for file in dist.files or []:
+            parts = PurePath(str(file)).parts
+            if parts and parts[0] not in ("..", "__pycache__") and not parts[0].startswith("/"):
+                entries.setdefault(folder, set()).add(parts[0])
+        queue.extend(_requirements(dist))
+    return {folder: tuple(sorted(e for e in names if Path(folder, e).exists()))
+            for folder, names in entries.items()}
+
+
+def _site_dirs() -> list[str]:
+    """Every folder that could hold installed packages in the bound runtime."""
+    found = {*site.getsitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    for pattern in ("/usr/lib/python3*/*-packages", "/usr/local/lib/python3*/*-packages"):
+        found.update(str(p) for p in Path("/").glob(pattern.lstrip("/")))
+    return sorted(str(Path(d).resolve()) for d in found if Path(d).is_dir())
+
+
+def _covered(path: str, folders: Iterable[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def view_args(preload: tuple[str, ...], gpu: bool = False) -> list[str]:
+    """bwrap arguments for the read-only part of the view: the system, the runtime, and in
+    each site folder only the entries of ``package_entries(preload)``."""
+    args: list[str] = []
+    bound: list[str] = []
+
+    def ro_bind(path: str) -> None:
+        if os.path.exists(path) and not _covered(path, bound):
+            args.extend(["--ro-bind", path, path])
+            bound.append(path)
+
+    for path in SYSTEM_DIRS:
+        ro_bind(path)
+    for link in ROOT_LINKS:
+        if os.path.islink(link):
+            args.extend(["--symlink", os.readlink(link), link])
+        else:
+            ro_bind(link)
+    for entry in ETC_ENTRIES:
+        ro_bind(entry)
+    for prefix in dict.fromkeys([sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent)]):
+        ro_bind(str(Path(prefix).resolve()))
+    allowed = package_entries((*preload, *HARNESS_PACKAGES))
+    for folder in _site_dirs():
+        if not _covered(folder, bound) and folder not in allowed:
+            continue
+        args.extend(["--tmpfs", folder])
+        for entry in allowed.get(folder, ()):
+            args.extend(["--ro-bind", f"{folder}/{entry}", f"{folder}/{entry}"])
+        args.extend(["--remount-ro", folder])
+    if gpu:
+        for device in sorted(Path("/dev").glob("nvidia*")):
+            args.extend(["--dev-bind", str(device), str(device)])
+        args.extend(["--ro-bind-try", "/sys", "/sys"])
+    return args
+
+
+def box_command(command: list[str], harness: Path, slot: Path, preload: tuple[str, ...],
+                gpu: bool = False) -> list[str]:
+    """The bwrap command line running ``command`` (the zygote) in the sandbox: every namespace,
+    the allowlisted view, ``harness`` read-only at /harness and ``slot`` (where its jobs are
+    created) at /jobs. bwrap dies with the grader, and the zygote is pid 1: when it ends,
+    the kernel ends everything in the sandbox."""
+    view = [*view_args(preload, gpu), "--ro-bind", str(harness / "passwd"), "/etc/passwd",
+            "--ro-bind", str(harness / "group"), "/etc/group", "--dev", "/dev", "--proc", "/proc",
+            "--ro-bind", str(harness), "/harness", "--bind", str(slot), "/jobs"]
+    return [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--as-pid-1",
+            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            *_flavour_args(), *_parent_dirs([*view, "--dir", "/box"]), *view,
+            "--perms", "0755", "--dir", "/box",
+            "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/", *command]
+
+
+def _parent_dirs(args: list[str]) -> list[str]:
+    """``--dir`` operations (mode 0755) for the folders above every destination in ``args``:
+    bwrap would create them for the sandbox's root only."""
+    takes_two = {"--ro-bind", "--bind", "--dev-bind", "--ro-bind-try", "--symlink"}
+    destinations = [args[i + 2] for i, a in enumerate(args) if a in takes_two]
+    destinations += [args[i + 1] for i, a in enumerate(args) if a in ("--dir", "--tmpfs", "--dev", "--proc")]
+    parents = {str(p) for d in destinations for p in PurePath(d).parents if str(p) != "/"}
+    ordered = sorted(parents, key=lambda p: (p.count("/"), p))
+    return [op for p in ordered for op in ("--perms", "0755", "--dir", p)]
+
+
+def write_identity(folder: Path) -> None:
+    """Minimal /etc/passwd and /etc/group for the view (the student's user only)."""
+    uid = sandbox_uid()
+    uid = os.getuid() if uid is None else uid
+    gid = SANDBOX_UID if sandbox_uid() is not None else os.getgid()
+    (folder / "passwd").write_text(f"student:x:{uid}:{gid}:student:/box/work:/sbin/nologin\n")
+    (folder / "group").write_text(f"student:x:{gid}:\n")
+
+
 @lru_cache(maxsize=1)
 def _namespaces_work() -> str | None:
-    """None when user, net, mount and pid namespaces can be created; else the reason."""
-    unshare = shutil.which("unshare")
-    if sys.platform != "linux" or unshare is None:
-        return "not Linux or no 'unshare' command"
-    try:
-        probe = subprocess.run([unshare, *_UNSHARE_OUTER, "/bin/sh", "-c",
-                                "mount -t tmpfs tmpfs /mnt && exec unshare --user --mount /bin/true"],
-                               capture_output=True, timeout=10, env={})
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return str(exc)
-    return None if probe.returncode == 0 else (probe.stderr.decode(errors="replace").strip() or "failed")
+    """None when the zygote can run in bubblewrap and give a child its own namespaces; else why not."""
+    if sys.platform != "linux":
+        return "not Linux"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    here = Path(__file__).parent
+    with tempfile.TemporaryDirectory(prefix="grade-probe-") as tmp:
+        harness, slot = Path(tmp, "harness"), Path(tmp, "slot")
+        harness.mkdir()
+        slot.mkdir()
+        for name in ("zygote.py", "child.py", "wire.py", "seccomp.py"):
+            shutil.copyfile(here / name, harness / name)
+        write_identity(harness)
+        uid = sandbox_uid()
+        command = [sys.executable, "-I", "/harness/zygote.py", "/harness", NAMESPACES, "/box", "/jobs",
+                   "-" if uid is None else str(uid), "--probe"]
+        try:
+            probe = subprocess.run(box_command(command, harness, slot, ()), capture_output=True,
+                                   timeout=30, env={})
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return str(exc)
+    if probe.returncode == 0:
+        return None
+    return (probe.stderr or probe.stdout).decode(errors="replace").strip()[-300:] or "the probe failed"
 
 
 def isolation_mode() -> str:
@@ -47,87 +232,26 @@ def isolation_mode() -> str:
     return RLIMITS
 
 
+def weak_reason() -> str | None:
+    """Why student code would run with weak isolation here; None when it is fully isolated."""
+    if os.environ.get("GRADE_SANDBOX") == RLIMITS:
+        return "GRADE_SANDBOX=rlimits is set"
+    return _namespaces_work()
+
+
+def require_strong(allow_weak: bool) -> None:
+    """Graded work: refuse to run student code with weak isolation unless ``allow_weak``."""
+    reason = weak_reason()
+    if reason is not None and not allow_weak:
+        raise WeakSandboxError(
+            f"Refusing to grade student code: the sandbox cannot isolate it on this machine ({reason}). "
+            f"Student code could read any file you can read, including other students' work. "
+            f"{HOW_TO_FIX}. To grade anyway, pass --allow-weak-sandbox.")
+
+
 @lru_cache(maxsize=1)
 def _warn_once(reason: str) -> None:
     warnings.warn(
-        f"Linux namespaces are unavailable ({reason}). Student code runs in a separate process "
-        "with resource limits and an audit hook that blocks network and process creation, but it "
-        "can read any file your user can read. Grade untrusted code on a machine where "
-        "'unshare --user' works.", SandboxWarning, stacklevel=3)
-
-
-def hidden_paths(secret_roots: list[Path], keep: list[Path]) -> list[Path]:
-    """Top-level entries of each secret root to hide, sparing any that contain a kept path."""
-    out: list[Path] = []
-    kept = [p.resolve() for p in keep]
-    for root in secret_roots:
-        if not root.is_dir():
-            continue
-        for entry in sorted(root.iterdir()):
-            resolved = entry.resolve()
-            if any(k == resolved or resolved in k.parents for k in kept):
-                continue
-            out.append(entry)
-    return out
-
-
-def _hide_and_freeze(hide: list[Path], writable: list[str]) -> list[str]:
-    """Shell lines: cover ``hide`` with empty tmpfs, then remount every other mount read-only."""
-    lines = []
-    for path in hide:
-        quoted = shlex.quote(str(path))
-        if path.is_dir():
-            lines.append(f"mount -t tmpfs -o size=1k,mode=000 tmpfs {quoted}")
-        elif path.exists():
-            lines.append(f"mount --bind /dev/null {quoted}")
-    spared = "|".join(["/proc", "/proc/*", *(f"{w}|{w}/*" for w in writable)])
-    lines.append("awk '{print $5}' /proc/self/mountinfo | sort -u | while read -r mp; do "
-                 f"case \"$mp\" in {spared}) continue;; esac; "
-                 "mount -o remount,bind,ro \"$mp\" 2>/dev/null || true; done")
-    return lines
-
-
-def _outer(script: list[str]) -> list[str]:
-    return [shutil.which("unshare") or "unshare", *_UNSHARE_OUTER, "/bin/sh", "-c", "\n".join(script)]
-
-
-def wrap_command(command: list[str], box_root: Path, job_dir: Path, hide: list[Path],
-                 mode: str, work_bytes: int = 64 << 20, work_inodes: int = 4096) -> list[str]:
-    """The command line that runs ``command`` isolated.
-
-    Namespaces: new user, net, mount and pid namespaces. The job folder is bind-mounted
-    read-only at ``box_root``, except its output log (a file bind, size-capped by rlimit)
-    and ``work/``, a small tmpfs (``work_bytes``, ``work_inodes``) filled from ``src/``,
-    so a submission cannot fill the disk. The folders in ``hide`` (the jobs and trusted
-    folders, the repository with its hidden tests) are covered by empty tmpfs, every other
-    mount is made read-only, and a second user+mount namespace locks all of it so the
-    student's process cannot undo it.
-    """
-    if mode != NAMESPACES:
-        return command
-    box = shlex.quote(str(box_root))
-    script = ["set -e",
-              f"mount --bind {shlex.quote(str(job_dir))} {box}",
-              f"mount --bind {box}/output.log {box}/output.log",
-              f"mount -t tmpfs -o size={work_bytes},nr_inodes={work_inodes},mode=700 tmpfs {box}/work",
-              f"cp -R {box}/src/. {box}/work/",
-              f"mount -o remount,bind,ro {box}",
-              *_hide_and_freeze(hide, [box]),
-              # a shell waits for the command and reports a signal death as 128 + N: util-linux's
-              # unshare (2.38) makes any signal death of its child exit status 1. Its command
-              # line shows the student's command only, not this script's hidden paths.
-              "exec " + shlex.join([shutil.which("unshare") or "unshare", "--user", "--mount",
-                                    "/bin/sh", "-c", '"$0" "$@"; exit $?', *command])]
-    return _outer(script)
-
-
-def wrap_zygote(command: list[str], box_root: Path, jobs_dir: Path, hide: list[Path], mode: str) -> list[str]:
-    """Like ``wrap_command`` for a zygote: the jobs folder stays visible and writable (each
-    forked child mounts its own job and then hides the folder), and nothing is locked yet."""
-    if mode != NAMESPACES:
-        return command
-    jobs = shlex.quote(str(jobs_dir))
-    script = ["set -e", f"mount --bind {jobs} {jobs}",
-              *_hide_and_freeze(hide, [shlex.quote(str(box_root)), jobs]),
-              "exec " + shlex.join(command)]
-    return _outer(script)
+        f"The sandbox cannot isolate student code here ({reason}). It runs in a separate process "
+        "with resource limits, seccomp and an audit hook, but it can read any file your user can "
+        f"read. {HOW_TO_FIX}.", SandboxWarning, stacklevel=3)

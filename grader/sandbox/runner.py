@@ -144,7 +144,7 @@ class WarmRunner:
         start = time.monotonic()
         if self._proc is None:
             self._start()
-        job = Job.create(files, self.module, self.preload, warm=True)
+        job = Job.create(files, self.module, self.preload)
         try:
             os.write(self._control, (json.dumps({"job": str(job.dir)}) + "\n").encode())
             budget = self.limits.startup_timeout_s + RUNNER_SLACK_S + self.limits.total_s

@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import wire
-from grader.sandbox.isolation import NAMESPACES, hidden_paths, isolation_mode, wrap_command, wrap_zygote
-from grader.sandbox.limits import Limits, limiter
+from grader.sandbox.isolation import NAMESPACES, box_command, isolation_mode, sandbox_uid, write_identity
+from grader.sandbox.limits import Limits
 
-HARNESS_FILES = ("child.py", "wire.py", "seccomp.py")
+HARNESS_FILES = ("child.py", "wire.py", "seccomp.py", "zygote.py")
 # One compute thread per process: a batch already runs one submission per core, and
 # OpenMP pools in both the trusted runner and the student process fight over the cores.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 FATAL_KINDS = ("timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered")
 MAX_REPORTED_S = 1e6  # a timed call the child reports as longer than this is not a time
+SPAWN_FAILED = 70  # zygote.py's exit status for a child it could not set up
 
 
 class SandboxFailure(Exception):
@@ -47,16 +48,20 @@ class StudentError(Exception):
 
 
 def sandbox_root() -> Path:
-    """Per-user folder holding job, trusted and mount-point folders."""
+    """Per-user folder holding job, trusted and zygote folders (only its owner may enter)."""
     root = Path(tempfile.gettempdir()) / f"grade-sandbox-{os.getuid()}"
-    for sub in ("jobs", "trusted", "box", "zygotes"):
+    for sub in ("jobs", "trusted", "zygotes"):
         (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+    if root.is_symlink() or root.stat().st_uid != os.getuid():
+        raise RuntimeError(f"{root} is not this user's own folder; remove it")
+    root.chmod(0o700)
     return root
 
 
 @dataclass
 class Job:
-    """A fresh folder with the submission's files (``work/``) and the harness."""
+    """A fresh folder with the submission's files (``src/``, copied into the student
+    process's own ``work/``), its output log and the grader's settings for the child."""
 
     dir: Path
     module: str
@@ -64,58 +69,90 @@ class Job:
 
     @classmethod
     def create(cls, files: dict[str, bytes], module: str, preload: tuple[str, ...] = (),
-               warm: bool = False, env: dict[str, str] | None = None, programs: bool = False) -> Job:
-        """``warm``: for a zygote's child, which copies ``src/`` into its own ``work/`` and
-        brings its own harness; a cold child needs both written here. ``env``: variables
-        the child sets before importing the student's module (``{job}`` in a value: the job
-        folder as the child sees it). ``programs``: the child may start programs (seccomp and
-        the audit hook allow fork and exec; namespaces and limits still apply)."""
+               env: dict[str, str] | None = None, programs: bool = False) -> Job:
+        """``env``: variables the child sets before importing the student's module (``{job}``
+        in a value: the job folder as the child sees it). ``programs``: the child may start
+        programs (seccomp and the audit hook allow fork and exec; namespaces and limits still
+        apply)."""
         job = Path(tempfile.mkdtemp(dir=sandbox_root() / "jobs"))
         if env:
             (job / "env.json").write_text(json.dumps(env), "utf-8")
         if programs:
             (job / "policy.json").write_text(json.dumps({"programs": True}), "utf-8")
-        for sub in ("src", "work") if warm else ("src", "work", "harness"):
+        for sub in ("src", "work"):
             (job / sub).mkdir()
         for name, data in files.items():  # src/: the pristine copy the child's work/ is filled from
             (job / "src" / name).write_bytes(data)
-            if not warm:
-                (job / "work" / name).write_bytes(data)
         (job / "output.log").touch()
-        here = Path(__file__).parent
-        for name in () if warm else HARNESS_FILES:
-            shutil.copyfile(here / name, job / "harness" / name)
+        _open_to_sandbox_user(job)
         return cls(job, module, preload)
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _open_to_sandbox_user(job: Path) -> None:
+    """A root grader's student process runs as ``SANDBOX_UID``: it reads the job and writes
+    its log and work folder (the folders above stay the grader's own)."""
+    uid = sandbox_uid()
+    if uid is None:
+        return
+    for path in (job, *job.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    for path in (job / "output.log", job / "work"):
+        os.chown(path, uid, uid)
+
+
 class Zygote:
-    """A pre-imported parent process that forks one student process per submission."""
+    """A pre-imported parent process that forks one student process per submission.
+
+    In namespaces mode it runs in bubblewrap (``isolation.box_command``) and sees one folder
+    of jobs, its ``slot``: a job is moved in for its turn and moved back after."""
 
     def __init__(self, preload: tuple[str, ...], mode: str, limits: Limits) -> None:
         root = sandbox_root()
         self.dir = Path(tempfile.mkdtemp(dir=root / "zygotes"))
+        self.slot = Path(tempfile.mkdtemp(dir=root / "jobs"))
+        self._errors = self.dir.with_suffix(".log")  # outside the harness folder the child sees
         here = Path(__file__).parent
-        for name in (*HARNESS_FILES, "zygote.py"):
+        for name in HARNESS_FILES:
             shutil.copyfile(here / name, self.dir / name)
+        write_identity(self.dir)
         self.mode, self.limits = mode, limits
-        command = [sys.executable, "-I", str(self.dir / "zygote.py"), str(self.dir), mode,
-                   str(root / "box"), str(root / "jobs"), *preload]
-        keep = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
-                root / "box", root / "jobs", self.dir]
-        hide = [root / "trusted", *_secret_paths(keep)]
-        self._proc = subprocess.Popen(
-            wrap_zygote(command, root / "box", root / "jobs", hide, mode), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(THREAD_ENV), start_new_session=True)
+        uid = sandbox_uid()
+        if mode == NAMESPACES:
+            command = [sys.executable, "-I", "/harness/zygote.py", "/harness", mode, "/box", "/jobs",
+                       "-" if uid is None else str(uid), *preload]
+            gpu = "torch" in preload and Path("/dev/nvidiactl").exists()
+            command = box_command(command, self.dir, self.slot, preload, gpu)
+        else:
+            command = [sys.executable, "-I", str(self.dir / "zygote.py"), str(self.dir), mode, "-",
+                       str(self.slot), "-", *preload]
+        with open(self._errors, "wb") as errors:  # the harness's own failures only
+            self._proc = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
+                env=dict(THREAD_ENV), start_new_session=True)
+
+    def last_error(self) -> str:
+        """The zygote's last complaint (a child it could not set up), if any."""
+        try:
+            with open(self._errors, "rb") as fh:
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - 600))
+                lines = fh.read().decode(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return lines[-1][:300] if lines else ""
+
+    def inside(self, job: Job) -> str:
+        """The job folder's path as the zygote sees it."""
+        return f"/jobs/{job.dir.name}" if self.mode == NAMESPACES else str(job.dir)
 
     def _ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         try:
             self._proc.stdin.write((json.dumps(request) + "\n").encode())
             self._proc.stdin.flush()
-        except BrokenPipeError:
+        except (BrokenPipeError, ValueError):
             raise SandboxFailure("crashed", "the zygote is gone") from None
         ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
         line = self._proc.stdout.readline() if ready else b""
@@ -128,7 +165,7 @@ class Zygote:
         return answer if isinstance(answer, dict) else {}
 
     def reap(self) -> int | None:
-        """The exit status of the child that just went away (negative: its signal)."""
+        """The exit status of the child that just went away (negative or 128 + N: its signal)."""
         try:
             status = self._ask({"op": "reap"}, 5).get("status")
         except SandboxFailure:
@@ -136,18 +173,28 @@ class Zygote:
         return status if isinstance(status, int) else None
 
     def spawn(self, job: Job, limits: Limits) -> None:
-        self._ask({"op": "spawn", "job": str(job.dir), "module": job.module, "limits": asdict(limits)},
+        self._ask({"op": "spawn", "job": self.inside(job), "module": job.module, "limits": asdict(limits)},
                   limits.startup_timeout_s)
 
     def kill(self) -> None:
         with contextlib.suppress(SandboxFailure):
             self._ask({"op": "kill"}, 10)
 
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
     def close(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGKILL)
         self._proc.wait()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe:
+                with contextlib.suppress(OSError):
+                    pipe.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.slot, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self._errors.unlink()
 
 
 @dataclass
@@ -161,7 +208,8 @@ class Sandbox:
     fatal: SandboxFailure | None = None
     import_error: dict[str, str] | None = None
     _waiting: str = ""  # what a timeout now means, when not a call's own time limit
-    _proc: subprocess.Popen[bytes] | None = None
+    _own_zygote: bool = False  # started for this one submission, closed with it
+    _home: Path | None = None  # where the job folder was before it moved into the zygote's slot
     _rfd: int = -1
     _wfd: int = -1
     _dummy_writer: int = -1
@@ -171,11 +219,11 @@ class Sandbox:
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
-        """A fresh student process: forked by the zygote when there is one, else started cold."""
-        if self.zygote is not None:
-            self._start_warm(self.zygote)
-        else:
-            self._start_cold()
+        """A fresh student process, forked by the zygote (one started for this submission
+        alone when none was given)."""
+        if self.zygote is None:
+            self.zygote, self._own_zygote = Zygote(self.job.preload, self.mode, self.limits), True
+        self._start_in(self.zygote)
         self._waiting = f"the module was not imported within {self.limits.startup_timeout_s:g} s"
         hello = self._receive(time.monotonic() + self.limits.startup_timeout_s)
         self._waiting = ""
@@ -186,8 +234,13 @@ class Sandbox:
             return
         raise self._fail("tampered", "the sandbox sent an unexpected first message")
 
-    def _start_warm(self, zygote: Zygote) -> None:
-        """Channel through two FIFOs in the job folder; the zygote forks the child onto them."""
+    def _start_in(self, zygote: Zygote) -> None:
+        """Move the job into the zygote's slot; channel through two FIFOs in the job folder,
+        onto which the zygote forks the child."""
+        if self.job.dir.parent != zygote.slot:
+            self._home = self.job.dir
+            self.job.dir = zygote.slot / self._home.name
+            os.rename(self._home, self.job.dir)
         to_child, from_child = self.job.dir / "to_child", self.job.dir / "from_child"
         os.mkfifo(to_child, 0o600)
         os.mkfifo(from_child, 0o600)
@@ -203,39 +256,24 @@ class Sandbox:
         os.close(self._dummy_writer)
         self._dummy_writer = -1
 
-    def _start_cold(self) -> None:
-        root = sandbox_root()
-        inside = root / "box" if self.mode == NAMESPACES else self.job.dir
-        child = [sys.executable, "-I", str(inside / "harness" / "child.py"), str(inside / "harness"),
-                 str(inside / "work"), self.job.module, str(inside / "output.log"), *self.job.preload]
-        keep = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent, root / "box"]
-        hide = [root / "jobs", root / "trusted", *_secret_paths(keep)]
-        command = wrap_command(child, root / "box", self.job.dir, hide, self.mode,
-                               self.limits.work_bytes, self.limits.work_inodes)
-        self._proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=dict(THREAD_ENV), cwd=self.job.dir / "work", preexec_fn=limiter(self.limits),
-            start_new_session=True)
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._wfd, self._rfd = self._proc.stdin.fileno(), self._proc.stdout.fileno()
-        for fd in (self._wfd, self._rfd):
-            wire.widen_pipe(fd)
-
     def stop(self) -> None:
-        if self._proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            for pipe in (self._proc.stdin, self._proc.stdout):
-                if pipe:
-                    pipe.close()
-            self._proc.wait()
-            self._proc = None
-        elif self._rfd >= 0 and self.zygote is not None:
+        """End the student process; the job folder goes back where it was."""
+        if self._rfd >= 0 and self.zygote is not None:
             self.zygote.kill()
-            for fd in (self._rfd, self._wfd, self._dummy_writer):
-                if fd >= 0:
-                    os.close(fd)
+        for fd in (self._rfd, self._wfd, self._dummy_writer):
+            if fd >= 0:
+                os.close(fd)
         self._rfd = self._wfd = self._dummy_writer = -1
+        if self._own_zygote and self.zygote is not None:
+            self.zygote.close()
+            self.zygote, self._own_zygote = None, False
+        for fifo in ("to_child", "from_child"):
+            with contextlib.suppress(OSError):
+                (self.job.dir / fifo).unlink()
+        if self._home is not None:
+            with contextlib.suppress(OSError):
+                os.rename(self.job.dir, self._home)
+            self.job.dir, self._home = self._home, None
 
     # -- calls ------------------------------------------------------------------------
     def call(self, func: str, args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -395,12 +433,10 @@ class Sandbox:
         return self._receive_frame(deadline)[0]
 
     def _died(self) -> SandboxFailure:
-        code = None
-        if self._proc is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                code = self._proc.wait(timeout=5)
-        elif self.zygote is not None:
-            code = self.zygote.reap()
+        code = self.zygote.reap() if self.zygote is not None else None
+        if code == SPAWN_FAILED and self.zygote is not None and self.zygote.last_error():
+            return self._fail("crashed", f"the sandbox could not start the student process "
+                              f"({self.zygote.last_error()})")
         if self._hit_file_limit():
             return self._fail("output_limit", f"a file or the output reached "
                               f"{self.limits.file_bytes >> 20} MiB")
@@ -424,19 +460,3 @@ class Sandbox:
         self.fatal = SandboxFailure(kind, detail)
         self.stop()
         return self.fatal
-
-
-def _secret_paths(keep: list[Path]) -> list[Path]:
-    """The repository's top-level entries (bank, solutions, hidden tests, .git) and any
-    installed ``solutions`` package, except folders holding the interpreter."""
-    from grader.paths import REPO_ROOT
-
-    paths = hidden_paths([REPO_ROOT], keep)
-    temp = Path(tempfile.gettempdir())
-    paths += [p for p in hidden_paths([temp], keep) if p != sandbox_root()]
-    try:
-        import solutions
-        paths.append(Path(solutions.__file__).resolve().parent)
-    except ImportError:
-        pass
-    return list(dict.fromkeys(paths))

@@ -1,10 +1,16 @@
 """A pre-imported parent for student processes: pays for Python and torch start-up once,
 then forks a fresh, limited, isolated child per submission.
 
-Run as ``python -I zygote.py HARNESS_DIR MODE BOX JOBS_DIR [PRELOAD...]`` by the trusted
-runner (in namespaces, inside the same outer namespaces a cold child would get, but
-without the final lock, so it can still set up each child's mounts). Commands arrive
-as JSON lines on stdin; answers go to stdout. Harness file: standard library only.
+Run as ``python -I zygote.py HARNESS_DIR MODE BOX JOBS_DIR UID [PRELOAD...]`` by the trusted
+side; in namespaces mode inside bubblewrap (``isolation.box_command``), as pid 1 of the
+sandbox's pid namespace. Commands arrive as JSON lines on stdin; answers go to stdout.
+``--probe`` instead of preloads: set up one child's namespaces and exit 0 if that works.
+
+Each child (namespaces mode) gets new mount, pid, ipc, uts, net and cgroup namespaces, a
+fresh /proc showing only itself, its job bound at BOX with a small tmpfs ``work/``, and the
+jobs folder covered; then it drops to UID (or stays the grader's user) in a user namespace of
+its own, with no capabilities. A small non-dumpable relay process waits for it outside its
+pid namespace, so the child can name no other process. Harness file: standard library only.
 """
 
 import contextlib
@@ -15,13 +21,18 @@ import os
 import resource
 import shutil
 import signal
+import struct
 import sys
 import time
 
-CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x02000000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+CHILD_NAMESPACES = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
     1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
-PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 1, 4, 24
+_LINUX_CAPABILITY_VERSION_3, CAP_LAST = 0x20080522, 63
+CAPSET = {"x86_64": 126, "aarch64": 91}
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -40,24 +51,58 @@ def _mount(source, target, fstype, flags, data=None):
 
 
 def _locked_flags(path):
-    """Flags a remount inside a user namespace must keep (nosuid, nodev, noexec)."""
+    """Flags a remount must keep (nosuid, nodev, noexec)."""
     f = os.statvfs(path).f_flag
     return (MS_NOSUID if f & os.ST_NOSUID else 0) | (MS_NODEV if f & os.ST_NODEV else 0) | (
         MS_NOEXEC if f & os.ST_NOEXEC else 0)
 
 
-def enter_box(job, box, jobs_dir, work_bytes, work_inodes):
-    """Give this (forked, single-threaded) process the same view a cold child gets, then lock it."""
-    _check(_libc.unshare(CLONE_NEWNS), "unshare")
+def _write(path, text):
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+def _drop_capabilities():
+    """No capability left, in any set, for this process and what it may start."""
+    for cap in range(CAP_LAST + 1):
+        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the kernel's last cap
+    header = ctypes.create_string_buffer(struct.pack("Ii", _LINUX_CAPABILITY_VERSION_3, 0))
+    data = ctypes.create_string_buffer(24)  # two (effective, permitted, inheritable) triples, all zero
+    _check(_libc.syscall(CAPSET[os.uname().machine], header, data), "capset")
+
+
+def enter_box(job, box, jobs_dir, limits, uid):
+    """In fresh namespaces (this process is pid 1 of its pid namespace): the job at ``box``,
+    ``work/`` a tmpfs, everything read-only but it and the output log, the jobs folder
+    covered, a fresh /proc; then the drop to ``uid`` (None: keep this user) in a new user
+    namespace, with no capabilities."""
+    me = os.getuid() if uid is None else uid
+    gid = os.getgid() if uid is None else uid
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount(job, box, None, MS_BIND)
     _mount(f"{box}/output.log", f"{box}/output.log", None, MS_BIND)
-    _mount("tmpfs", f"{box}/work", "tmpfs", 0, f"size={work_bytes},nr_inodes={work_inodes},mode=700")
+    _mount("tmpfs", f"{box}/work", "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={limits['work_bytes']},nr_inodes={limits['work_inodes']},mode=700,uid={me},gid={gid}")
+    _mount(None, box, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _locked_flags(box))
+    _mount("tmpfs", jobs_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,nr_inodes=4,mode=000")
+    _mount(None, jobs_dir, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    if uid is not None:  # a root grader: become the sandbox's own unprivileged user
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc files (the maps) become its own
+    try:
+        _check(_libc.unshare(CLONE_NEWUSER), "unshare")
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{me} {me} 1\n")
+        _write("/proc/self/gid_map", f"{gid} {gid} 1\n")
+    except OSError:
+        if uid is None:
+            raise  # without a uid change this is what gives up the zygote's capabilities
+    _drop_capabilities()
     for name in os.listdir(f"{box}/src"):
         shutil.copyfile(f"{box}/src/{name}", f"{box}/work/{name}")
-    _mount(None, box, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _locked_flags(box))
-    _mount("tmpfs", jobs_dir, "tmpfs", 0, "size=1k,mode=000")
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare")  # locks every mount above
 
 
 def set_limits(limits):
@@ -71,32 +116,78 @@ def set_limits(limits):
         resource.setrlimit(which, (value, value + 1 if which == resource.RLIMIT_CPU else value))
 
 
-def spawn(request, harness, mode, box, jobs_dir, child):
-    """Fork one student process for ``request``; returns its pid (in this namespace)."""
+def _relay(pid):
+    """The relay's life: wait for the child and exit as it did (a signal as 128 + N)."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            os._exit(70)
+        except InterruptedError:
+            continue
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status) & 255)
+
+
+def _isolate(report_fd):
+    """Fork into fresh namespaces. Returns in the new child (pid 1 there); the process that
+    called it becomes the relay and never returns. ``report_fd``: where the relay writes the
+    child's pid, so the zygote can kill it."""
+    _check(_libc.unshare(CHILD_NAMESPACES), "unshare")
     pid = os.fork()
     if pid:
-        return pid
+        os.write(report_fd, struct.pack("i", pid))
+        os.closerange(0, 1 << 16)  # holds nothing of the job's: the channel's end is the child's
+        _relay(pid)
+    os.close(report_fd)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    os.setsid()
+
+
+def _cpu_limit(signum, frame):
+    os._exit(128 + signal.SIGXCPU)
+
+
+def spawn(request, harness, mode, box, jobs_dir, uid, child):
+    """Fork one student process for ``request``: (pid to wait for, pid of the child itself)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_fd)
+        inner = pid
+        if mode == "namespaces":
+            with os.fdopen(read_fd, "rb") as fh:
+                data = fh.read(4)
+            inner = struct.unpack("i", data)[0] if len(data) == 4 else pid
+        else:
+            os.close(read_fd)
+        return pid, inner
     try:  # the child: nothing here may return into the zygote's loop
+        os.close(read_fd)
         os.setsid()
         job, limits = request["job"], request["limits"]
         to_child = os.open(f"{job}/to_child", os.O_RDONLY | os.O_NONBLOCK)
         os.set_blocking(to_child, True)
         from_child = os.open(f"{job}/from_child", os.O_WRONLY)
-        os.write(from_child, b"\x01")  # connected: from now on, end of file means this process died
         root = job
         if mode == "namespaces":
-            enter_box(job, box, jobs_dir, limits["work_bytes"], limits["work_inodes"])
+            _isolate(write_fd)
+            enter_box(job, box, jobs_dir, limits, uid)
             root = box
         else:
+            os.close(write_fd)
             for name in os.listdir(f"{job}/src"):
                 shutil.copyfile(f"{job}/src/{name}", f"{job}/work/{name}")
+        os.write(from_child, b"\x01")  # connected: from now on, end of file means this process died
         set_limits(limits)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # pid 1 of its namespace ignores a signal it does not handle: the CPU limit's SIGXCPU
+        # ends it as it would end any process (a child that undoes this is killed a second later)
+        signal.signal(signal.SIGXCPU, _cpu_limit)
         child.serve(to_child, from_child, harness, f"{root}/work", request["module"], f"{root}/output.log")
-    except BaseException as exc:  # report and leave; never back into the loop
+    except BaseException as exc:  # report (on the zygote's stderr) and leave; never back into the loop
         try:
-            with open(f"{request.get('job')}/zygote_error.txt", "w") as fh:
-                fh.write(f"{type(exc).__name__}: {exc}")
+            os.write(2, f"spawn failed: {type(exc).__name__}: {exc}\n".encode()[:500])
         finally:
             os._exit(70)
     os._exit(0)
@@ -119,36 +210,68 @@ def reap(pid, wait_s=2.0):
         time.sleep(0.005)
 
 
+def end(current):
+    """Kill the current child and its relay, and reap every process that has ended."""
+    for pid in reversed(current or ()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        if current:
+            os.waitpid(current[0], 0)
+        while os.waitpid(-1, os.WNOHANG)[0]:  # orphans handed to this pid 1
+            pass
+
+
+def probe(harness, mode, box, jobs_dir, uid):
+    """Exit 0 when a child can be given its namespaces and view here, else 1 with the reason."""
+    job = f"{jobs_dir}/probe"
+    os.makedirs(f"{job}/src")
+    os.mkdir(f"{job}/work")
+    open(f"{job}/output.log", "w").close()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _read_fd, write_fd = os.pipe()
+            _isolate(write_fd)
+            enter_box(job, box, jobs_dir, {"work_bytes": 1 << 20, "work_inodes": 64}, uid)
+            os._exit(0 if os.listdir("/proc") and os.getpid() == 1 else 3)
+        except BaseException as exc:
+            sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    sys.exit(0 if os.waitstatus_to_exitcode(status) == 0 else 1)
+
+
 def main():
-    harness, mode, box, jobs_dir = sys.argv[1:5]
-    for name in sys.argv[5:]:
+    harness, mode, box, jobs_dir, uid_arg = sys.argv[1:6]
+    uid = None if uid_arg == "-" else int(uid_arg)
+    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # waitpid must see its children end
+    if sys.argv[6:] == ["--probe"]:
+        probe(harness, mode, box, jobs_dir, uid)
+    for name in sys.argv[6:]:
         __import__(name)
     sys.path.insert(0, harness)
     import child
     import seccomp  # noqa: F401 - imported once here, reused by every child
     import wire  # noqa: F401
     sys.path.remove(harness)
-    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     gc.freeze()  # children never scan (and so never copy) the pages of what is loaded here
     current = None
     for line in sys.stdin:
         request = json.loads(line)
         if request.get("op") == "reap":  # how did the current child end? (it closed its channel)
-            status, current = reap(current), None
+            status = reap(current[0]) if current else None
+            end(current)
+            current = None
             sys.stdout.write(json.dumps({"ok": True, "status": status}) + "\n")
             sys.stdout.flush()
             continue
-        if current is not None:  # one child at a time: end the previous one
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(current, signal.SIGKILL)
-            os.waitpid(current, 0)
-            current = None
+        end(current)  # one child at a time: end the previous one
+        current = None
         if request.get("op") == "spawn":
-            current = spawn(request, harness, mode, box, jobs_dir, child)
-            answer = {"ok": True}
-        else:
-            answer = {"ok": True}
-        sys.stdout.write(json.dumps(answer) + "\n")
+            current = spawn(request, harness, mode, box, jobs_dir, uid, child)
+        sys.stdout.write(json.dumps({"ok": True}) + "\n")
         sys.stdout.flush()
 
 
