@@ -123,13 +123,13 @@ def report_md(docs: list[dict[str, Any]]) -> str:
                         and d["items"][item_id]["status"] not in ("correct", "unanswered"))
         fired = Counter(d["analysis"][item_id]["matched"] for d in graded if item_id in d["analysis"]
                         and d["analysis"][item_id]["matched"] and d["items"][item_id]["status"] != "correct")
-        common = "; ".join(f"`{_cell(a)}` ×{n}" for a, n in _top(wrong))
-        labels = "; ".join(f"{_cell(m)} ×{n}" for m, n in _top(fired))
-        lines.append(f"| {item_id} | {mean:.2f} | {share:.0%} | {common} | {labels} |")
+        common = "; ".join(f"{markdown_text(a)} ×{n}" for a, n in _top(wrong))
+        labels = "; ".join(f"{markdown_text(m)} ×{n}" for m, n in _top(fired))
+        lines.append(f"| {markdown_text(item_id)} | {mean:.2f} | {share:.0%} | {common} | {labels} |")
     errors = [d for d in docs if d["status"] == "error"]
     if errors:
         lines += ["", "## Submissions that could not be graded", ""]
-        lines += [f"- {d['student']}: {_cell(d['error'])}" for d in errors]
+        lines += [f"- {markdown_text(d['student'])}: {markdown_text(d['error'], 200)}" for d in errors]
     return "\n".join(lines) + "\n"
 
 
@@ -138,8 +138,21 @@ def _top(counts: Counter[str], k: int = 3) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:k]
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")[:80]
+_LINE_BREAKS = str.maketrans({c: " " for c in "\r\n\t\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MARKDOWN = re.compile(r"([\\`*_\[\]!|~$])")
+_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def markdown_text(text: object, limit: int = 80) -> str:
+    """Student-derived text (an id, an answer, an error quoting a file) as inert Markdown on one
+    line: at most ``limit`` characters of it, line breaks as spaces, control characters as
+    U+FFFD, Markdown's inline punctuation backslash-escaped (so no emphasis, code span, link,
+    image or table cell boundary), ``& < >`` as HTML entities (no tag, no ``<url>`` autolink),
+    and ``://`` and ``www.`` broken up so a bare URL is not made a link either."""
+    text = _CONTROL.sub("\ufffd", str(text)[:limit].translate(_LINE_BREAKS))
+    text = _MARKDOWN.sub(r"\\\1", text).translate(_HTML)
+    return re.sub(r"(?i)(?<=:)//|(?<=www)\.", lambda m: "".join("\\" + c for c in m.group()), text)
 
 
 def write_aggregates(out: Path, warnings: list[str] | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -145,7 +146,7 @@ def test_gradescope_junit_and_report_files(small_class: Path, tmp_path: Path):
     assert [s.get("name") for s in suites] == names
     assert suites[0].get("failures") == "46" and suites[2].get("errors") == "51"
     report = (out / "report.md").read_text()
-    assert "| 1.1 | 0.33 | 33% | `17180` ×1 | multiply-add counted once ×1 |" in report
+    assert "| 1.1 | 0.33 | 33% | 17180 ×1 | multiply-add counted once ×1 |" in report
     assert "- eve: the archive holds a path that leaves its folder" in report
 
 
@@ -236,3 +237,40 @@ def test_header_bombs_are_error_rows_and_the_class_is_graded(tmp_path: Path, ban
                                      "1073741824 bytes (at most 65536)")
     assert "central directory declares" in docs["cd"]["error"]
     assert "- bomb: the archive" in (out / "report.md").read_text()
+
+
+HOSTILE = ["<img src=x onerror=alert(1)>", "![t](http://e/x.png)", "a|b\nc", "[link](http://e/)",
+           "`code` *em* ~~s~~ $x$ <http://e/> http://e/x www.e.com &lt;b&gt; \\| <!-- c"]
+
+
+def _unescaped_pipes(line: str) -> int:
+    return len(re.findall(r"(?<!\\)(?:\\\\)*\|", line))
+
+
+def test_report_renders_student_text_inert(tmp_path: Path, bank):
+    """Answers, ids and errors are student text: in report.md they are escaped, so no HTML, image,
+    link or extra table cell comes through, raw or rendered."""
+    from markdown_it import MarkdownIt
+
+    from grader.batch_outputs import report_md
+
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    for k, answer in enumerate(HOSTILE):
+        ws = workspace(subs, f"s{k}", bank, answers=False)
+        write_answers(ws, {"1.1": answer, "1.2": HOSTILE[(k + 1) % len(HOSTILE)]})
+    out = tmp_path / "out"
+    assert grade("batch", subs, "--out", out).exit_code == 0
+    docs = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
+    docs.append({**docs[0], "student": "<img src=x onerror=alert(1)>|![t](http://e/x.png)",
+                 "status": "error", "error": "bad YAML near '" + "\n".join(HOSTILE) + "'"})
+    for report in ((out / "report.md").read_text(), report_md(docs)):
+        assert "<img" not in report and "![" not in report and "<http" not in report and "<!--" not in report
+        rows = [line for line in report.splitlines() if line.startswith("|")]
+        assert len(rows) == 2 + len(docs[0]["items"]) and all(_unescaped_pipes(r) == 6 for r in rows), rows
+        html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(report)
+        assert "<img" not in html and "<a " not in html and "<code>" not in html and "<em>" not in html
+        assert all(row.count("<td>") == 5 for row in html.split("<tr>")[2:])
+    assert "| 1.1 | 0.00 | 0% | " in report and "&lt;img src=x onerror=alert(1)&gt; ×1" in report
+    assert "\\!\\[t\\](http:\\/\\/e/x.png) ×1" in report
+    assert "- &lt;img src=x onerror=alert(1)&gt;\\|\\!\\[t\\](http:\\/\\/e/x.png): bad YAML near" in report
