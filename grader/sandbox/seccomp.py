@@ -1,6 +1,7 @@
 """A seccomp filter for the student process: the kernel refuses new processes, exec, sockets,
-tracing, mounts, namespaces, io_uring and signals to other processes (a job may allow new
-processes and exec, for Triton's compiler on a GPU).
+tracing and cross-process memory, mounts, namespaces, io_uring, keyrings, file handles, signals
+to other processes (queued ones and pidfds included), and priority or limit changes to them (a
+job may allow new processes and exec, for Triton's compiler on a GPU).
 
 The Python audit hook reports attempts; this filter is what actually stops them, even
 when student code disables the hook or calls C directly. Loaded by ``child.py`` (as a
@@ -18,23 +19,38 @@ CLONE_THREAD = 0x00010000
 OFF_NR, OFF_ARCH, OFF_ARG0 = 0, 4, 16
 PR_SET_NO_NEW_PRIVS, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC = 38, 1, 1
 
-# arch: (AUDIT_ARCH, seccomp syscall, denied syscalls, kill-like {nr: pid-arg}, clone, clone3)
+# arch: (AUDIT_ARCH, seccomp syscall, denied syscalls, kill-like {nr: name}, clone, clone3,
+#        self-only {nr: (name, index of the pid argument)})
 ARCHES = {
     "x86_64": (0xC000003E, 317,
                {57: "fork", 58: "vfork", 59: "execve", 322: "execveat", 41: "socket",
                 53: "socketpair", 101: "ptrace", 310: "process_vm_readv", 311: "process_vm_writev",
                 165: "mount", 166: "umount2", 272: "unshare", 308: "setns", 424: "pidfd_send_signal",
                 321: "bpf", 298: "perf_event_open", 323: "userfaultfd", 425: "io_uring_setup",
-                426: "io_uring_enter", 427: "io_uring_register", 155: "pivot_root", 161: "chroot"},
-               {62: "kill", 200: "tkill", 234: "tgkill"}, 56, 435),
+                426: "io_uring_enter", 427: "io_uring_register", 155: "pivot_root", 161: "chroot",
+                129: "rt_sigqueueinfo", 297: "rt_tgsigqueueinfo", 434: "pidfd_open", 438: "pidfd_getfd",
+                440: "process_madvise", 448: "process_mrelease", 312: "kcmp", 248: "add_key",
+                249: "request_key", 250: "keyctl", 303: "name_to_handle_at", 304: "open_by_handle_at",
+                256: "migrate_pages", 279: "move_pages", 103: "syslog"},
+               {62: "kill", 200: "tkill", 234: "tgkill"}, 56, 435,
+               {141: ("setpriority", 1), 251: ("ioprio_set", 1), 302: ("prlimit64", 0),
+                142: ("sched_setparam", 0), 144: ("sched_setscheduler", 0), 314: ("sched_setattr", 0)}),
     "aarch64": (0xC00000B7, 277,
                 {221: "execve", 281: "execveat", 198: "socket", 199: "socketpair", 117: "ptrace",
                  270: "process_vm_readv", 271: "process_vm_writev", 40: "mount", 39: "umount2",
                  97: "unshare", 268: "setns", 424: "pidfd_send_signal", 280: "bpf",
                  241: "perf_event_open", 282: "userfaultfd", 425: "io_uring_setup",
-                 426: "io_uring_enter", 427: "io_uring_register", 41: "pivot_root", 51: "chroot"},
-                {129: "kill", 130: "tkill", 131: "tgkill"}, 220, 435),
+                 426: "io_uring_enter", 427: "io_uring_register", 41: "pivot_root", 51: "chroot",
+                 138: "rt_sigqueueinfo", 240: "rt_tgsigqueueinfo", 434: "pidfd_open", 438: "pidfd_getfd",
+                 440: "process_madvise", 448: "process_mrelease", 272: "kcmp", 217: "add_key",
+                 218: "request_key", 219: "keyctl", 264: "name_to_handle_at", 265: "open_by_handle_at",
+                 238: "migrate_pages", 239: "move_pages", 116: "syslog"},
+                {129: "kill", 130: "tkill", 131: "tgkill"}, 220, 435,
+                {140: ("setpriority", 1), 30: ("ioprio_set", 1), 261: ("prlimit64", 0),
+                 118: ("sched_setparam", 0), 119: ("sched_setscheduler", 0), 274: ("sched_setattr", 0)}),
 }
+# CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET: no namespaces of its own
+CLONE_NAMESPACES = 0x7E020000
 
 
 class _Filter(ctypes.Structure):
@@ -53,7 +69,7 @@ def program(arch, own_pid, programs=False):
     """The BPF instructions as (code, jt, jf, k) tuples. ``programs``: allow new processes
     and exec (a GPU kernel job: Triton runs ptxas and a C compiler); everything else stays
     refused, and the programs started inherit this filter."""
-    audit_arch, _, denied, kill_like, clone, clone3 = ARCHES[arch]
+    audit_arch, _, denied, kill_like, clone, clone3, self_only = ARCHES[arch]
     if programs:
         denied = {nr: name for nr, name in denied.items() if name not in PROGRAM_CALLS}
     deny = (RET_K, 0, 0, RET_ERRNO | EPERM)
@@ -66,8 +82,15 @@ def program(arch, own_pid, programs=False):
     for nr in sorted(kill_like):  # signals only to this process
         out += [(JEQ_K, 0, 4, nr), (LD_W_ABS, 0, 0, OFF_ARG0), (JEQ_K, 1, 0, own_pid), deny,
                 (RET_K, 0, 0, RET_ALLOW)]
-    if not programs:
-        out += [(JEQ_K, 0, 3, clone), (LD_W_ABS, 0, 0, OFF_ARG0), (JSET_K, 1, 0, CLONE_THREAD), deny]
+    for nr, (_name, index) in sorted(self_only.items()):  # priorities and limits: own (0 or own pid)
+        out += [(JEQ_K, 0, 5, nr), (LD_W_ABS, 0, 0, OFF_ARG0 + 8 * index), (JEQ_K, 2, 0, 0),
+                (JEQ_K, 1, 0, own_pid), deny, (RET_K, 0, 0, RET_ALLOW)]
+    # clone: never into new namespaces; without programs, threads only
+    if programs:
+        out += [(JEQ_K, 0, 3, clone), (LD_W_ABS, 0, 0, OFF_ARG0), (JSET_K, 0, 1, CLONE_NAMESPACES), deny]
+    else:
+        out += [(JEQ_K, 0, 4, clone), (LD_W_ABS, 0, 0, OFF_ARG0), (JSET_K, 1, 0, CLONE_NAMESPACES),
+                (JSET_K, 1, 0, CLONE_THREAD), deny]
     out.append((RET_K, 0, 0, RET_ALLOW))
     return out
 

@@ -87,6 +87,14 @@ class Job:
         _open_to_sandbox_user(job)
         return cls(job, module, preload)
 
+    def env(self) -> dict[str, str]:
+        """The variables asked for in ``env.json`` (``{job}`` not yet replaced)."""
+        try:
+            env = json.loads((self.dir / "env.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -109,7 +117,10 @@ class Zygote:
     In namespaces mode it runs in bubblewrap (``isolation.box_command``) and sees one folder
     of jobs, its ``slot``: a job is moved in for its turn and moved back after."""
 
-    def __init__(self, preload: tuple[str, ...], mode: str, limits: Limits) -> None:
+    def __init__(self, preload: tuple[str, ...], mode: str, limits: Limits,
+                 env: dict[str, str] | None = None) -> None:
+        """``env``: a job's variables, set before the preloads are imported (Triton reads
+        TRITON_INTERPRET then); ``{job}`` stands for the job folder as the child sees it."""
         root = sandbox_root()
         self.dir = Path(tempfile.mkdtemp(dir=root / "zygotes"))
         self.slot = Path(tempfile.mkdtemp(dir=root / "jobs"))
@@ -128,10 +139,12 @@ class Zygote:
         else:
             command = [sys.executable, "-I", str(self.dir / "zygote.py"), str(self.dir), mode, "-",
                        str(self.slot), "-", *preload]
+        job_dir = "/box" if mode == NAMESPACES else str(self.slot)
+        variables = {k: v.replace("{job}", job_dir) for k, v in (env or {}).items()}
         with open(self._errors, "wb") as errors:  # the harness's own failures only
             self._proc = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-                env=dict(THREAD_ENV), start_new_session=True)
+                env={**variables, **THREAD_ENV}, start_new_session=True)
 
     def last_error(self) -> str:
         """The zygote's last complaint (a child it could not set up), if any."""
@@ -222,7 +235,8 @@ class Sandbox:
         """A fresh student process, forked by the zygote (one started for this submission
         alone when none was given)."""
         if self.zygote is None:
-            self.zygote, self._own_zygote = Zygote(self.job.preload, self.mode, self.limits), True
+            self.zygote = Zygote(self.job.preload, self.mode, self.limits, self.job.env())
+            self._own_zygote = True
         self._start_in(self.zygote)
         self._waiting = f"the module was not imported within {self.limits.startup_timeout_s:g} s"
         hello = self._receive(time.monotonic() + self.limits.startup_timeout_s)
