@@ -36,6 +36,7 @@ from grader.model import Bank, Item
 from grader.paths import REPO_ROOT
 from grader.result import Result, error
 from grader.rules.code import grade_code_run
+from grader.sandbox.isolation import require_strong
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import WarmRunner
 
@@ -231,12 +232,24 @@ def in_shard(student: str, shard: tuple[int, int] | None) -> bool:
     return int(hashlib.sha256(student.encode()).hexdigest(), 16) % n == k - 1
 
 
+def runs_student_code(bank: Bank, assignment: Assignment | None) -> bool:
+    """Whether grading runs code items or kernel tasks (the whole bank, or the assignment's)."""
+    if assignment is None:
+        return any(item.code is not None for item in bank.items.values())
+    return bool(assignment.kernels) or any(
+        i in bank.items and bank.items[i].code is not None for i in assignment.items)
+
+
 def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume: bool = False,
               roster: list[str] | None = None, timeout_s: float | None = None,
               on_done: Callable[[str, dict[str, Any]], None] | None = None,
               shard: tuple[int, int] | None = None, assignment: Assignment | None = None,
-              on_start: Callable[[int], None] | None = None) -> BatchSummary:
-    """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``."""
+              on_start: Callable[[int], None] | None = None, allow_weak: bool = False) -> BatchSummary:
+    """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``.
+    Raises ``WeakSandboxError`` before grading anything when student code would run with weak
+    isolation and ``allow_weak`` is not set."""
+    if runs_student_code(bank, assignment):
+        require_strong(allow_weak)
     start = time.monotonic()
     entries = entries_for(bank, assignment)
     fingerprint = bank_fingerprint(bank) + (f"-{assignment.fingerprint()}" if assignment else "")

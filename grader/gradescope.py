@@ -18,11 +18,12 @@ from string import Template
 from typing import Any
 
 from grader.assignment import Assignment, student_manifest
-from grader.batch import RunnerPool, error_document, grade_submission, write_atomic
+from grader.batch import RunnerPool, error_document, grade_submission, runs_student_code, write_atomic
 from grader.batch_outputs import gradescope_results
 from grader.intake import Submission, valid_student_id
 from grader.model import Bank
 from grader.paths import REPO_ROOT
+from grader.sandbox.isolation import WeakSandboxError, require_strong
 
 GRADER_FILES = ("pyproject.toml", "README.md")
 BANK_FOLDERS = ("solutions", "student_templates")  # beside the bank: solvers, code files
@@ -68,8 +69,9 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = Fa
 
 
 def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path,
-                     bank_dir: Path) -> list[str]:
-    """Write the autograder zip; return the names it holds."""
+                     bank_dir: Path, allow_weak: bool = False) -> list[str]:
+    """Write the autograder zip; return the names it holds. ``allow_weak``: its run_autograder
+    grades code even where the sandbox cannot isolate it."""
     needs_torch = bool(assignment.kernels) or any(
         "torch" in (bank.items[i].code.requires if bank.items[i].code else ()) for i in assignment.items)
     torch_line = ('# CPU torch from PyTorch\'s CPU index: the default index would fetch GBs of CUDA\n'
@@ -79,7 +81,8 @@ def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path,
         ("setup.sh", _script("setup.sh", torch_line=torch_line,
                              extras=("[code,kernels]" if assignment.kernels else "[code]")
                              if needs_torch else "").encode(), True),
-        ("run_autograder", _script("run_autograder").encode(), True),
+        ("run_autograder", _script("run_autograder", weak_flag="--allow-weak-sandbox" if allow_weak
+                                   else "").encode(), True),
         ("assignment.yaml", spec.read_bytes(), False),
     ]
     roster = _roster_entry(assignment, spec)
@@ -119,8 +122,18 @@ def student_from_metadata(metadata: Mapping[str, Any], fields: tuple[str, ...] =
 
 
 def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_path: Path,
-              out: Path, fields: tuple[str, ...] = ID_FIELDS) -> dict[str, Any]:
-    """Grade one Gradescope submission and write results.json; never raises for bad input."""
+              out: Path, fields: tuple[str, ...] = ID_FIELDS, allow_weak: bool = False) -> dict[str, Any]:
+    """Grade one Gradescope submission and write results.json; never raises for bad input.
+    Student code is not run where the sandbox is weak, unless ``allow_weak``."""
+    if runs_student_code(bank, assignment):
+        try:
+            require_strong(allow_weak)
+        except WeakSandboxError as exc:
+            results = {"score": 0, "output": f"The autograder did not grade this submission. {exc} "
+                                              "(Rebuild the autograder with 'grade gradescope-autograder "
+                                              "--allow-weak-sandbox' to accept that.)"}
+            write_atomic(out, json.dumps(results, indent=2) + "\n")
+            return results
     try:
         metadata = json.loads(metadata_path.read_text("utf-8"))
         student = student_from_metadata(metadata, fields)

@@ -8,6 +8,8 @@ if ! python3 -m venv --help >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq python3 python3-pip python3-venv >/dev/null
 fi
+# bubblewrap isolates student code where the container allows namespaces
+apt-get install -y -qq bubblewrap >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null 2>&1) || true
 python3 -m venv /autograder/venv
 PY=/autograder/venv/bin/python
 $PY -m pip install --upgrade pip
