@@ -14,18 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from grader.answers_file import AnswerSheet, WrongShape, read_answers
-from grader.code_items import grade_code_item
+from grader.code_items import CODE_RESULTS, grade_code_item
 from grader.instance import grade_response
 from grader.kernel_items import grade_kernel_entry
 from grader.loader import load_bank
 from grader.manifest import ManifestItem
 from grader.model import Bank, Item
 from grader.paths import REPO_ROOT, default_bank_dir
-from grader.progress import ItemProgress, Progress, load_progress, record, save_progress
+from grader.progress import PROGRESS_NAME, ItemProgress, Progress, load_progress, record, save_progress
 from grader.result import Result, error
 from grader.rules.choice import ChoiceKey, read_choice
 from grader.rules.numeric import read_numeric
 from grader.rules.ordering import read_order
+from grader.state import check_state
 from grader.workspace import Workspace
 
 PENDING = "Readable. Graded on submission."
@@ -106,7 +107,7 @@ def check_code(item: Item | None, workspace: Workspace, entry: ManifestItem, gra
         return error(f"Item {entry.id} is not a code item in the installed bank.")
     hidden = not graded and (REPO_ROOT / item.code.hidden_tests).is_file()
     result = grade_code_item(item, workspace.root, entry, hidden,
-                             cache=workspace.state_dir / "code_results.json")
+                             cache=workspace.state_dir / CODE_RESULTS)
     return as_pending(result) if graded else result
 
 
@@ -117,7 +118,7 @@ def check_kernel_entry(bank: Bank | None, workspace: Workspace, entry: ManifestI
     if task is None:
         return error(f"Kernel task {entry.id} is not in the installed bank; update grade.")
     result = grade_kernel_entry(task, workspace.root, entry, bank.root,
-                                cache=workspace.state_dir / "code_results.json")
+                                cache=workspace.state_dir / CODE_RESULTS)
     return as_pending(result) if graded else result
 
 
@@ -253,7 +254,11 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
 
 
 def check_workspace(workspace: Workspace, only: Iterable[str] = (), save: bool = True) -> CheckReport:
-    """Read the answers, check them, and (practice mode) record progress."""
+    """Read the answers, check them, and (practice mode) record progress.
+
+    A ``.grade`` that is a link (or holds one) is refused first: StateError, nothing run.
+    """
+    check_state(workspace.state_dir, PROGRESS_NAME, CODE_RESULTS)
     sheet = read_answers(workspace.answers_path)
     progress, warning = load_progress(workspace.state_dir)
     report = check_answers(workspace, sheet, only, progress)

@@ -22,6 +22,10 @@ bank_option = click.option(
     "--bank", "bank_dir", type=click.Path(path_type=Path, file_okay=False),
     default=None, help="Bank folder (default: $GRADE_BANK or the bundled bank/).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+allow_weak_option = click.option(
+    "--allow-weak-sandbox", "allow_weak", is_flag=True,
+    help="Grade student code even where the sandbox cannot isolate it (it could read your files "
+         "and other students' work). Without it, such a machine refuses.")
 
 
 def _out() -> Console:
@@ -322,9 +326,9 @@ def progress(directory: Path | None, as_json: bool) -> None:
 
     try:
         workspace = _open(directory)
+        state, warning = load_progress(workspace.state_dir)
     except WorkspaceError as exc:
         _workspace_error(exc, as_json)
-    state, warning = load_progress(workspace.state_dir)
     if warning:
         click.echo(f"warning: {warning}", err=True)
     entries = [(e.id, e.chapter) for e in workspace.manifest.entries]
@@ -352,9 +356,11 @@ def progress(directory: Path | None, as_json: bool) -> None:
 @click.option("--assignment", "spec", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Grade each student on this assignment's items, points and their own variant "
                    "(its roster is used when --roster is not given). Default: the whole bank.")
+@allow_weak_option
 @bank_option
 def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path | None,
-          timeout_s: float | None, shard: str | None, spec: Path | None, bank_dir: Path | None) -> None:
+          timeout_s: float | None, shard: str | None, spec: Path | None, allow_weak: bool,
+          bank_dir: Path | None) -> None:
     """Grade every submission (folders, .zip, .tar.gz) in SUBMISSIONS into OUT."""
     from grader.batch import run_batch
     from grader.batch_outputs import write_aggregates
@@ -371,10 +377,14 @@ def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path
     if assignment is not None and roster_ids is None and assignment.roster:
         roster_ids, roster_warnings = list(assignment.roster), list(assignment.roster_warnings)
     console = Console(stderr=True)
+    from grader.sandbox.isolation import WeakSandboxError
+
     with progress_reporter(console) as reporter:
         try:
             summary = run_batch(submissions, out, bank, workers, resume, roster_ids, timeout_s,
-                                reporter.done, shard_kn, assignment, reporter.start)
+                                reporter.done, shard_kn, assignment, reporter.start, allow_weak)
+        except WeakSandboxError as exc:
+            raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             console.print("Stopped. Every finished student is saved in "
                           f"{out / 'results'}; run again with --resume to grade the rest.")
@@ -446,15 +456,16 @@ def export_nbgrader_command(spec: Path, out: Path, bank_dir: Path | None) -> Non
 @spec_argument
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The zip to upload as the assignment's autograder.")
+@allow_weak_option
 @bank_option
-def gradescope_autograder(spec: Path, out: Path, bank_dir: Path | None) -> None:
+def gradescope_autograder(spec: Path, out: Path, allow_weak: bool, bank_dir: Path | None) -> None:
     """Build the Gradescope autograder zip (setup.sh, run_autograder, the grader) for SPEC."""
     from grader.gradescope import AutograderError, build_autograder
 
     bank = _load(bank_dir)
     assignment = _assignment(spec, bank)
     try:
-        names = build_autograder(bank, assignment, spec, out, bank_dir or default_bank_dir())
+        names = build_autograder(bank, assignment, spec, out, bank_dir or default_bank_dir(), allow_weak)
     except AutograderError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Wrote {out} ({len(names)} files) for {assignment.name}: upload it as the "
@@ -469,15 +480,16 @@ def gradescope_autograder(spec: Path, out: Path, bank_dir: Path | None) -> None:
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @click.option("--id-field", "fields", default="sid,email", show_default=True,
               help="Metadata fields tried in order for the student id (match your roster).")
+@allow_weak_option
 @bank_option
 def gradescope_grade(spec: Path, submission: Path, metadata: Path, out: Path, fields: str,
-                     bank_dir: Path | None) -> None:
+                     allow_weak: bool, bank_dir: Path | None) -> None:
     """Grade one Gradescope submission into results.json (run_autograder calls this)."""
     from grader.gradescope import grade_one
 
     bank = _load(bank_dir)
     results = grade_one(bank, _assignment(spec, bank), submission, metadata, out,
-                        tuple(f.strip() for f in fields.split(",") if f.strip()))
+                        tuple(f.strip() for f in fields.split(",") if f.strip()), allow_weak)
     click.echo(f"score {results.get('score', 0)} of {results.get('max_score', '?')}")
 
 

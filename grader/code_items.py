@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import threading
 from pathlib import Path
 
 from grader import __version__
@@ -16,6 +17,10 @@ from grader.result import Result, error
 from grader.rules.code import grade_code_run
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import run_tests
+from grader.state import read_state, write_state
+
+CODE_RESULTS = "code_results.json"  # in the workspace's .grade folder
+_CACHE_LOCK = threading.Lock()  # code items are checked side by side; each adds its entry
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_FILES = 16
@@ -65,12 +70,21 @@ def files_digest(files: dict[str, bytes], grading: bytes) -> str:
     return h.hexdigest()
 
 
+def _read_cache(cache: Path) -> dict:
+    """The cache's entries; empty when missing or unreadable. A link raises StateError."""
+    try:
+        doc = json.loads(read_state(cache.parent, cache.name) or "{}")
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
 def cached_result(cache: Path | None, item_id: str, digest: str) -> Result | None:
     """The result of the last run on exactly these files and tests (a local convenience only)."""
-    if cache is None or not cache.is_file():
+    if cache is None:
         return None
     try:
-        entry = json.loads(cache.read_text("utf-8")).get(item_id, {})
+        entry = _read_cache(cache).get(item_id, {})
         if entry.get("digest") == digest:
             return Result(entry["status"], float(entry["score"]), tuple(entry["feedback"]))
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -81,17 +95,11 @@ def cached_result(cache: Path | None, item_id: str, digest: str) -> Result | Non
 def remember_result(cache: Path | None, item_id: str, digest: str, result: Result) -> None:
     if cache is None:
         return
-    try:
-        doc = json.loads(cache.read_text("utf-8")) if cache.is_file() else {}
-        doc = doc if isinstance(doc, dict) else {}
-    except ValueError:
-        doc = {}
-    doc[item_id] = {"digest": digest, "status": result.status, "score": result.score,
-                    "feedback": list(result.feedback)}
-    cache.parent.mkdir(exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1), "utf-8")
-    tmp.replace(cache)
+    with _CACHE_LOCK:
+        doc = _read_cache(cache)
+        doc[item_id] = {"digest": digest, "status": result.status, "score": result.score,
+                        "feedback": list(result.feedback)}
+        write_state(cache.parent, cache.name, json.dumps(doc, indent=1))
 
 
 def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bool,

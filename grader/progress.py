@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from grader.state import read_state, write_state
 
 PROGRESS_NAME = "progress.json"
 
@@ -43,12 +43,16 @@ def answer_fingerprint(response: object) -> str:
 
 
 def load_progress(state_dir: Path) -> tuple[Progress, str | None]:
-    """The saved progress, or a fresh one plus a warning when the file is unreadable."""
+    """The saved progress, or a fresh one plus a warning when the file is unreadable.
+
+    Raises StateError when ``.grade`` or the file is a link (see ``grader.state``).
+    """
     path = state_dir / PROGRESS_NAME
-    if not path.exists():
-        return Progress(), None
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        text = read_state(state_dir, PROGRESS_NAME)
+        if text is None:
+            return Progress(), None
+        doc = json.loads(text)
         items = {str(k): ItemProgress(**v) for k, v in doc["items"].items()}
         return Progress(items, int(doc.get("checks", 0))), None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -71,14 +75,11 @@ def record(progress: Progress, item_id: str, status: str, score: float, response
 
 
 def save_progress(state_dir: Path, progress: Progress) -> None:
-    """Write atomically (temp file + rename), so a crash never leaves half a file."""
-    state_dir.mkdir(exist_ok=True)
+    """Write atomically (temp file + rename), so a crash never leaves half a file, and never
+    through a link (``grader.state``)."""
     doc: dict[str, Any] = {"format": 1, "checks": progress.checks,
                            "items": {k: asdict(v) for k, v in sorted(progress.items.items())}}
-    fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=".progress-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=1)
-    os.replace(tmp, state_dir / PROGRESS_NAME)
+    write_state(state_dir, PROGRESS_NAME, json.dumps(doc, indent=1))
 
 
 @dataclass(frozen=True)

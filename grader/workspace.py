@@ -37,6 +37,8 @@ class Workspace:
 
     @property
     def state_dir(self) -> Path:
+        """Where checks keep progress and cached code results; read and written only through
+        ``grader.state``, which never follows a link there."""
         return self.root / STATE_DIR
 
 

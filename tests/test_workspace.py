@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,67 @@ def test_bundled_example_workspace_checks_as_documented(tmp_path: Path):
                         "2.3": "unanswered", "2.4": "unanswered", "2.5": "unanswered"}
     assert doc["items"]["2.2"]["feedback"].startswith("You rounded up")
     assert doc["warnings"] == []
+
+
+# -- the .grade state folder is never used through a link ---------------------------------
+def _links(ws: Path, outside: Path) -> dict[str, object]:
+    """Ways a workspace's .grade can point outside it."""
+    outside.mkdir()
+    (outside / "progress.json").write_text("precious", "utf-8")
+    return {"folder": lambda: (ws / ".grade").symlink_to(outside, target_is_directory=True),
+            "dangling": lambda: (ws / ".grade").symlink_to(outside / "missing"),
+            "progress": lambda: ((ws / ".grade").mkdir(), (ws / ".grade/progress.json").symlink_to(
+                outside / "progress.json")),
+            "cache": lambda: ((ws / ".grade").mkdir(), (ws / ".grade/code_results.json").symlink_to(
+                outside / "code_results.json"))}
+
+
+@pytest.mark.parametrize("kind, linked", [("folder", ".grade"), ("dangling", ".grade"),
+                                          ("progress", ".grade/progress.json"),
+                                          ("cache", ".grade/code_results.json")])
+def test_a_linked_state_folder_is_refused_and_nothing_is_written_through_it(
+        tmp_path: Path, ws: Path, kind: str, linked: str):
+    outside = tmp_path / "elsewhere"
+    _links(ws, outside)[kind]()
+    write_answers(ws, {"1.1": "34360"})
+    message = f"{ws / linked} is a symbolic link; remove it"
+    commands = [("check", ws), ("check", ws, "--json")]
+    if kind != "cache":  # grade progress reads progress.json only
+        commands += [("progress", ws), ("progress", ws, "--json")]
+    for args in commands:
+        result = grade(*args)  # an unexpected exception would be raised here, not caught
+        assert result.exit_code == 2 and message in result.stderr, (args, result.output)
+        if "--json" in args:
+            assert message in json.loads(result.stdout)["error"]
+    assert sorted(p.name for p in outside.iterdir()) == ["progress.json"]
+    assert (outside / "progress.json").read_text("utf-8") == "precious"
+    assert (ws / linked).is_symlink()  # refused, not repaired behind the user's back
+    (ws / linked).unlink()
+    assert grade("check", ws).exit_code == 0 and (ws / ".grade/progress.json").is_file()
+    assert sorted(p.name for p in outside.iterdir()) == ["progress.json"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_state_file_that_is_not_a_file_is_refused_without_hanging(ws: Path):
+    (ws / ".grade").mkdir()
+    os.mkfifo(ws / ".grade/progress.json")  # opening it for reading would wait for a writer
+    result = grade("check", ws)
+    assert result.exit_code == 2 and "progress.json is not a regular file; remove it" in result.stderr
+
+
+def test_state_writes_go_through_a_fresh_name_and_never_follow_a_link(tmp_path: Path):
+    from grader.state import StateError, read_state, write_state
+
+    state = tmp_path / ".grade"
+    write_state(state, "progress.json", "one")
+    write_state(state, "progress.json", "two")
+    assert read_state(state, "progress.json") == "two" and read_state(state, "missing.json") is None
+    assert [p.name for p in state.iterdir()] == ["progress.json"]  # no temporary left behind
+    target = tmp_path / "target.json"
+    target.write_text("kept", "utf-8")
+    (state / "code_results.json").symlink_to(target)
+    with pytest.raises(StateError, match=r"code_results\.json is a symbolic link"):
+        read_state(state, "code_results.json")
+    with pytest.raises(StateError, match=r"code_results\.json is a symbolic link"):
+        write_state(state, "code_results.json", "{}")
+    assert target.read_text("utf-8") == "kept"
