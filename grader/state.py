@@ -35,7 +35,8 @@ _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 _DIR_FD = bool(_NOFOLLOW and _DIRECTORY) and {os.open, os.rename, os.unlink, os.stat} <= os.supports_dir_fd
-_REPARSE_POINT = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0)
+# Windows: symbolic links and junctions (not every reparse point: OneDrive's files are some)
+_LINK_TAGS = {getattr(stat, "IO_REPARSE_TAG_SYMLINK", -1), getattr(stat, "IO_REPARSE_TAG_MOUNT_POINT", -1)}
 
 
 class StateError(WorkspaceError):
@@ -54,7 +55,7 @@ def _lstat(path: Path, dir_fd: int | None = None) -> os.stat_result | None:
 def _refuse(path: Path, st: os.stat_result | None, folder: bool) -> None:
     if st is None:
         return
-    if stat.S_ISLNK(st.st_mode) or getattr(st, "st_file_attributes", 0) & _REPARSE_POINT:
+    if stat.S_ISLNK(st.st_mode) or getattr(st, "st_reparse_tag", 0) in _LINK_TAGS:
         raise StateError(f"{path} is a symbolic link; remove it (grade keeps its state in a "
                          "real folder and never reads or writes through a link)")
     if folder and not stat.S_ISDIR(st.st_mode):
