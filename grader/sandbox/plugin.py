@@ -91,29 +91,46 @@ def pytest_runtestloop(session: pytest.Session) -> bool | None:
     """Serving mode: run the collected tests once per submission named on the control pipe.
 
     Python, pytest, the test module and (through the zygote) torch are loaded once; each
-    submission still gets a fresh, isolated student process.
+    submission still gets a fresh, isolated student process. A zygote that dies or stops
+    answering is replaced, and the submission it failed is graded again, once, on the new one:
+    whatever a submission does, the next one's result is what it would have been alone.
     """
     config = _state["config"]
     if not config.get("serve"):
         return None
     limits = Limits(**config["limits"])
-    zygote = Zygote(tuple(config["preload"]), config["mode"], limits)
+    preload, mode = tuple(config["preload"]), config["mode"]
+    zygote = Zygote(preload, mode, limits)
     try:
         with os.fdopen(int(config["control_fd"]), "r") as control:
             for line in control:
                 request = json.loads(line)
-                _state["results"] = []
-                job = Job(Path(request["job"]), config["module"], tuple(config["preload"]))
-                _state["sandbox"] = Sandbox(job, limits, config["mode"], zygote=zygote)
-                for i, item in enumerate(session.items):
-                    nextitem = session.items[i + 1] if i + 1 < len(session.items) else None
-                    item._initrequest()  # type: ignore[attr-defined] - as pytest-rerunfailures does
-                    runtestprotocol(item, nextitem=nextitem, log=True)
-                _write((json.dumps(_report()) + "\n").encode())
-                _state["sandbox"] = None
+                for attempt in (1, 2):
+                    if not zygote.healthy:
+                        zygote.close()
+                        zygote = Zygote(preload, mode, limits)
+                    report = _grade_once(session, Job(Path(request["job"]), config["module"], preload),
+                                         limits, mode, zygote)
+                    if zygote.healthy or attempt == 2:
+                        break
+                _write((json.dumps(report) + "\n").encode())
     finally:
         zygote.close()
     return True
+
+
+def _grade_once(session: pytest.Session, job: Job, limits: Limits, mode: str,
+                zygote: Zygote) -> dict[str, Any]:
+    """Run every collected test against ``job`` in a child of ``zygote``; its report."""
+    _state["results"] = []
+    _state["sandbox"] = Sandbox(job, limits, mode, zygote=zygote)
+    for i, item in enumerate(session.items):
+        nextitem = session.items[i + 1] if i + 1 < len(session.items) else None
+        item._initrequest()  # type: ignore[attr-defined] - as pytest-rerunfailures does
+        runtestprotocol(item, nextitem=nextitem, log=True)
+    report = _report()
+    _state["sandbox"] = None
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

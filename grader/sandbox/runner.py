@@ -4,6 +4,7 @@ the sandbox. The grader's own process imports neither."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import select
@@ -22,6 +23,7 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.session import THREAD_ENV, Job, sandbox_root
 
 MAX_REPORT = 4 << 20
+PR_SET_PDEATHSIG = 1
 RUNNER_SLACK_S = 30.0
 # Only what grading needs: one-line failure messages, no output capture, no terminal
 # reporter or warning/log plugins (each costs time on every test of every submission).
@@ -66,8 +68,15 @@ def _start_runner(test_file: Path, module: str, preload: tuple[str, ...], limits
         [sys.executable, "-I", "-m", "pytest", "-p", "grader.sandbox.plugin", "-c", "pytest.ini",
          "--rootdir", str(trusted), "--confcutdir", str(trusted), test_file.name],
         cwd=trusted, pass_fds=pass_fds, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **THREAD_ENV}, start_new_session=True)
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **THREAD_ENV}, start_new_session=True,
+        preexec_fn=_die_with_parent)
     return trusted, proc
+
+
+def _die_with_parent() -> None:
+    """In the runner, before exec: the kernel kills it when the grader ends, however it ends
+    (its zygote and students follow: bubblewrap's --die-with-parent)."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -141,23 +150,35 @@ class WarmRunner:
         os.close(results_write)
 
     def run(self, files: dict[str, bytes]) -> CodeRun:
+        """Grade one submission. A runner that died meanwhile is replaced and the submission
+        graded again, once, on the new one; one that overran its budget is replaced after."""
         start = time.monotonic()
-        if self._proc is None:
-            self._start()
         job = Job.create(files, self.module, self.preload)
         try:
-            os.write(self._control, (json.dumps({"job": str(job.dir)}) + "\n").encode())
-            budget = self.limits.startup_timeout_s + RUNNER_SLACK_S + self.limits.total_s
-            line = self._read_line(time.monotonic() + budget)
-        except OSError:
-            line = None
+            for attempt in (1, 2):
+                if self._proc is None:
+                    self._start()
+                line = self._ask(job)
+                if line is not None:
+                    break
+                died = self._proc is not None and self._proc.poll() is not None
+                self.close()
+                if not died or attempt == 2:
+                    break
         finally:
             job.remove()
-        if line is None:
-            self.close()
         run = _parse(line, self.mode)
         run.seconds = time.monotonic() - start
         return run
+
+    def _ask(self, job: Job) -> bytes | None:
+        """The runner's report line for ``job``; None when it died or overran its budget."""
+        try:
+            os.write(self._control, (json.dumps({"job": str(job.dir)}) + "\n").encode())
+            budget = self.limits.startup_timeout_s + RUNNER_SLACK_S + self.limits.total_s
+            return self._read_line(time.monotonic() + budget)
+        except OSError:
+            return None
 
     def _read_line(self, deadline: float) -> bytes | None:
         while b"\n" not in self._buffer:

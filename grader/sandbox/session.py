@@ -130,6 +130,7 @@ class Zygote:
             shutil.copyfile(here / name, self.dir / name)
         write_identity(self.dir)
         self.mode, self.limits = mode, limits
+        self.failed = ""
         uid = sandbox_uid()
         if mode == NAMESPACES:
             command = [sys.executable, "-I", "/harness/zygote.py", "/harness", mode, "/box", "/jobs",
@@ -166,16 +167,26 @@ class Zygote:
             self._proc.stdin.write((json.dumps(request) + "\n").encode())
             self._proc.stdin.flush()
         except (BrokenPipeError, ValueError):
-            raise SandboxFailure("crashed", "the zygote is gone") from None
+            raise self._broken("the zygote is gone") from None
         ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
         line = self._proc.stdout.readline() if ready else b""
         if not line:
-            raise SandboxFailure("crashed", "the zygote did not answer")
+            raise self._broken("the zygote did not answer")
         try:
             answer = json.loads(line)
         except ValueError:
-            raise SandboxFailure("crashed", "the zygote answered nonsense") from None
+            raise self._broken("the zygote answered nonsense") from None
         return answer if isinstance(answer, dict) else {}
+
+    def _broken(self, why: str) -> SandboxFailure:
+        """The zygote cannot be trusted to serve another submission: ``healthy`` turns False."""
+        self.failed = why
+        return SandboxFailure("crashed", why)
+
+    @property
+    def healthy(self) -> bool:
+        """Alive and never failed to answer: a zygote that is not is replaced before reuse."""
+        return not self.failed and self._proc.poll() is None
 
     def reap(self) -> int | None:
         """The exit status of the child that just went away (negative or 128 + N: its signal)."""
@@ -192,9 +203,6 @@ class Zygote:
     def kill(self) -> None:
         with contextlib.suppress(SandboxFailure):
             self._ask({"op": "kill"}, 10)
-
-    def alive(self) -> bool:
-        return self._proc.poll() is None
 
     def close(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -1,0 +1,341 @@
+"""Sandbox v2 (issue 15): what a hostile submission could do to other students, to the grader
+and to the host, tried for real. Each attack earns nothing, harms no one else and leaves
+nothing behind. The namespaces path is the one graded work uses; where the rlimits fallback
+lets an attack through, a test shows that too (it is why graded work refuses that path)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from grader.paths import REPO_ROOT
+from grader.rules.code import grade_code_run
+from grader.sandbox.isolation import NAMESPACES, RLIMITS, SANDBOX_UID, isolation_mode
+from grader.sandbox.limits import Limits
+from grader.sandbox.runner import WarmRunner, run_tests
+
+REFERENCE = (REPO_ROOT / "solutions/code/count_pairs.py").read_text()
+PUBLIC = REPO_ROOT / "student_templates/count_pairs/test_count_pairs_public.py"
+LIMITS = Limits(call_timeout_s=6, startup_timeout_s=30, memory_bytes=1 << 30, file_bytes=4 << 20)
+namespaces_only = pytest.mark.skipif(isolation_mode() != NAMESPACES,
+                                     reason="bubblewrap cannot create namespaces on this host")
+# Blind the audit hook and load libc: what is left to stop the attack is the kernel.
+RAW = textwrap.dedent("""
+    import ctypes, os, sys
+    _harness = sys.modules.get("child") or sys.modules["__main__"]
+    _harness.FORBIDDEN, _harness.WRITE_EVENTS = (), ()
+    libc = ctypes.CDLL(None, use_errno=True)
+    """)
+
+
+def src(text: str) -> str:
+    return textwrap.dedent(text).lstrip()
+
+
+def files(source: str) -> dict[str, bytes]:
+    return {"count_pairs.py": source.encode()}
+
+
+def grade(source: str):
+    run = run_tests(files(source), "count_pairs", PUBLIC, limits=LIMITS)
+    return run, grade_code_run(run, show_messages=True)
+
+
+def _host_processes() -> set[tuple[int, str]]:
+    """(pid, command line) of every sandbox process on the host: the sandbox's uid, bwrap, zygotes."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            owner = entry.stat().st_uid
+        except OSError:
+            continue
+        if owner == SANDBOX_UID or "zygote.py" in cmdline or cmdline.startswith("/usr/bin/bwrap"):
+            found.add((int(entry.name), cmdline[:120]))
+    return found
+
+
+@pytest.fixture
+def secret_clone():
+    """A second copy of the repository's secrets where a TA might keep one (outside /tmp)."""
+    folder = Path(tempfile.mkdtemp(prefix="grade-secret-clone-", dir=Path.home()))
+    shutil.copytree(REPO_ROOT / "solutions", folder / "solutions")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _thief(clone: Path) -> str:
+    """Scores only by running the reference found in ``clone`` or the repository."""
+    return src(f"""
+        import importlib.util, glob
+        def count_pairs(sequences):
+            for path in [{str(clone / "solutions/code/count_pairs.py")!r},
+                         {str(REPO_ROOT / "solutions/code/count_pairs.py")!r},
+                         *glob.glob("/*/grade-secret-clone-*/solutions/code/count_pairs.py"),
+                         *glob.glob("/root/*/solutions/code/count_pairs.py")]:
+                try:
+                    spec = importlib.util.spec_from_file_location("stolen", path)
+                    module = importlib.util.module_from_spec(spec)
+                    spec.loader.exec_module(module)
+                    return module.count_pairs(sequences)
+                except (OSError, ImportError):
+                    continue
+            return {{}}
+        """)
+
+
+@namespaces_only
+def test_secrets_elsewhere_on_disk_are_not_in_view(secret_clone: Path):
+    run, result = grade(_thief(secret_clone))
+    assert run.isolation == NAMESPACES
+    assert result.status == "incorrect" and result.score == 0, result.feedback
+
+
+def test_the_fallback_does_leak_a_clone_which_is_why_graded_work_refuses_it(secret_clone, monkeypatch):
+    """Keeps the test above honest: the same thief succeeds where the sandbox is weak."""
+    monkeypatch.setenv("GRADE_SANDBOX", RLIMITS)
+    _run, result = grade(_thief(secret_clone))
+    assert result.status == "correct"
+
+
+@namespaces_only
+def test_the_view_is_an_allowlist():
+    probe = REFERENCE + src("""
+        import os, sys
+        _count = count_pairs
+        def count_pairs(sequences):
+            seen = set(os.listdir("/"))
+            assert not seen - {"bin", "box", "dev", "etc", "harness", "jobs", "lib", "lib32", "lib64",
+                               "proc", "root", "sbin", "usr", "opt"}, seen
+            assert not set(os.listdir("/etc")) - {"alternatives", "group", "ld.so.cache", "ld.so.conf",
+                                                  "ld.so.conf.d", "passwd"}, os.listdir("/etc")
+            try:
+                assert os.listdir("/jobs") == []
+            except PermissionError:
+                pass  # covered by an empty tmpfs nobody may enter
+            for gone in ("/etc/shadow", "/home", "/srv", "/tmp", "/var", "/work"):
+                assert not os.path.exists(gone), gone
+            site = [p for p in sys.path if p.endswith("-packages")]
+            for folder in site:
+                assert "grader" not in os.listdir(folder) and "pytest" not in os.listdir(folder), folder
+            assert os.listdir("/proc/1/task") and [p for p in os.listdir("/proc") if p.isdigit()] == ["1"]
+            return _count(sequences)
+        """)
+    _run, result = grade(probe)
+    assert result.status == "correct", result.feedback
+
+
+@namespaces_only
+def test_root_outside_is_not_root_inside():
+    probe = REFERENCE + src(f"""
+        import os
+        _count = count_pairs
+        def count_pairs(sequences):
+            uid = os.getuid()
+            assert uid != 0 and uid == {SANDBOX_UID if os.geteuid() == 0 else os.getuid()}, uid
+            outer = open("/proc/self/uid_map").read().split()
+            assert outer[1] != "0", outer
+            assert open("/proc/self/status").read().split("CapEff:")[1].split()[0] == "0000000000000000"
+            for path in ("/etc/shadow", "/root/.bashrc", "/proc/1/root/etc/shadow"):
+                try:
+                    open(path).read()
+                    raise AssertionError("read " + path)
+                except OSError:
+                    pass
+            return _count(sequences)
+        """)
+    _run, result = grade(probe)
+    assert result.status == "correct", result.feedback
+
+
+SIGNALLER = RAW + src("""
+    import signal
+    SYS = {"rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297, "pidfd_open": 434, "prlimit64": 302,
+           "setpriority": 141, "sched_setscheduler": 144, "kill": 62, "tkill": 200}
+    def count_pairs(sequences):
+        info = ctypes.create_string_buffer(128)
+        zero = ctypes.create_string_buffer(16)
+        for pid in [os.getppid(), *range(1, 300)]:
+            if pid == os.getpid():
+                continue
+            libc.syscall(SYS["rt_sigqueueinfo"], pid, signal.SIGINT, info)
+            libc.syscall(SYS["rt_tgsigqueueinfo"], pid, pid, signal.SIGTERM, info)
+            libc.syscall(SYS["kill"], pid, signal.SIGKILL)
+            libc.syscall(SYS["tkill"], pid, signal.SIGSTOP)
+            libc.syscall(SYS["pidfd_open"], pid, 0)
+            libc.syscall(SYS["prlimit64"], pid, 7, zero, None)   # RLIMIT_NOFILE to 0
+            libc.syscall(SYS["setpriority"], 0, pid, 19)
+            libc.syscall(SYS["sched_setscheduler"], pid, 5, zero)  # SCHED_IDLE
+        return {}
+    """)
+IPC_PLANT = RAW + src("""
+    def count_pairs(sequences):
+        shm = libc.shmget(0x67726164, 4096, 0o1666)        # IPC_CREAT | 0666
+        queue = libc.msgget(0x67726164, 0o1666)
+        assert shm >= 0 and queue >= 0, ctypes.get_errno()
+        return {}
+    """)
+IPC_FIND = RAW + src("""
+    def count_pairs(sequences):
+        found = [libc.shmget(0x67726164, 0, 0), libc.msgget(0x67726164, 0)]
+        if any(f >= 0 for f in found):
+            raise RuntimeError(f"found another job's IPC objects {found}")
+        return {}
+    """)
+
+
+def _host_ipc_keys() -> set[str]:
+    keys = set()
+    for table in ("/proc/sysvipc/shm", "/proc/sysvipc/msg"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            keys.add(line.split()[0])
+    return keys
+
+
+@namespaces_only
+def test_no_student_harms_the_zygote_or_later_students():
+    """Queued signals, pidfds, kill, limits and priorities aimed at every pid: the next honest
+    submissions through the same warm runner still pass, and grade as they would alone."""
+    before = _host_processes()
+    with WarmRunner(PUBLIC, "count_pairs", limits=LIMITS) as runner:
+        alone = runner.run(files(REFERENCE))
+        attacks = [runner.run(files(SIGNALLER)) for _ in range(2)]
+        after = [runner.run(files(REFERENCE)) for _ in range(3)]
+    assert all(grade_code_run(a, show_messages=True).score == 0 for a in attacks)
+    assert [(o.test, o.outcome) for o in alone.outcomes] == [(o.test, o.outcome) for o in after[0].outcomes]
+    assert all(r.passed == 5 and r.fatal is None for r in after)
+    assert _host_processes() <= before  # nothing of theirs is left running
+
+
+@namespaces_only
+def test_ipc_objects_neither_persist_nor_pass_between_students():
+    keys = _host_ipc_keys()
+    with WarmRunner(PUBLIC, "count_pairs", limits=LIMITS) as runner:
+        planted = runner.run(files(IPC_PLANT))
+        found = runner.run(files(IPC_FIND))
+    assert grade_code_run(planted, show_messages=True).score == 0
+    assert not any("another job" in o.message for o in found.outcomes), found.outcomes[0].message
+    _run, cold = grade(IPC_FIND)  # a later grade check does not find them either
+    assert "another job" not in " ".join(cold.feedback)
+    assert _host_ipc_keys() == keys  # and the host keeps nothing
+
+
+@namespaces_only
+def test_no_process_outlives_its_job():
+    """The student is pid 1 of its own namespace: no wrapper to rewrite through /proc, and
+    whatever it leaves dies with it. Nothing of the sandbox is left on the host after."""
+    escape = RAW + src("""
+        def count_pairs(sequences):
+            pids = [p for p in os.listdir("/proc") if p.isdigit()]
+            for pid in pids:
+                if int(pid) != os.getpid():
+                    raise RuntimeError(f"another process is visible: {pid}")
+            for target in ("/proc/1/mem", "/proc/self/mem"):
+                try:
+                    with open(target, "r+b", buffering=0) as fh:
+                        fh.write(b"")
+                except OSError:
+                    pass
+            libc.fork()  # refused by seccomp; if it were not, the child would die with pid 1
+            return {}
+        """)
+    before = _host_processes()
+    run, result = grade(escape)
+    assert result.score == 0 and not any("another process" in o.message for o in run.outcomes)
+    assert _host_processes() <= before
+
+
+@namespaces_only
+def test_a_zygote_that_dies_is_replaced_and_the_submission_regraded(monkeypatch):
+    """Kill the warm runner's zygote from outside between two submissions: the next one is
+    graded on a fresh zygote as if nothing happened."""
+    with WarmRunner(PUBLIC, "count_pairs", limits=LIMITS) as runner:
+        assert runner.run(files(REFERENCE)).passed == 5
+        zygotes = [pid for pid, cmd in _host_processes() if "zygote.py" in cmd and "bwrap" not in cmd]
+        for pid in zygotes:
+            os.kill(pid, 9)
+        again = runner.run(files(REFERENCE))
+    assert again.passed == 5 and again.fatal is None, again.fatal
+
+
+def test_graded_batch_refuses_a_weak_sandbox_unless_allowed(tmp_path: Path, monkeypatch, bank):
+    from tests.workspace_helpers import grade as cli
+
+    monkeypatch.setenv("GRADE_SANDBOX", RLIMITS)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    assert cli("init", subs / "alice", "--chapter", "0").exit_code == 0
+    refused = cli("batch", subs, "--out", tmp_path / "out")
+    assert refused.exit_code == 1
+    assert "Refusing to grade student code" in refused.output and "bubblewrap" in refused.output
+    assert not (tmp_path / "out" / "results").exists()
+    allowed = cli("batch", subs, "--out", tmp_path / "out2", "--allow-weak-sandbox")
+    assert allowed.exit_code == 0, allowed.output
+    assert (tmp_path / "out2" / "results" / "alice.json").exists()
+
+
+@pytest.fixture
+def class_outside_tmp(bank):
+    """A class folder in the grader's home (not /tmp), with honest and hostile students."""
+    from tests.workspace_helpers import grade as cli
+
+    root = Path(tempfile.mkdtemp(prefix=f"grade-class-{uuid.uuid4().hex[:6]}-", dir=Path.home()))
+    honest = {"alice": REFERENCE, "bob": "def count_pairs(sequences):\n    return {}\n",
+              "carol": REFERENCE.replace("zip(seq, seq[1:])", "zip(seq, seq[2:])")}
+    hostile = {"mallory": SIGNALLER, "trudy": IPC_PLANT, "eve": _classmate_thief(root),
+               "oscar": "import os\nwhile True:\n    os.fork()\n"}
+    for name, source in {**honest, **hostile}.items():
+        assert cli("init", root / "all" / name, "--items", "0.6").exit_code == 0
+        (root / "all" / name / "count_pairs" / "count_pairs.py").write_text(source)
+    (root / "honest").mkdir()
+    for name in honest:
+        shutil.copytree(root / "all" / name, root / "honest" / name)
+    yield root, list(honest)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _classmate_thief(root: Path) -> str:
+    return src(f"""
+        import glob, importlib.util
+        def count_pairs(sequences):
+            for path in glob.glob({str(root)!r} + "/*/alice/count_pairs/count_pairs.py"):
+                try:
+                    spec = importlib.util.spec_from_file_location("copied", path)
+                    module = importlib.util.module_from_spec(spec)
+                    spec.loader.exec_module(module)
+                    return module.count_pairs(sequences)
+                except (OSError, ImportError):
+                    continue
+            return {{}}
+        """)
+
+
+@namespaces_only
+def test_honest_results_are_the_same_with_and_without_hostile_classmates(class_outside_tmp):
+    import json
+
+    from tests.workspace_helpers import grade as cli
+
+    root, honest = class_outside_tmp
+    for name in ("honest", "all"):
+        result = cli("batch", root / name, "--out", root / f"out-{name}", "--workers", "2")
+        assert result.exit_code == 0, result.output
+
+    def item(out: str, student: str) -> dict:
+        doc = json.loads((root / out / "results" / f"{student}.json").read_text())
+        return doc["items"]["0.6"]
+
+    for student in honest:
+        assert item("out-all", student) == item("out-honest", student), student
+    assert item("out-all", "alice")["score"] > 0
+    wrong = item("out-all", "bob")["score"]  # {} for every case: what the attackers return
+    for student in ("mallory", "trudy", "eve", "oscar"):
+        assert item("out-all", student)["score"] <= wrong, (student, item("out-all", student))
