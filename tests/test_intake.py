@@ -223,8 +223,12 @@ try:
     print("unpacked")
 except IntakeError as exc:
     print(exc)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(peak * 1024 if sys.platform != "darwin" else peak)
+try:  # this process image's own peak (ru_maxrss also counts the forked parent's pages)
+    status = Path("/proc/self/status").read_text()
+    print(int(status.split("VmHWM:")[1].split()[0]) * 1024)
+except (OSError, IndexError):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(peak * 1024 if sys.platform != "darwin" else peak)
 """
 
 
