@@ -323,6 +323,7 @@ def test_fallback_warns_that_files_are_readable(monkeypatch):
 
     monkeypatch.delenv("GRADE_SANDBOX", raising=False)
     monkeypatch.setattr(isolation, "_namespaces_work", lambda: "user namespaces disabled (test)")
+    monkeypatch.setattr(isolation, "_landlock_works", lambda: "no Landlock (test)")
     isolation._warn_once.cache_clear()
     with pytest.warns(isolation.SandboxWarning, match="can read any file your user can read"):
         assert isolation.isolation_mode() == RLIMITS

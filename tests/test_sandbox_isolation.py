@@ -16,7 +16,14 @@ import pytest
 
 from grader.paths import REPO_ROOT
 from grader.rules.code import grade_code_run
-from grader.sandbox.isolation import NAMESPACES, RLIMITS, SANDBOX_UID, isolation_mode
+from grader.sandbox.isolation import (
+    LANDLOCK,
+    NAMESPACES,
+    RLIMITS,
+    SANDBOX_UID,
+    _landlock_works,
+    isolation_mode,
+)
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import WarmRunner, run_tests
 
@@ -25,6 +32,21 @@ PUBLIC = REPO_ROOT / "student_templates/count_pairs/test_count_pairs_public.py"
 LIMITS = Limits(call_timeout_s=6, startup_timeout_s=30, memory_bytes=1 << 30, file_bytes=4 << 20)
 namespaces_only = pytest.mark.skipif(isolation_mode() != NAMESPACES,
                                      reason="bubblewrap cannot create namespaces on this host")
+
+
+@pytest.fixture(params=[NAMESPACES, LANDLOCK])
+def path(request, monkeypatch) -> str:
+    """Each isolation path graded work may use: bubblewrap's namespaces, and Landlock (hosts
+    without namespaces, such as Docker's default profile)."""
+    if request.param == NAMESPACES:
+        if isolation_mode() != NAMESPACES:
+            pytest.skip("bubblewrap cannot create namespaces on this host")
+        monkeypatch.delenv("GRADE_SANDBOX", raising=False)
+    else:
+        if _landlock_works() is not None:
+            pytest.skip(f"no Landlock here: {_landlock_works()}")
+        monkeypatch.setenv("GRADE_SANDBOX", LANDLOCK)
+    return request.param
 # Blind the audit hook and load libc: what is left to stop the attack is the kernel.
 RAW = textwrap.dedent("""
     import ctypes, os, sys
@@ -45,6 +67,24 @@ def files(source: str) -> dict[str, bytes]:
 def grade(source: str):
     run = run_tests(files(source), "count_pairs", PUBLIC, limits=LIMITS)
     return run, grade_code_run(run, show_messages=True)
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below ``root`` on the host."""
+    parents = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
 
 
 def _host_processes() -> set[tuple[int, str]]:
@@ -92,10 +132,9 @@ def _thief(clone: Path) -> str:
         """)
 
 
-@namespaces_only
-def test_secrets_elsewhere_on_disk_are_not_in_view(secret_clone: Path):
+def test_secrets_elsewhere_on_disk_are_not_in_view(secret_clone: Path, path: str):
     run, result = grade(_thief(secret_clone))
-    assert run.isolation == NAMESPACES
+    assert run.isolation == path
     assert result.status == "incorrect" and result.score == 0, result.feedback
 
 
@@ -133,16 +172,19 @@ def test_the_view_is_an_allowlist():
     assert result.status == "correct", result.feedback
 
 
-@namespaces_only
-def test_root_outside_is_not_root_inside():
+def test_root_outside_is_not_root_inside(path: str):
+    """Namespaces: the sandbox's own uid, mapped to no one. Landlock: its own uid when the
+    runtime allows one, else uid 0 with no capability; either way outside files stay out."""
+    check_uid = path == NAMESPACES
     probe = REFERENCE + src(f"""
         import os
         _count = count_pairs
         def count_pairs(sequences):
             uid = os.getuid()
-            assert uid != 0 and uid == {SANDBOX_UID if os.geteuid() == 0 else os.getuid()}, uid
-            outer = open("/proc/self/uid_map").read().split()
-            assert outer[1] != "0", outer
+            if {check_uid}:
+                assert uid != 0 and uid == {SANDBOX_UID if os.geteuid() == 0 else os.getuid()}, uid
+                outer = open("/proc/self/uid_map").read().split()
+                assert outer[1] != "0", outer
             assert open("/proc/self/status").read().split("CapEff:")[1].split()[0] == "0000000000000000"
             for path in ("/etc/shadow", "/root/.bashrc", "/proc/1/root/etc/shadow"):
                 try:
@@ -200,8 +242,32 @@ def _host_ipc_keys() -> set[str]:
     return keys
 
 
-@namespaces_only
-def test_no_student_harms_the_zygote_or_later_students():
+def test_secrets_and_the_grader_are_out_of_reach(path: str):
+    """Whatever the path: the repository, the grader's packages, other processes' memory."""
+    probe = REFERENCE + src(f"""
+        import os
+        _count = count_pairs
+        def count_pairs(sequences):
+            for secret in ({str(REPO_ROOT / "solutions/hidden_tests/test_count_pairs_hidden.py")!r},
+                           "/etc/shadow", f"/proc/{{os.getppid()}}/environ", "/proc/1/mem"):
+                try:
+                    open(secret, "rb").read(1)
+                    raise AssertionError("read " + secret)
+                except OSError:
+                    pass
+            for name in ("pytest", "grader", "solutions", "_pytest"):
+                try:
+                    __import__(name)
+                    raise AssertionError("imported " + name)
+                except (ImportError, OSError):
+                    pass
+            return _count(sequences)
+        """)
+    _run, result = grade(probe)
+    assert result.status == "correct", result.feedback
+
+
+def test_no_student_harms_the_zygote_or_later_students(path: str):
     """Queued signals, pidfds, kill, limits and priorities aimed at every pid: the next honest
     submissions through the same warm runner still pass, and grade as they would alone."""
     before = _host_processes()
@@ -215,8 +281,7 @@ def test_no_student_harms_the_zygote_or_later_students():
     assert _host_processes() <= before  # nothing of theirs is left running
 
 
-@namespaces_only
-def test_ipc_objects_neither_persist_nor_pass_between_students():
+def test_ipc_objects_neither_persist_nor_pass_between_students(path: str):
     keys = _host_ipc_keys()
     with WarmRunner(PUBLIC, "count_pairs", limits=LIMITS) as runner:
         planted = runner.run(files(IPC_PLANT))
@@ -228,17 +293,19 @@ def test_ipc_objects_neither_persist_nor_pass_between_students():
     assert _host_ipc_keys() == keys  # and the host keeps nothing
 
 
-@namespaces_only
-def test_no_process_outlives_its_job():
-    """The student is pid 1 of its own namespace: no wrapper to rewrite through /proc, and
-    whatever it leaves dies with it. Nothing of the sandbox is left on the host after."""
+def test_no_process_outlives_its_job(path: str):
+    """No wrapper process to rewrite through /proc (namespaces: the student is pid 1 of its
+    own namespace; Landlock: /proc is out of reach), and nothing is left on the host after."""
     escape = RAW + src("""
         def count_pairs(sequences):
-            pids = [p for p in os.listdir("/proc") if p.isdigit()]
+            try:
+                pids = [p for p in os.listdir("/proc") if p.isdigit()]
+            except OSError:
+                pids = []
             for pid in pids:
                 if int(pid) != os.getpid():
                     raise RuntimeError(f"another process is visible: {pid}")
-            for target in ("/proc/1/mem", "/proc/self/mem"):
+            for target in ("/proc/1/mem", f"/proc/{os.getppid()}/mem"):
                 try:
                     with open(target, "r+b", buffering=0) as fh:
                         fh.write(b"")
@@ -253,13 +320,15 @@ def test_no_process_outlives_its_job():
     assert _host_processes() <= before
 
 
-@namespaces_only
-def test_a_zygote_that_dies_is_replaced_and_the_submission_regraded(monkeypatch):
+def test_a_zygote_that_dies_is_replaced_and_the_submission_regraded(path: str):
     """Kill the warm runner's zygote from outside between two submissions: the next one is
     graded on a fresh zygote as if nothing happened."""
     with WarmRunner(PUBLIC, "count_pairs", limits=LIMITS) as runner:
         assert runner.run(files(REFERENCE)).passed == 5
-        zygotes = [pid for pid, cmd in _host_processes() if "zygote.py" in cmd and "bwrap" not in cmd]
+        assert runner._proc is not None
+        zygotes = [pid for pid in _descendants(runner._proc.pid)
+                   if b"zygote.py" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert zygotes
         for pid in zygotes:
             os.kill(pid, 9)
         again = runner.run(files(REFERENCE))
@@ -318,8 +387,7 @@ def _classmate_thief(root: Path) -> str:
         """)
 
 
-@namespaces_only
-def test_honest_results_are_the_same_with_and_without_hostile_classmates(class_outside_tmp):
+def test_honest_results_are_the_same_with_and_without_hostile_classmates(class_outside_tmp, path: str):
     import json
 
     from tests.workspace_helpers import grade as cli

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path, PurePath
 
 NAMESPACES = "namespaces"
+LANDLOCK = "landlock"
 RLIMITS = "rlimits"
 # The uid student processes run as when the grader is root (no user maps to it).
 SANDBOX_UID = 1_500_000_000
@@ -157,6 +158,60 @@ def view_args(preload: tuple[str, ...], gpu: bool = False) -> list[str]:
     return args
 
 
+def landlock_paths(preload: tuple[str, ...]) -> list[str]:
+    """What a Landlock-confined student process may read: the view's system folders and
+    runtime, and in each site folder only the allowlisted packages (its job folder is added
+    by the zygote, writable)."""
+    allowed = package_entries((*preload, *HARNESS_PACKAGES))
+    sites = set(_site_dirs())
+    roots = [p for p in (*SYSTEM_DIRS, *ROOT_LINKS, *ETC_ENTRIES, sys.base_prefix, sys.prefix,
+                         str(Path(sys.executable).resolve().parent)) if os.path.exists(p)]
+    paths: list[str] = []
+    for root in dict.fromkeys(str(Path(r).resolve()) for r in roots):
+        paths += _beneath_except(root, sites)
+    for folder, entries in allowed.items():
+        paths += [f"{folder}/{e}" for e in entries]
+    return [*dict.fromkeys(paths), "/dev/urandom", "/dev/random", "/dev/zero", "/proc/self",
+            "/sys/devices/system/cpu"]
+
+
+def _beneath_except(root: str, excluded: set[str]) -> list[str]:
+    """``root``, or where a folder in ``excluded`` lies beneath it, its other entries."""
+    inside = [e for e in excluded if e.startswith(root.rstrip("/") + "/")]
+    if root in excluded:
+        return []
+    if not inside:
+        return [root]
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return []
+    return [p for name in names for p in _beneath_except(f"{root.rstrip('/')}/{name}", excluded)]
+
+
+def landlock_uid(preload: tuple[str, ...]) -> int | None:
+    """A root grader's Landlock children switch to a uid of their own when the runtime can be
+    used from one (it may live in /root); None: they keep uid 0 with no capabilities."""
+    if os.geteuid() != 0:
+        return None
+    return SANDBOX_UID if _runtime_open_to_others(tuple(preload)) else None
+
+
+@lru_cache(maxsize=8)
+def _runtime_open_to_others(preload: tuple[str, ...]) -> bool:
+    def become() -> None:
+        os.setgroups([])
+        os.setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+        os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+
+    imports = "; ".join(f"import {name}" for name in ("json", *preload))
+    try:
+        return subprocess.run([sys.executable, "-I", "-c", imports], preexec_fn=become, env={},
+                              capture_output=True, timeout=60, cwd="/").returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def box_command(command: list[str], harness: Path, slot: Path, preload: tuple[str, ...],
                 gpu: bool = False) -> list[str]:
     """The bwrap command line running ``command`` (the zygote) in the sandbox: every namespace,
@@ -221,22 +276,38 @@ def _namespaces_work() -> str | None:
     return (probe.stderr or probe.stdout).decode(errors="replace").strip()[-300:] or "the probe failed"
 
 
+def _landlock_works() -> str | None:
+    """None when Landlock can confine files, TCP, signals and abstract sockets; else why not."""
+    from grader.sandbox import landlock
+
+    version = landlock.abi() if sys.platform == "linux" else 0
+    if version >= landlock.STRONG_ABI:
+        return None
+    return f"Landlock ABI {version} (scoped signals need ABI {landlock.STRONG_ABI}, Linux 6.12)"
+
+
 def isolation_mode() -> str:
-    """NAMESPACES or RLIMITS. GRADE_SANDBOX=rlimits forces the fallback (for tests)."""
-    if os.environ.get("GRADE_SANDBOX") == RLIMITS:
-        return RLIMITS
+    """NAMESPACES, else LANDLOCK, else RLIMITS (weak, with a warning). GRADE_SANDBOX=landlock
+    or =rlimits forces that path (for tests)."""
+    forced = os.environ.get("GRADE_SANDBOX")
+    if forced in (LANDLOCK, RLIMITS):
+        return forced
     reason = _namespaces_work()
     if reason is None:
         return NAMESPACES
+    if _landlock_works() is None:
+        return LANDLOCK
     _warn_once(reason)
     return RLIMITS
 
 
 def weak_reason() -> str | None:
-    """Why student code would run with weak isolation here; None when it is fully isolated."""
+    """Why student code would run with weak isolation here; None when it is isolated."""
     if os.environ.get("GRADE_SANDBOX") == RLIMITS:
         return "GRADE_SANDBOX=rlimits is set"
-    return _namespaces_work()
+    if isolation_mode() != RLIMITS:
+        return None
+    return f"{_namespaces_work()}; {_landlock_works()}"
 
 
 def require_strong(allow_weak: bool) -> None:

@@ -1,7 +1,7 @@
 """A seccomp filter for the student process: the kernel refuses new processes, exec, sockets,
-tracing and cross-process memory, mounts, namespaces, io_uring, keyrings, file handles, signals
-to other processes (queued ones and pidfds included), and priority or limit changes to them (a
-job may allow new processes and exec, for Triton's compiler on a GPU).
+tracing and cross-process memory, mounts, namespaces, io_uring, SysV IPC, keyrings, file
+handles, signals to other processes (queued ones and pidfds included), and priority or limit
+changes to them (a job may allow new processes and exec, for Triton's compiler on a GPU).
 
 The Python audit hook reports attempts; this filter is what actually stops them, even
 when student code disables the hook or calls C directly. Loaded by ``child.py`` (as a
@@ -31,7 +31,9 @@ ARCHES = {
                 129: "rt_sigqueueinfo", 297: "rt_tgsigqueueinfo", 434: "pidfd_open", 438: "pidfd_getfd",
                 440: "process_madvise", 448: "process_mrelease", 312: "kcmp", 248: "add_key",
                 249: "request_key", 250: "keyctl", 303: "name_to_handle_at", 304: "open_by_handle_at",
-                256: "migrate_pages", 279: "move_pages", 103: "syslog"},
+                256: "migrate_pages", 279: "move_pages", 103: "syslog",
+                29: "shmget", 30: "shmat", 31: "shmctl", 67: "shmdt", 64: "semget", 65: "semop",
+                66: "semctl", 220: "semtimedop", 68: "msgget", 69: "msgsnd", 70: "msgrcv", 71: "msgctl"},
                {62: "kill", 200: "tkill", 234: "tgkill"}, 56, 435,
                {141: ("setpriority", 1), 251: ("ioprio_set", 1), 302: ("prlimit64", 0),
                 142: ("sched_setparam", 0), 144: ("sched_setscheduler", 0), 314: ("sched_setattr", 0)}),
@@ -44,7 +46,10 @@ ARCHES = {
                  138: "rt_sigqueueinfo", 240: "rt_tgsigqueueinfo", 434: "pidfd_open", 438: "pidfd_getfd",
                  440: "process_madvise", 448: "process_mrelease", 272: "kcmp", 217: "add_key",
                  218: "request_key", 219: "keyctl", 264: "name_to_handle_at", 265: "open_by_handle_at",
-                 238: "migrate_pages", 239: "move_pages", 116: "syslog"},
+                 238: "migrate_pages", 239: "move_pages", 116: "syslog",
+                 194: "shmget", 196: "shmat", 195: "shmctl", 197: "shmdt", 190: "semget",
+                 193: "semop", 191: "semctl", 192: "semtimedop", 186: "msgget", 189: "msgsnd",
+                 188: "msgrcv", 187: "msgctl"},
                 {129: "kill", 130: "tkill", 131: "tgkill"}, 220, 435,
                 {140: ("setpriority", 1), 30: ("ioprio_set", 1), 261: ("prlimit64", 0),
                  118: ("sched_setparam", 0), 119: ("sched_setscheduler", 0), 274: ("sched_setattr", 0)}),

@@ -22,10 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import wire
-from grader.sandbox.isolation import NAMESPACES, box_command, isolation_mode, sandbox_uid, write_identity
+from grader.sandbox.isolation import (
+    LANDLOCK,
+    NAMESPACES,
+    box_command,
+    isolation_mode,
+    landlock_paths,
+    landlock_uid,
+    sandbox_uid,
+    write_identity,
+)
 from grader.sandbox.limits import Limits
 
-HARNESS_FILES = ("child.py", "wire.py", "seccomp.py", "zygote.py")
+HARNESS_FILES = ("child.py", "wire.py", "seccomp.py", "landlock.py", "zygote.py")
 # One compute thread per process: a batch already runs one submission per core, and
 # OpenMP pools in both the trusted runner and the student process fight over the cores.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -54,7 +63,8 @@ def sandbox_root() -> Path:
         (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
     if root.is_symlink() or root.stat().st_uid != os.getuid():
         raise RuntimeError(f"{root} is not this user's own folder; remove it")
-    root.chmod(0o700)
+    for folder in (root, root / "jobs"):  # others may pass through to a job of theirs, not list
+        folder.chmod(0o711)
     return root
 
 
@@ -124,6 +134,7 @@ class Zygote:
         root = sandbox_root()
         self.dir = Path(tempfile.mkdtemp(dir=root / "zygotes"))
         self.slot = Path(tempfile.mkdtemp(dir=root / "jobs"))
+        self.slot.chmod(0o711)
         self._errors = self.dir.with_suffix(".log")  # outside the harness folder the child sees
         here = Path(__file__).parent
         for name in HARNESS_FILES:
@@ -138,8 +149,11 @@ class Zygote:
             gpu = "torch" in preload and Path("/dev/nvidiactl").exists()
             command = box_command(command, self.dir, self.slot, preload, gpu)
         else:
+            if mode == LANDLOCK:
+                uid = landlock_uid(preload)
+                (self.dir / "landlock.json").write_text(json.dumps({"read": landlock_paths(preload)}))
             command = [sys.executable, "-I", str(self.dir / "zygote.py"), str(self.dir), mode, "-",
-                       str(self.slot), "-", *preload]
+                       str(self.slot), "-" if uid is None else str(uid), *preload]
         job_dir = "/box" if mode == NAMESPACES else str(self.slot)
         variables = {k: v.replace("{job}", job_dir) for k, v in (env or {}).items()}
         with open(self._errors, "wb") as errors:  # the harness's own failures only

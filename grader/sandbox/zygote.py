@@ -105,6 +105,48 @@ def enter_box(job, box, jobs_dir, limits, uid):
         shutil.copyfile(f"{box}/src/{name}", f"{box}/work/{name}")
 
 
+def child_uid(uid):
+    """A Landlock child's own uid: one per zygote, so no two jobs at once share it."""
+    return None if uid is None else uid + 1 + os.getpid() % 1_000_000
+
+
+def confine(job, harness, uid):
+    """Without namespaces: Landlock lets this process read only the allowlist (harness's
+    landlock.json) and write only its job; then it drops to its own uid (a root grader whose
+    runtime others can use), or else keeps its uid with no capabilities."""
+    import landlock
+
+    with open(f"{harness}/landlock.json") as fh:
+        read = json.load(fh)["read"]
+    own = child_uid(uid)
+    owner = os.getuid() if own is None else own
+    for folder, dirs, names in os.walk(job):  # its own files only: the job folder
+        for name in (folder, *(f"{folder}/{n}" for n in (*dirs, *names))):
+            os.chown(name, owner, owner)
+    landlock.restrict(read, [job, "/dev/null"])
+    if own is not None:
+        os.setgroups([])
+        os.setresgid(own, own, own)
+        os.setresuid(own, own, own)
+    else:
+        _drop_capabilities()
+
+
+def kill_user(uid):
+    """Kill every process of a Landlock child's uid (what it may have left behind)."""
+    own = child_uid(uid)
+    if own is None:
+        return
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setresuid(own, own, 0)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def set_limits(limits):
     for which, value in ((resource.RLIMIT_CPU, limits["cpu_s"]),
                          (resource.RLIMIT_AS, limits["memory_bytes"]),
@@ -178,6 +220,8 @@ def spawn(request, harness, mode, box, jobs_dir, uid, child):
             os.close(write_fd)
             for name in os.listdir(f"{job}/src"):
                 shutil.copyfile(f"{job}/src/{name}", f"{job}/work/{name}")
+            if mode == "landlock":
+                confine(job, harness, uid)
         os.write(from_child, b"\x01")  # connected: from now on, end of file means this process died
         set_limits(limits)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -210,11 +254,13 @@ def reap(pid, wait_s=2.0):
         time.sleep(0.005)
 
 
-def end(current):
+def end(current, mode="namespaces", uid=None):
     """Kill the current child and its relay, and reap every process that has ended."""
     for pid in reversed(current or ()):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    if current and mode == "landlock":
+        kill_user(uid)
     with contextlib.suppress(ChildProcessError):
         if current:
             os.waitpid(current[0], 0)
@@ -253,7 +299,8 @@ def main():
         __import__(name)
     sys.path.insert(0, harness)
     import child
-    import seccomp  # noqa: F401 - imported once here, reused by every child
+    import landlock  # noqa: F401 - imported once here, reused by every child
+    import seccomp  # noqa: F401
     import wire  # noqa: F401
     sys.path.remove(harness)
     gc.freeze()  # children never scan (and so never copy) the pages of what is loaded here
@@ -262,12 +309,12 @@ def main():
         request = json.loads(line)
         if request.get("op") == "reap":  # how did the current child end? (it closed its channel)
             status = reap(current[0]) if current else None
-            end(current)
+            end(current, mode, uid)
             current = None
             sys.stdout.write(json.dumps({"ok": True, "status": status}) + "\n")
             sys.stdout.flush()
             continue
-        end(current)  # one child at a time: end the previous one
+        end(current, mode, uid)  # one child at a time: end the previous one
         current = None
         if request.get("op") == "spawn":
             current = spawn(request, harness, mode, box, jobs_dir, uid, child)
