@@ -407,3 +407,65 @@ def test_honest_results_are_the_same_with_and_without_hostile_classmates(class_o
     wrong = item("out-all", "bob")["score"]  # {} for every case: what the attackers return
     for student in ("mallory", "trudy", "eve", "oscar"):
         assert item("out-all", student)["score"] <= wrong, (student, item("out-all", student))
+
+
+DOCKER_LIKE = textwrap.dedent("""
+    # Refuse new namespaces as Docker's default seccomp profile does, then run the rest.
+    import ctypes, os, platform, runpy, sys
+    from grader.sandbox import seccomp as s
+    audit, _, _, _, clone, clone3, _ = s.ARCHES[platform.machine()]
+    nrs = {"x86_64": (272, 308), "aarch64": (97, 268)}[platform.machine()]
+    eperm = (s.RET_K, 0, 0, s.RET_ERRNO | s.EPERM)
+    prog = [(s.LD_W_ABS, 0, 0, s.OFF_NR)]
+    for nr in nrs:
+        prog += [(s.JEQ_K, 0, 1, nr), eperm]
+    prog += [(s.JEQ_K, 0, 1, clone3), (s.RET_K, 0, 0, s.RET_ERRNO | s.ENOSYS),
+             (s.JEQ_K, 0, 3, clone), (s.LD_W_ABS, 0, 0, s.OFF_ARG0), (s.JSET_K, 0, 1, s.CLONE_NAMESPACES),
+             eperm, (s.RET_K, 0, 0, s.RET_ALLOW)]
+    libc = ctypes.CDLL(None, use_errno=True)
+    filters = (s._Filter * len(prog))(*[s._Filter(*i) for i in prog])
+    assert libc.prctl(s.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+    assert libc.syscall(s.ARCHES[platform.machine()][1], s.SECCOMP_SET_MODE_FILTER,
+                        s.SECCOMP_FILTER_FLAG_TSYNC, ctypes.byref(s._Program(len(prog), filters))) == 0
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    """)
+CONTAINER_CHECK = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from grader.rules.code import grade_code_run
+    from grader.sandbox.isolation import isolation_mode, weak_reason
+    from grader.sandbox.limits import Limits
+    from grader.sandbox.runner import run_tests
+    public = Path(sys.argv[1])
+    out = {"mode": isolation_mode(), "weak": weak_reason(), "scores": {}}
+    for name in sys.argv[2:]:
+        run = run_tests({"count_pairs.py": Path(name).read_bytes()}, "count_pairs", public,
+                        limits=Limits(call_timeout_s=6, startup_timeout_s=30))
+        out["scores"][Path(name).stem] = grade_code_run(run, show_messages=True).score
+    print(json.dumps(out))
+    """)
+
+
+@pytest.mark.skipif(_landlock_works() is not None, reason=f"no Landlock here: {_landlock_works()}")
+def test_a_host_that_refuses_namespaces_grades_through_landlock(tmp_path: Path, secret_clone: Path):
+    """Simulate a container host (as Gradescope's): namespaces refused by seccomp, the grader
+    root. bubblewrap fails, so the Landlock path is chosen by itself; it isolates (graded work
+    proceeds) and the attacks earn nothing while a correct submission scores."""
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "launch.py").write_text(DOCKER_LIKE)
+    (tmp_path / "check.py").write_text(CONTAINER_CHECK)
+    sources = {"honest": REFERENCE, "thief": _thief(secret_clone), "signals": SIGNALLER}
+    for name, source in sources.items():
+        (tmp_path / f"{name}.py").write_text(source)
+    env = {k: v for k, v in os.environ.items() if k != "GRADE_SANDBOX"}
+    done = subprocess.run([sys.executable, str(tmp_path / "launch.py"), str(tmp_path / "check.py"),
+                           str(PUBLIC), *(str(tmp_path / f"{n}.py") for n in sources)],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["mode"] == LANDLOCK and report["weak"] is None, report
+    assert report["scores"] == {"honest": 1.0, "thief": 0.0, "signals": 0.0}, report
