@@ -469,3 +469,70 @@ def test_a_host_that_refuses_namespaces_grades_through_landlock(tmp_path: Path, 
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["mode"] == LANDLOCK and report["weak"] is None, report
     assert report["scores"] == {"honest": 1.0, "thief": 0.0, "signals": 0.0}, report
+
+
+NON_ROOT_CHECK = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from grader.paths import REPO_ROOT
+    from grader.sandbox.isolation import isolation_mode, weak_reason
+    from grader.sandbox.runner import run_tests
+    probe = (REPO_ROOT / "solutions/code/count_pairs.py").read_bytes() + b'''
+    import os
+    _count = count_pairs
+    def count_pairs(sequences):
+        assert os.getuid() == %d, os.getuid()
+        assert open("/proc/self/status").read().split("CapEff:")[1].split()[0] == "0" * 16
+        for secret in ("%s", "/etc/shadow", "%c"):
+            assert not os.path.exists(secret), secret
+        with open("scratch.txt", "w") as fh:
+            fh.write("its own work folder is writable")
+        return _count(sequences)
+    '''
+    run = run_tests({"count_pairs.py": probe}, "count_pairs",
+                    REPO_ROOT / "student_templates/count_pairs/test_count_pairs_public.py")
+    print(json.dumps({"mode": isolation_mode(), "weak": weak_reason(), "passed": run.passed,
+                      "fatal": run.fatal, "first": run.outcomes[0].message if run.outcomes else ""}))
+    """)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/python3").exists()
+                    or isolation_mode() != NAMESPACES,
+                    reason="needs root (to become another user), the system's python3 and namespaces "
+                           "(a grader that is not root runs this whole suite that way anyway)")
+def test_a_grader_that_is_not_root_gets_namespaces_of_its_own():
+    """The path students and most TAs take: the grader runs as an ordinary user, so bubblewrap
+    makes a user namespace and the student keeps that user's uid with no capability. Run for
+    real as uid 60000 from a virtual environment on the system's Python (this repository's
+    own interpreter may live where other users cannot enter, as here under /root)."""
+    import json
+    import subprocess
+
+    user = 60_000
+    folder = Path(tempfile.mkdtemp(prefix="grade-nonroot-", dir="/var/tmp"))
+    try:
+        venv = folder / "venv"
+        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", "-e", str(REPO_ROOT), "pytest"], check=True,
+                       capture_output=True, timeout=300)
+        hidden = REPO_ROOT / "solutions/hidden_tests/test_count_pairs_hidden.py"
+        check = NON_ROOT_CHECK.replace("%d", str(user)).replace("%s", str(hidden))
+        (folder / "check.py").write_text(check.replace("%c", str(folder / "check.py")))
+        (folder / "home").mkdir()
+        os.chown(folder / "home", user, user)
+        for path in (folder, *folder.rglob("*")):
+            path.chmod(path.stat().st_mode | 0o055 if path.is_dir() else path.stat().st_mode | 0o044)
+
+        def become() -> None:
+            os.setgroups([])
+            os.setresgid(user, user, user)
+            os.setresuid(user, user, user)
+
+        done = subprocess.run([str(venv / "bin/python"), str(folder / "check.py")], preexec_fn=become,
+                              env={"HOME": str(folder / "home"), "PATH": "/usr/bin:/bin"},
+                              cwd=folder / "home", capture_output=True, text=True, timeout=300)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"mode": NAMESPACES, "weak": None, "passed": 5, "fatal": None, "first": ""}, report
