@@ -38,8 +38,10 @@ SYSTEM_DIRS = ("/usr/bin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec
 ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64")
 ETC_ENTRIES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives")
 HARNESS_PACKAGES = ("numpy",)  # wire.py moves tensors' bytes through numpy
-HOW_TO_FIX = ("Install bubblewrap (Debian/Ubuntu: 'apt-get install bubblewrap'; Fedora: 'dnf install "
-              "bubblewrap') and allow user namespaces, or grade as root on a host that allows them")
+HOW_TO_FIX = ("Install bubblewrap (Debian/Ubuntu: 'sudo apt-get install bubblewrap'; Fedora: 'sudo dnf "
+              "install bubblewrap'); where user namespaces are restricted (Ubuntu 24.04) grade as root "
+              "('sudo grade ...') or run 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0'; "
+              "in a container, use Linux 6.12 or newer (Landlock)")
 
 
 class SandboxWarning(UserWarning):
