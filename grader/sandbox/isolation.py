@@ -41,7 +41,7 @@ HARNESS_PACKAGES = ("numpy",)  # wire.py moves tensors' bytes through numpy
 HOW_TO_FIX = ("Install bubblewrap (Debian/Ubuntu: 'sudo apt-get install bubblewrap'; Fedora: 'sudo dnf "
               "install bubblewrap'); where user namespaces are restricted (Ubuntu 24.04) grade as root "
               "('sudo grade ...') or run 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0'; "
-              "in a container, use Linux 6.12 or newer (Landlock)")
+              "in a container, use a kernel with Landlock (Linux 5.13+) and allow its system calls")
 
 
 class SandboxWarning(UserWarning):
@@ -279,13 +279,13 @@ def _namespaces_work() -> str | None:
 
 
 def _landlock_works() -> str | None:
-    """None when Landlock can confine files, TCP, signals and abstract sockets; else why not."""
+    """None when Landlock can confine the files a student process reaches; else why not."""
     from grader.sandbox import landlock
 
     version = landlock.abi() if sys.platform == "linux" else 0
     if version >= landlock.STRONG_ABI:
         return None
-    return f"Landlock ABI {version} (scoped signals need ABI {landlock.STRONG_ABI}, Linux 6.12)"
+    return "no Landlock (Linux 5.13 or newer with Landlock enabled, and not refused by a container)"
 
 
 def isolation_mode() -> str:
