@@ -1,11 +1,18 @@
 """`grade kernel check` and `grade kernel bench` as a student or instructor runs them: a
-workspace's kernels/ folder, --timeout, failures that stop early with one clear message, the
+workspace's kernels/ folder, --timeout, the task's total time budget, failures that stop early
+with one clear message, no sandbox process left behind when the command is killed, the
 per-shape performance table, and JSON without a GPU."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,6 +24,7 @@ from grader.kernels.cli import _print_reports
 from grader.kernels.spec import load_kernel_tasks
 from grader.paths import REPO_ROOT
 from grader.sandbox.limits import Limits
+from grader.sandbox.session import sandbox_root
 
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 if torch.cuda.is_available():
@@ -24,6 +32,13 @@ if torch.cuda.is_available():
 
 TASKS = load_kernel_tasks(REPO_ROOT / "bank")[0]
 MOE = (REPO_ROOT / TASKS["moe_gating"].solution).read_text()
+
+
+def _sleepy(seconds: float, token: str = "") -> bytes:
+    """The moe_gating solution, sleeping ``seconds`` in every call (after printing ``token``)."""
+    pause = f"    print({token!r}, flush=True)\n    time.sleep({seconds})\n"
+    return MOE.replace('    """Route each', pause + '    """Route each').replace(
+        "import torch\n", "import time\n\nimport torch\n", 1).encode()
 
 
 def _kernel(*args: str) -> tuple[int, str]:
@@ -58,6 +73,97 @@ def test_an_import_failure_is_reported_once_and_stops_the_cases():
     slow = check_kernel(TASKS["moe_gating"], {"moe_gating.py": b"import time\ntime.sleep(60)\n"},
                         Limits(call_timeout_s=5, startup_timeout_s=2))
     assert "the module was not imported within 2 s" in slow.cases[0].problems[0]
+
+
+def test_one_time_budget_bounds_the_whole_task():
+    started = time.monotonic()
+    report = check_kernel(TASKS["moe_gating"], {"moe_gating.py": _sleepy(1.0)},
+                          Limits(call_timeout_s=30, total_s=4))
+    assert time.monotonic() - started < 12  # not 16 cases x 1 s, let alone 16 x 30 s
+    done = len(report.cases)
+    assert report.status == "failed" and 1 <= done < 16 and not any(c.problems for c in report.cases)
+    assert f"stopped after {done} of 16 cases: the task's total time budget of 4 s ran out" in report.feedback
+
+
+def test_no_call_waits_past_the_budget():
+    started = time.monotonic()
+    report = check_kernel(TASKS["moe_gating"], {"moe_gating.py": _sleepy(60)},
+                          Limits(call_timeout_s=50, total_s=3))
+    assert time.monotonic() - started < 10  # the call's deadline was the budget's end, not 50 s
+    assert report.status == "failed" and report.cases == []
+    assert report.feedback[-1] == "stopped after 0 of 16 cases: the task's total time budget of 3 s ran out"
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Every process below ``pid`` (by parent links in /proc): pid -> its start time."""
+    parents, starts = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry.name)], starts[int(entry.name)] = int(fields[1]), fields[19]
+    found, todo = {}, [pid]
+    while todo:
+        parent = todo.pop()
+        for child, of in parents.items():
+            if of == parent and child not in found:
+                found[child] = starts[child]
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int, started: str) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return False
+    return fields[19] == started and fields[0] != "Z"
+
+
+def _mentioning(text: str) -> list[int]:
+    """Processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_killed_check_leaves_no_sandbox_process_behind(tmp_path: Path, signum: int):
+    token = f"kernel-check-{uuid.uuid4().hex}"
+    (tmp_path / "moe_gating.py").write_bytes(_sleepy(120, token))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    grade = subprocess.Popen([sys.executable, "-m", "grader", "kernel", "check", str(tmp_path)],
+                             cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = None
+    try:
+        deadline = time.monotonic() + 60
+        while log is None and time.monotonic() < deadline and grade.poll() is None:
+            time.sleep(0.1)
+            log = next((p for p in sandbox_root().joinpath("jobs").rglob("output.log")
+                        if token in p.read_text(errors="replace")), None)
+        assert log is not None, "the submission never started"
+        job, below = log.parent, _descendants(grade.pid)
+        assert below, "no sandbox process under grade"
+        grade.send_signal(signum)
+        code = grade.wait(timeout=30)
+    finally:
+        if grade.poll() is None:
+            grade.kill()
+            grade.wait()
+    assert code == (128 + signal.SIGTERM if signum == signal.SIGTERM else 1), grade.stderr.read()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(p, s) for p, s in below.items()):
+        time.sleep(0.1)
+    assert [p for p, s in below.items() if _alive(p, s)] == []
+    assert _mentioning(job.name) == [] and _mentioning(str(tmp_path)) == []
+    assert not job.exists()
 
 
 def test_a_measured_report_prints_one_row_per_bench_shape(capsys):

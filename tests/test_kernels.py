@@ -77,6 +77,8 @@ def test_templates_and_every_mutant_fail(every_run):
     ("softmax", "torch_fallback", "not allowed in this task: softmax.py"),  # falls back to torch.softmax
     ("softmax", "hidden_name", "torch._C (reaches PyTorch internals"),   # builds the name, blinds the watch
     ("softmax", "torch_composition", "no Triton kernel is launched"),    # plain PyTorch, no kernel
+    ("softmax", "ghost_launch", "unchanged when the kernel launches are skipped"),  # idle kernel
+    ("rmsnorm", "ghost_launch", "unchanged when the kernel launches are skipped"),  # discarded work
     ("matmul", "torch_fallback", "@ (matmul)"),
     ("softmax", "in_place", "modified its input"),                       # mutates its input
     ("softmax", "tensor_subclass", "type Lazy cannot be sent back"),     # a lazy tensor subclass
@@ -91,6 +93,35 @@ def test_templates_and_every_mutant_fail(every_run):
 def test_each_cheat_is_caught_for_its_reason(every_run, task: str, mutant: str, reason: str):
     report = every_run[(task, f"solutions/kernels/mutants/{task}/{mutant}.py")]
     assert any(reason in line for line in report.feedback), report.feedback
+
+
+def test_ghost_mutants_pass_every_case_and_fail_only_the_launch_check(every_run):
+    for task in ("softmax", "rmsnorm"):
+        report = every_run[(task, f"solutions/kernels/mutants/{task}/ghost_launch.py")]
+        assert not report.forbidden and not any(c.problems for c in report.cases), report.feedback
+        assert len(report.cases) == len(cases(TASKS[task])) and report.launch == check.GHOST_MESSAGE
+
+
+def test_the_launch_check_runs_for_triton_tasks_only(monkeypatch: pytest.MonkeyPatch):
+    ran = []
+    real = check._check_launches
+    monkeypatch.setattr(check, "_check_launches", lambda task, *a: ran.append(task.id) or real(task, *a))
+    assert _check("moe_gating", TASKS["moe_gating"].solution).status == "passed"
+    assert ran == []  # a PyTorch task: no launches to skip
+    assert [len(check.ghost_cases(t)) for t in TASKS.values()] == [2] * len(TASKS)
+    assert all(dims != {"M": 1, "N": 1} for _, dims, _ in check.ghost_cases(TASKS["softmax"]))
+
+
+def test_a_launch_check_that_cannot_patch_triton_gives_no_verdict(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path):
+    moved = tmp_path / "no_launch.py"
+    moved.write_text("class LaunchPatchUnavailable(RuntimeError):\n    pass\n\n\n"
+                     "raise LaunchPatchUnavailable('JITFunction.run is gone')\n")
+    monkeypatch.setattr(check, "NO_LAUNCH_SOURCE", moved)
+    report = _check("softmax", "solutions/kernels/mutants/softmax/ghost_launch.py")
+    assert report.status == "passed" and report.launch == ""  # never judged without the patch
+    assert any("the ghost-launch check could not run: JITFunction.run is gone" in line
+               for line in report.feedback), report.feedback
 
 
 def test_a_fallback_hidden_from_the_static_scan_is_seen_at_run_time(tmp_path: Path):

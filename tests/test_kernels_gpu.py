@@ -1,6 +1,7 @@
 """Kernel tasks on a CUDA GPU: every reference solution passes the sandboxed check in mode
-"cuda" and is timed in its sandbox against the roofline, a student kernel that forges its
-times is rejected, and one that hides its work on a side stream is timed by the wall clock.
+"cuda" and is timed in its sandbox against the roofline, a ghost launch fails, a student
+kernel that forges its times is rejected, and one that hides its work on a side stream is
+timed by the wall clock.
 Skipped without a CUDA device (tests/test_kernels.py and test_kernel_timing.py cover the CPU)."""
 
 from __future__ import annotations
@@ -85,6 +86,16 @@ def test_a_kernel_that_fails_its_cases_is_not_timed():
     assert report.status == "failed" and report.performance_score is None
     assert report.performance == {"status": "skipped",
                                   "reason": "the kernel is not correct, so its speed is not measured"}
+
+
+@pytest.mark.parametrize("task_id", ["softmax", "rmsnorm"])
+def test_a_ghost_launch_fails_on_the_gpu_too(task_id: str):
+    # compiled launches are skipped too (JITFunction.run), and a ghost is never timed
+    report = _check(task_id, (REPO_ROOT / f"solutions/kernels/mutants/{task_id}/ghost_launch.py").read_text())
+    assert report.mode == "cuda" and report.status == "failed" and not any(c.problems for c in report.cases)
+    assert any("unchanged when the kernel launches are skipped" in line for line in report.feedback), \
+        report.feedback
+    assert report.performance_score is None
 
 
 def test_a_kernel_that_forges_its_times_is_rejected():

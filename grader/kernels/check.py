@@ -5,6 +5,11 @@ is then timed in its sandbox on the task's bench shapes and judged against the r
 On a machine without CUDA, PyTorch kernels run directly on the CPU and Triton kernels run
 under Triton's interpreter (``TRITON_INTERPRET=1``) in the sandboxed process, labelled
 "interpreter-checked"; without Triton installed they are skipped with the reason.
+
+A Triton kernel that passes every case is run again on a couple of cases in a second sandbox
+whose Triton launches do nothing (``no_launch.py``): if its output is still right, the kernel
+did not compute it. Everything a task does (cases, that check, timing) shares one wall-clock
+budget, ``Limits.total_s``; no call may wait past it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import importlib.util
 import math
 import resource
 import statistics
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,14 @@ INTERPRETER_ENV = {"TRITON_INTERPRET": "1"}
 TRITON_GPU_ENV = {"TRITON_HOME": "{job}/work/.triton", "TRITON_CACHE_DIR": "{job}/work/.triton/cache",
                   "TMPDIR": "{job}/work"}
 REFERENCES = "solutions.kernels.reference"
+# The ghost-launch check: this harness goes into the sandbox beside the student's file and is
+# imported before it (child.py's GRADE_PREIMPORT hook).
+NO_LAUNCH_MODULE = "_grade_no_launch"
+NO_LAUNCH_SOURCE = Path(__file__).with_name("no_launch.py")
+NO_LAUNCH_UNAVAILABLE = "LaunchPatchUnavailable"
+GHOST_CASES = 2
+GHOST_MESSAGE = ("your output does not come from your Triton kernel (it is unchanged when the "
+                 "kernel launches are skipped)")
 RUNS, WARMUP = 10, 2
 TIMING_SEED = 50_000  # timed runs' seeds: none is a correctness case's
 
@@ -62,6 +76,8 @@ class KernelReport:
     forbidden: list[str] = field(default_factory=list)
     feedback: list[str] = field(default_factory=list)
     performance: dict[str, Any] = field(default_factory=dict)
+    stopped: str = ""              # why the cases stopped early, when it was not the kernel's answer
+    launch: str = ""               # the ghost-launch check's verdict: a problem, or "" when fine
 
     @property
     def score(self) -> float:
@@ -109,6 +125,41 @@ def cases(task: KernelTask) -> list[tuple[str, dict[str, Any], int]]:
     return out
 
 
+class BudgetSpent(Exception):
+    """The task's total time budget ran out."""
+
+
+class Budget:
+    """One task's wall-clock budget (``Limits.total_s``), shared by every sandbox call it
+    makes: ``arm`` shortens the sandbox's call (and start-up) deadline to what is left."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.total_s = limits.total_s
+        self.ends = time.monotonic() + limits.total_s
+        self.short = False  # whether the last arm cut a deadline to the budget's end
+
+    def left(self) -> float:
+        return self.ends - time.monotonic()
+
+    def arm(self, box: Sandbox) -> None:
+        """Before each request to ``box``: raise BudgetSpent when nothing is left, else
+        bound its deadlines by the rest of the budget."""
+        left = self.left()
+        if left <= 0:
+            raise BudgetSpent(self.message())
+        call, startup = self.limits.call_timeout_s, self.limits.startup_timeout_s
+        self.short = left < max(call, startup)
+        box.limits = replace(box.limits, call_timeout_s=min(call, left), startup_timeout_s=min(startup, left))
+
+    def ran_out(self, exc: SandboxFailure) -> bool:
+        """Whether a failure is the budget's deadline, not the call's own."""
+        return exc.kind == "timeout" and self.short and self.left() <= 0.5
+
+    def message(self) -> str:
+        return f"the task's total time budget of {self.total_s:g} s ran out"
+
+
 @dataclass(frozen=True)
 class StudentTiming:
     """A student kernel timed in its sandbox: what the child reported (by the side-stream
@@ -130,25 +181,32 @@ class _Run:
 
 
 def _timed_run(box: Sandbox, task: KernelTask, dims: dict[str, Any], dtype: str, clock: str,
-               seed: int, watch: tuple[str, ...]) -> _Run:
+               seed: int, watch: tuple[str, ...], budget: Budget | None = None) -> _Run:
     """One run: stage fresh inputs, ping (the channel latency now), run, fetch and check."""
+    arm = budget.arm if budget is not None else lambda box: None
     device = "cuda" if clock == "cuda" else None
     inputs = make_inputs(task, dims, dtype, seed, device or "cpu")  # drawn on the GPU: fast
     want = reference_outputs(task, inputs)
+    arm(box)
     box.stage(task.entry_point, inputs, device, L2_FLUSH_BYTES if device else 0)
+    arm(box)
     latency = box.ping(clock)
+    arm(box)
     trusted, event_s, wall_s = box.run(clock, watch)
     wants = want if isinstance(want, (tuple, list)) else (want,)
+    arm(box)
     got = box.fetch(max_bytes=8 * sum(w.numel() for w in wants) + (1 << 16))
     return _Run(call_seconds(event_s, wall_s), trusted, latency,
                 compare_outputs(task, got, want, dtype, device or "cpu", box.devices))
 
 
 def time_student(box: Sandbox, task: KernelTask, dims: dict[str, Any], dtype: str,
-                 clock: str = "cuda", runs: int = RUNS, warmup: int = WARMUP) -> StudentTiming:
+                 clock: str = "cuda", runs: int = RUNS, warmup: int = WARMUP,
+                 budget: Budget | None = None) -> StudentTiming:
     """Time ``task``'s entry point in ``box`` on shape ``dims``: ``warmup`` runs (watched for
     forbidden ops), then ``runs`` timed runs, each on fresh inputs with its output checked.
     ``clock``: "cuda" (events, L2 flush, device-wide synchronise) or "cpu" (wall time).
+    ``budget``: the task's time budget, which bounds every request.
     Never raises for what the student does: failures come back as problems."""
     done: list[_Run] = []
     problems: list[str] = []
@@ -156,14 +214,18 @@ def time_student(box: Sandbox, task: KernelTask, dims: dict[str, Any], dtype: st
         for i in range(warmup + runs):
             label = f"warm-up run {i}" if i < warmup else f"timed run {i - warmup}"
             run = _timed_run(box, task, dims, dtype, clock, TIMING_SEED + i,
-                             task.forbidden if i < warmup else ())
+                             task.forbidden if i < warmup else (), budget)
             problems += [f"{label}: {p}" for p in run.problems]
             if i >= warmup:
                 done.append(run)
     except StudentError as exc:
         problems.append(f"timing stopped: {exc}")
+    except BudgetSpent as exc:
+        box.stop()
+        problems.append(f"timing stopped: {exc}")
     except SandboxFailure as exc:
-        problems.append(f"timing stopped: {exc.kind}: {exc.detail}")
+        why = budget.message() if budget is not None and budget.ran_out(exc) else f"{exc.kind}: {exc.detail}"
+        problems.append(f"timing stopped: {why}")
     latency = statistics.median(r.latency_s for r in done) if done else 0.0
     if len(done) < runs or not done:
         return StudentTiming(None, None, latency, tuple(problems[:5]))
@@ -196,13 +258,13 @@ def _per_second(amount: float, seconds: float) -> float | None:
 
 
 def measure_performance(box: Sandbox, task: KernelTask, device: Device, clock: str = "cuda",
-                        runs: int = RUNS) -> dict[str, Any]:
+                        runs: int = RUNS, budget: Budget | None = None) -> dict[str, Any]:
     """``report.performance`` for a correct kernel: every bench shape timed in ``box`` and
     judged against ``device``'s roofline; the score is the worst shape's."""
     shapes = []
     for bench in task.bench:
         dims = {k: v for k, v in bench.items() if k != "dtype"}
-        timing = time_student(box, task, dims, bench["dtype"], clock, runs)
+        timing = time_student(box, task, dims, bench["dtype"], clock, runs, budget=budget)
         shapes.append(judge_shape(task, dims, bench["dtype"], timing, device))
     return {"status": "measured", "device": device.name,
             "score": min((s["score"] for s in shapes), default=0.0), "shapes": shapes}
@@ -230,7 +292,9 @@ def _sandbox_limits(limits: Limits | None, mode: str) -> Limits:
 def check_kernel(task: KernelTask, files: dict[str, bytes], limits: Limits | None = None,
                  runs: int = RUNS) -> KernelReport:
     """Run every correctness case of ``task`` against ``files`` (the student's .py files);
-    on a CUDA GPU, time a correct kernel on the bench shapes (``runs`` timed runs each)."""
+    check that a correct Triton kernel's output comes from its launches; on a CUDA GPU, time
+    a correct kernel on the bench shapes (``runs`` timed runs each). All of it within
+    ``limits.total_s`` seconds; every sandbox is stopped on the way out, whatever happens."""
     mode, why = execution_mode(task)
     if mode is None:
         return KernelReport(task.id, "skipped", "none", feedback=[why],
@@ -245,14 +309,18 @@ def check_kernel(task: KernelTask, files: dict[str, bytes], limits: Limits | Non
                           "measured on a GPU"} if mode != "cuda" else {
         "status": "skipped", "reason": "the kernel is not correct, so its speed is not measured"}
     compiles = mode == "cuda" and task.language == "triton"
-    job = Job.create(files, Path(main).stem, task.requires, programs=compiles,
-                     env=INTERPRETER_ENV if mode == "interpreter" else TRITON_GPU_ENV if compiles else None)
-    box = Sandbox(job, _sandbox_limits(limits, mode), isolation_mode())
+    env = INTERPRETER_ENV if mode == "interpreter" else TRITON_GPU_ENV if compiles else None
+    sandbox_limits = _sandbox_limits(limits, mode)
+    budget = Budget(sandbox_limits)
+    job = Job.create(files, Path(main).stem, task.requires, programs=compiles, env=env)
+    box = Sandbox(job, sandbox_limits, isolation_mode())
     try:
-        _run_cases(box, task, mode, report)
-        if mode == "cuda" and _correct(report, task, box):
+        _run_cases(box, task, mode, report, budget)
+        if task.language == "triton" and _correct(report, task, box):
+            _check_launches(task, files, mode, sandbox_limits, env, report, budget)
+        if mode == "cuda" and _correct(report, task, box) and not report.launch:
             device = _gpu_device()
-            report.performance = measure_performance(box, task, device, "cuda", runs) \
+            report.performance = measure_performance(box, task, device, "cuda", runs, budget) \
                 if isinstance(device, Device) else {"status": "skipped", "reason": device}
     finally:
         box.stop()
@@ -262,24 +330,82 @@ def check_kernel(task: KernelTask, files: dict[str, bytes], limits: Limits | Non
     return report
 
 
-def _run_cases(box: Sandbox, task: KernelTask, mode: str, report: KernelReport) -> None:
-    """Every correctness case, in order, until the sandbox fails."""
+def _run_cases(box: Sandbox, task: KernelTask, mode: str, report: KernelReport,
+               budget: Budget | None = None) -> None:
+    """Every correctness case, in order, until the sandbox fails or the budget runs out."""
+    budget = budget or Budget(box.limits)
     device = "cuda" if mode == "cuda" else None
     for dtype, dims, seed in cases(task):
         inputs = make_inputs(task, dims, dtype, seed)
         want = reference_outputs(task, inputs)
         try:
+            budget.arm(box)
             got = box.call(task.entry_point, tuple(inputs), {}, watch=task.forbidden, device=device)
             problems = compare_outputs(task, got, want, dtype, device or "cpu", box.devices)
+        except BudgetSpent as exc:
+            box.stop()
+            report.stopped = str(exc)
+            break
         except StudentError as exc:
             problems = [str(exc)]
             if box.import_error is not None:  # every case would fail the same way
                 report.cases.append(CaseResult(dtype, dims, seed, problems))
                 break
         except SandboxFailure as exc:
-            report.cases.append(CaseResult(dtype, dims, seed, [f"{exc.kind}: {exc.detail}"]))
+            if budget.ran_out(exc):  # this case's call was cut short by the budget, not its own limit
+                report.stopped = budget.message()
+            else:
+                report.cases.append(CaseResult(dtype, dims, seed, [f"{exc.kind}: {exc.detail}"]))
             break
         report.cases.append(CaseResult(dtype, dims, seed, problems))
+
+
+def ghost_cases(task: KernelTask) -> list[tuple[str, dict[str, Any], int]]:
+    """The cases the ghost-launch check reruns: the first ones with no dimension of size 1,
+    which no honest kernel hands to PyTorch as a special case."""
+    sizeable = [c for c in cases(task) if all(v > 1 for v in c[1].values() if type(v) is int)]
+    return sizeable[:GHOST_CASES]
+
+
+def _check_launches(task: KernelTask, files: dict[str, bytes], mode: str, limits: Limits,
+                    env: dict[str, str] | None, report: KernelReport, budget: Budget) -> None:
+    """The ghost-launch check: rerun ``ghost_cases`` in a fresh sandbox whose Triton launches
+    do nothing and whose uninitialised allocations are poisoned (``no_launch.py``). A kernel
+    whose output is still right there did not compute it: ``report.launch`` says so. A call
+    that fails, or an output that is wrong, is what a real kernel's absence looks like."""
+    job = Job.create({**files, f"{NO_LAUNCH_MODULE}.py": NO_LAUNCH_SOURCE.read_bytes()},
+                     Path(task.template).stem, task.requires, programs=mode == "cuda",
+                     env={**(env or {}), "GRADE_PREIMPORT": NO_LAUNCH_MODULE})
+    box = Sandbox(job, limits, isolation_mode())
+    device = "cuda" if mode == "cuda" else None
+    unchanged = []
+    try:
+        for dtype, dims, seed in ghost_cases(task):
+            inputs = make_inputs(task, dims, dtype, seed)
+            want = reference_outputs(task, inputs)
+            budget.arm(box)
+            try:
+                got = box.call(task.entry_point, tuple(inputs), {}, device=device)
+            except StudentError:
+                failed = box.import_error or {}
+                if failed.get("type") == NO_LAUNCH_UNAVAILABLE:  # Triton moved: no verdict
+                    report.feedback.append(f"the ghost-launch check could not run: {failed.get('message')}")
+                    return
+                continue  # the call needed its kernel
+            except SandboxFailure as exc:
+                if budget.ran_out(exc):
+                    raise BudgetSpent(budget.message()) from None
+                return  # crashed or hung without its kernel: it needed it
+            if not compare_outputs(task, got, want, dtype, device or "cpu", box.devices):
+                unchanged.append((dtype, dims, seed))
+    except BudgetSpent as exc:
+        report.launch = f"{exc} before the ghost-launch check finished"
+        return
+    finally:
+        box.stop()
+        job.remove()
+    if unchanged:
+        report.launch = GHOST_MESSAGE
 
 
 def _correct(report: KernelReport, task: KernelTask, box: Sandbox) -> bool:
@@ -292,12 +418,15 @@ def _conclude(report: KernelReport, task: KernelTask) -> None:
     """The status and the feedback lines, once every case (and any timing) has run."""
     total = len(cases(task))
     failed = [c for c in report.cases if c.problems]
-    if not failed and len(report.cases) == total and not report.forbidden:
+    if not failed and len(report.cases) == total and not report.forbidden and not report.launch:
         report.status = "passed"
     for case in failed[:3]:
         report.feedback.append(f"{case.label}: {case.problems[0]}")
     if len(report.cases) < total:
-        report.feedback.append(f"stopped after {len(report.cases)} of {total} cases")
+        report.feedback.append(f"stopped after {len(report.cases)} of {total} cases"
+                               + (f": {report.stopped}" if report.stopped else ""))
+    if report.launch:
+        report.feedback.append(report.launch)
     if report.forbidden:
         report.feedback.append("not allowed in this task: " + "; ".join(report.forbidden[:4]))
     for shape in report.performance.get("shapes", []):

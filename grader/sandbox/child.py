@@ -97,6 +97,7 @@ def serve(chan_in, chan_out, harness, work, module_name, log):
     from time import perf_counter  # bound before student code can replace time.perf_counter
     state = {"clock": perf_counter}  # the timing protocol's staged call, kept between requests
     try:
+        _grader_preimport()  # the grader's own modules first (kernel checks' launch skipping)
         module = __import__(module_name)
     except BaseException as exc:
         send({"ready": False, "error": _describe(exc)})
@@ -108,6 +109,20 @@ def serve(chan_in, chan_out, harness, work, module_name, log):
         except EOFError:
             return
         send(*_answer(module, request, blobs, wire, state))
+
+
+# -- grader pre-import hook: used by grader/kernels/check.py (the ghost-launch check) ----------
+PREIMPORT_ENV = "GRADE_PREIMPORT"
+
+
+def _grader_preimport():
+    """Import the modules named in the job's env variable GRADE_PREIMPORT (comma-separated;
+    files the grader put in work/ beside the student's) before the student's module, and drop
+    the variable. Their failure is the import failure the parent sees."""
+    for name in os.environ.pop(PREIMPORT_ENV, "").split(","):
+        if name:
+            __import__(name)
+# -- end of the grader pre-import hook --------------------------------------------------------
 
 
 def _job_settings(job_dir, name):
