@@ -88,7 +88,9 @@ def _descendants(root: int) -> list[int]:
 
 
 def _host_processes() -> set[tuple[int, str]]:
-    """(pid, command line) of every sandbox process on the host: the sandbox's uid, bwrap, zygotes."""
+    """(pid, command line) of sandbox processes on the host: any of the sandbox's uids, and
+    bubblewrap or zygotes that are this test's own or orphans (another grader's are not)."""
+    mine = set(_descendants(os.getpid()))
     found = set()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -96,9 +98,12 @@ def _host_processes() -> set[tuple[int, str]]:
         try:
             cmdline = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             owner = entry.stat().st_uid
-        except OSError:
+            parent = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if owner == SANDBOX_UID or "zygote.py" in cmdline or cmdline.startswith("/usr/bin/bwrap"):
+        ours = int(entry.name) in mine or parent == 1
+        if SANDBOX_UID <= owner <= SANDBOX_UID + 1_000_001 or (
+                ours and ("zygote.py" in cmdline or cmdline.startswith("/usr/bin/bwrap"))):
             found.add((int(entry.name), cmdline[:120]))
     return found
 
@@ -112,15 +117,17 @@ def secret_clone():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _thief(clone: Path) -> str:
-    """Scores only by running the reference found in ``clone`` or the repository."""
+def _thief(clone: Path, repository: Path | None = REPO_ROOT) -> str:
+    """Scores only by running the reference found in ``clone`` or ``repository``."""
+    places = [str(clone / "solutions/code/count_pairs.py")]
+    if repository is not None:
+        places += [str(repository / "solutions/code/count_pairs.py"),
+                   "/*/grade-secret-clone-*/solutions/code/count_pairs.py",
+                   "/root/*/solutions/code/count_pairs.py"]
     return src(f"""
         import importlib.util, glob
         def count_pairs(sequences):
-            for path in [{str(clone / "solutions/code/count_pairs.py")!r},
-                         {str(REPO_ROOT / "solutions/code/count_pairs.py")!r},
-                         *glob.glob("/*/grade-secret-clone-*/solutions/code/count_pairs.py"),
-                         *glob.glob("/root/*/solutions/code/count_pairs.py")]:
+            for path in [p for place in {places!r} for p in glob.glob(place)]:
                 try:
                     spec = importlib.util.spec_from_file_location("stolen", path)
                     module = importlib.util.module_from_spec(spec)
@@ -536,3 +543,67 @@ def test_a_grader_that_is_not_root_gets_namespaces_of_its_own():
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"mode": NAMESPACES, "weak": None, "passed": 5, "fatal": None, "first": ""}, report
+
+
+NO_LANDLOCK = DOCKER_LIKE.replace(
+    "for nr in nrs:\n",
+    "for nr in (444, 445, 446):  # and no Landlock: an older kernel or a stricter profile\n"
+    "    prog += [(s.JEQ_K, 0, 1, nr), (s.RET_K, 0, 0, s.RET_ERRNO | s.ENOSYS)]\n"
+    "for nr in nrs:\n")
+assert NO_LANDLOCK != DOCKER_LIKE
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/python3").exists(),
+                    reason="needs root and the system's python3 (a runtime other users can run)")
+def test_a_root_container_without_landlock_grades_each_student_as_its_own_user(bank):
+    """The last isolation path: a root grader, no namespaces, no Landlock (simulated with a
+    seccomp filter), a runtime other users can run. Each student is a user of its own; graded
+    work proceeds only while the secrets are closed to other users, and then a class with
+    hostile students grades as the honest ones alone would."""
+    import json
+    import subprocess
+
+    from tests.workspace_helpers import grade as cli
+
+    folder = Path(tempfile.mkdtemp(prefix="grade-uidpath-", dir="/var/tmp"))
+    try:
+        folder.chmod(0o755)
+        repo = folder / "course"  # the instructor's copy, closed to other users
+        shutil.copytree(REPO_ROOT, repo, ignore=shutil.ignore_patterns(".git", "*.egg-info", "__pycache__"))
+        venv = folder / "venv"
+        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", "-e", str(repo), "pytest"], check=True,
+                       capture_output=True, timeout=300)
+        for path in (venv, *venv.rglob("*")):
+            path.chmod(path.stat().st_mode | (0o055 if path.is_dir() else 0o044))
+        subs = folder / "private" / "subs"
+        subs.parent.mkdir(mode=0o700)
+        subs.mkdir()
+        students = {"alice": REFERENCE, "bob": "def count_pairs(sequences):\n    return {}\n",
+                    # this path protects what is closed to other users: the course copy here
+                    # (a world-readable clone elsewhere would be readable: see the README)
+                    "mallory": SIGNALLER, "trudy": IPC_PLANT, "eve": _thief(repo, None)}
+        for name, source in students.items():
+            assert cli("init", subs / name, "--items", "0.6").exit_code == 0
+            (subs / name / "count_pairs" / "count_pairs.py").write_text(source)
+        (folder / "launch.py").write_text(NO_LANDLOCK)
+        env = {k: v for k, v in os.environ.items() if k not in ("GRADE_SANDBOX", "VIRTUAL_ENV")}
+        grade_cmd = [str(venv / "bin/python"), str(folder / "launch.py"), str(venv / "bin/grade"), "batch",
+                     str(subs), "--bank", str(repo / "bank")]
+
+        repo.chmod(0o755)  # first as cloned: readable by everyone, so graded work refuses
+        refused = subprocess.run([*grade_cmd, "--out", str(folder / "private/out1")], env=env,
+                                 capture_output=True, text=True, timeout=300)
+        repo.chmod(0o700)
+        done = subprocess.run([*grade_cmd, "--out", str(folder / "private/out2")], env=env,
+                              capture_output=True, text=True, timeout=600)
+        results = {n: json.loads((folder / "private/out2/results" / f"{n}.json").read_text())["items"]["0.6"]
+                   for n in students if done.returncode == 0}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert refused.returncode == 1 and "chmod -R go-rwx" in refused.stderr and str(repo) in refused.stderr, \
+        refused.stderr[-1500:]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert results["alice"]["score"] == 1.0, results["alice"]
+    for name in ("mallory", "trudy", "eve"):
+        assert results[name]["score"] <= results["bob"]["score"], (name, results[name])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import re
+import shlex
 import shutil
 import site
 import subprocess
@@ -29,6 +30,7 @@ from pathlib import Path, PurePath
 
 NAMESPACES = "namespaces"
 LANDLOCK = "landlock"
+UID = "uid"
 RLIMITS = "rlimits"
 # The uid student processes run as when the grader is root (no user maps to it).
 SANDBOX_UID = 1_500_000_000
@@ -289,16 +291,19 @@ def _landlock_works() -> str | None:
 
 
 def isolation_mode() -> str:
-    """NAMESPACES, else LANDLOCK, else RLIMITS (weak, with a warning). GRADE_SANDBOX=landlock
-    or =rlimits forces that path (for tests)."""
+    """NAMESPACES, else LANDLOCK, else (a root grader whose runtime other users can run) UID,
+    else RLIMITS (weak, with a warning). GRADE_SANDBOX=landlock, =uid or =rlimits forces that
+    path (for tests)."""
     forced = os.environ.get("GRADE_SANDBOX")
-    if forced in (LANDLOCK, RLIMITS):
+    if forced in (LANDLOCK, UID, RLIMITS):
         return forced
     reason = _namespaces_work()
     if reason is None:
         return NAMESPACES
     if _landlock_works() is None:
         return LANDLOCK
+    if os.geteuid() == 0 and _runtime_open_to_others(()):
+        return UID
     _warn_once(reason)
     return RLIMITS
 
@@ -309,17 +314,51 @@ def weak_reason() -> str | None:
         return "GRADE_SANDBOX=rlimits is set"
     if isolation_mode() != RLIMITS:
         return None
-    return f"{_namespaces_work()}; {_landlock_works()}"
+    return f"{_namespaces_work()}; {_landlock_works()}; not root, or the runtime is closed to other users"
 
 
-def require_strong(allow_weak: bool) -> None:
-    """Graded work: refuse to run student code with weak isolation unless ``allow_weak``."""
+def readable_by_others(path: Path) -> bool:
+    """Whether a user with no rights of its own (neither owner nor group) can read ``path``."""
+    path = Path(path).resolve()
+    try:
+        for folder in reversed(path.parents):
+            if not os.stat(folder).st_mode & 0o001:
+                return False
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o004) and (not path.is_dir() or bool(mode & 0o001))
+
+
+def secret_paths() -> list[Path]:
+    """What a student must never read: the bank with its solutions and hidden tests, and the
+    installed grader."""
+    from grader.paths import REPO_ROOT
+
+    return [REPO_ROOT, Path(__file__).resolve().parents[1]]
+
+
+def require_strong(allow_weak: bool, private: Iterable[Path] = ()) -> None:
+    """Graded work: refuse to run student code with weak isolation unless ``allow_weak``. On
+    the UID path the student is only another user: ``private`` (submissions, outputs) and the
+    secrets must then be closed to other users."""
+    if allow_weak:
+        return
     reason = weak_reason()
-    if reason is not None and not allow_weak:
+    if reason is not None:
         raise WeakSandboxError(
             f"Refusing to grade student code: the sandbox cannot isolate it on this machine ({reason}). "
             f"Student code could read any file you can read, including other students' work. "
             f"{HOW_TO_FIX}. To grade anyway, pass --allow-weak-sandbox.")
+    if isolation_mode() == UID:
+        open_paths = [p for p in (*secret_paths(), *private) if readable_by_others(Path(p))]
+        if open_paths:
+            listed = " ".join(shlex.quote(str(p)) for p in open_paths)
+            raise WeakSandboxError(
+                "Refusing to grade student code: without namespaces or Landlock, each student runs "
+                f"as a user of its own, who can read what every user can read, and {listed} can be "
+                f"read by every user. Run 'chmod -R go-rwx {listed}' (or grade where bubblewrap or "
+                "Landlock works), or pass --allow-weak-sandbox.")
 
 
 @lru_cache(maxsize=1)

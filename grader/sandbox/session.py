@@ -25,6 +25,7 @@ from grader.sandbox import wire
 from grader.sandbox.isolation import (
     LANDLOCK,
     NAMESPACES,
+    UID,
     box_command,
     isolation_mode,
     landlock_paths,
@@ -149,8 +150,9 @@ class Zygote:
             gpu = "torch" in preload and Path("/dev/nvidiactl").exists()
             command = box_command(command, self.dir, self.slot, preload, gpu)
         else:
-            if mode == LANDLOCK:
+            if mode in (LANDLOCK, UID):
                 uid = landlock_uid(preload)
+            if mode == LANDLOCK:
                 (self.dir / "landlock.json").write_text(json.dumps({"read": landlock_paths(preload)}))
             command = [sys.executable, "-I", str(self.dir / "zygote.py"), str(self.dir), mode, "-",
                        str(self.slot), "-" if uid is None else str(uid), *preload]

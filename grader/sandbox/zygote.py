@@ -110,20 +110,22 @@ def child_uid(uid):
     return None if uid is None else uid + 1 + os.getpid() % 1_000_000
 
 
-def confine(job, harness, uid):
-    """Without namespaces: Landlock lets this process read only the allowlist (harness's
-    landlock.json) and write only its job; then it drops to its own uid (a root grader whose
-    runtime others can use), or else keeps its uid with no capabilities."""
+def confine(job, harness, uid, mode):
+    """Without namespaces. Landlock: read only the allowlist (harness's landlock.json), write
+    only the job. Then drop to this zygote's own uid (a root grader whose runtime others can
+    use; the uid path has nothing else), or else keep the uid with no capabilities."""
     import landlock
 
-    with open(f"{harness}/landlock.json") as fh:
-        read = json.load(fh)["read"]
     own = child_uid(uid)
+    if own is None and mode == "uid":
+        raise PermissionError("the uid path needs a root grader whose Python other users can run")
     owner = os.getuid() if own is None else own
     for folder, dirs, names in os.walk(job):  # its own files only: the job folder
         for name in (folder, *(f"{folder}/{n}" for n in (*dirs, *names))):
             os.chown(name, owner, owner)
-    landlock.restrict(read, [job, "/dev/null"])
+    if mode == "landlock":
+        with open(f"{harness}/landlock.json") as fh:
+            landlock.restrict(json.load(fh)["read"], [job, "/dev/null"])
     if own is not None:
         os.setgroups([])
         os.setresgid(own, own, own)
@@ -132,8 +134,12 @@ def confine(job, harness, uid):
         _drop_capabilities()
 
 
+SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
+
+
 def kill_user(uid):
-    """Kill every process of a Landlock child's uid (what it may have left behind)."""
+    """Kill every process of a confined child's uid, and remove what it left in the folders
+    every user may write to (what a later student could otherwise find)."""
     own = child_uid(uid)
     if own is None:
         return
@@ -145,6 +151,15 @@ def kill_user(uid):
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+    for top in SHARED_WRITABLE:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(top):
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_uid == own:
+                        if entry.is_dir(follow_symlinks=False):
+                            shutil.rmtree(entry.path, ignore_errors=True)
+                        else:
+                            os.unlink(entry.path)
 
 
 def set_limits(limits):
@@ -220,8 +235,8 @@ def spawn(request, harness, mode, box, jobs_dir, uid, child):
             os.close(write_fd)
             for name in os.listdir(f"{job}/src"):
                 shutil.copyfile(f"{job}/src/{name}", f"{job}/work/{name}")
-            if mode == "landlock":
-                confine(job, harness, uid)
+            if mode in ("landlock", "uid"):
+                confine(job, harness, uid, mode)
         os.write(from_child, b"\x01")  # connected: from now on, end of file means this process died
         set_limits(limits)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -259,7 +274,7 @@ def end(current, mode="namespaces", uid=None):
     for pid in reversed(current or ()):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    if current and mode == "landlock":
+    if current and mode in ("landlock", "uid"):
         kill_user(uid)
     with contextlib.suppress(ChildProcessError):
         if current:
