@@ -607,3 +607,70 @@ def test_a_root_container_without_landlock_grades_each_student_as_its_own_user(b
     assert results["alice"]["score"] == 1.0, results["alice"]
     for name in ("mallory", "trudy", "eve"):
         assert results[name]["score"] <= results["bob"]["score"], (name, results[name])
+
+
+METADATA = RAW + src("""
+    import errno, threading, time
+    def count_pairs(sequences):
+        refused = []
+        decoy = os.environ.get("DECOY", "/usr/bin/env")
+        for name, attempt in [
+                ("chmod", lambda: os.chmod(decoy, 0o4777)),
+                ("chmod-parent", lambda: os.chmod("..", 0)),
+                ("chmod-self-log", lambda: os.chmod("../output.log", 0o4777)),
+                ("utime", lambda: os.utime(decoy, (0, 0))),
+                ("setxattr", lambda: os.setxattr(decoy, "user.x", b"1")),
+                ("chown", lambda: os.chown("..", 0, 0))]:
+            try:
+                attempt()
+            except OSError as exc:
+                refused.append(name)
+        libc.setpriority.restype = ctypes.c_int
+        if libc.setpriority(2, 0, 19) != 0:   # PRIO_USER, this user: every process of it
+            refused.append("setpriority-user")
+        if libc.syscall(240, b"q", 0o100 | 2, 0o600, None) < 0:   # mq_open(O_CREAT)
+            refused.append("mq_open")
+        started = 0
+        try:
+            for _ in range(300):
+                threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
+                started += 1
+        except RuntimeError:
+            refused.append("threads")
+        raise RuntimeError("refused " + " ".join(refused) + f" after {started} threads")
+    """)
+
+
+def test_no_metadata_priority_queue_or_thread_flood_reaches_the_host(path: str):
+    """What Landlock does not cover, and a uid-0 child could otherwise do (found by review):
+    chmod/utime/xattrs of files outside the job (its slot too: that stopped every later
+    student), a whole user's priority, POSIX queues, and threads until the host has no pids.
+    Seccomp refuses the first ones, a process limit counts the threads; later students grade
+    as they would alone."""
+    decoy = Path("/usr/bin/env")
+    mode = decoy.stat().st_mode
+    with WarmRunner(PUBLIC, "count_pairs", limits=LIMITS) as runner:
+        attack = runner.run(files(METADATA))
+        after = [runner.run(files(REFERENCE)) for _ in range(2)]
+    message = attack.outcomes[0].message
+    assert ("refused chmod chmod-parent chmod-self-log utime setxattr chown setpriority-user mq_open threads"
+            in message), message
+    assert int(message.rsplit("after ", 1)[1].split()[0]) <= LIMITS.extra_processes
+    assert decoy.stat().st_mode == mode
+    assert all(r.passed == 5 and r.fatal is None for r in after), [r.fatal for r in after]
+
+
+def test_a_work_folder_that_is_no_tmpfs_is_still_capped(monkeypatch):
+    """Landlock path: work/ is a plain folder, measured while the student runs."""
+    if _landlock_works() is not None:
+        pytest.skip(f"no Landlock here: {_landlock_works()}")
+    monkeypatch.setenv("GRADE_SANDBOX", LANDLOCK)
+    flood = src("""
+        def count_pairs(sequences):
+            for i in range(100_000):
+                open(f"f{i}", "w").close()
+            return {}
+        """)
+    run, result = grade(flood)
+    assert run.fatal is not None and run.fatal[0] == "output_limit", run.fatal
+    assert result.score == 0

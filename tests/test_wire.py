@@ -136,3 +136,14 @@ def test_same_tensor_compares_dtype_shape_and_every_byte():
     assert not wire.same_tensor(x, {"$tensor": 3, "dtype": "float32", "shape": [5, 7]}, blobs)
     assert not wire.same_tensor(x, [1, 2], blobs)
     assert wire.same_tensor(torch.zeros(0, 3), wire.encode_value(torch.zeros(0, 3), empty := []), empty)
+
+
+def test_a_reply_cannot_fan_one_tensor_out_into_many_copies():
+    """One blob referenced by many tensor nodes would be copied once per reference (found by
+    review: 32 MiB x 2000 references took the trusted runner to its memory limit)."""
+    torch = pytest.importorskip("torch")
+    blobs: list[bytes] = []
+    node = wire.encode_value(torch.zeros(4), blobs)
+    assert wire.decode_value([node], blobs)[0].shape == (4,)
+    with pytest.raises(wire.WireError, match="used twice"):
+        wire.decode_value([node, node], blobs)

@@ -193,12 +193,15 @@ def _beneath_except(root: str, excluded: set[str]) -> list[str]:
     return [p for name in names for p in _beneath_except(f"{root.rstrip('/')}/{name}", excluded)]
 
 
-def landlock_uid(preload: tuple[str, ...]) -> int | None:
-    """A root grader's Landlock children switch to a uid of their own when the runtime can be
-    used from one (it may live in /root); None: they keep uid 0 with no capabilities."""
+def landlock_uid(preload: tuple[str, ...]) -> str:
+    """How a root grader's children on the Landlock and uid paths change user, for zygote.py:
+    "UID" (a uid of their own per zygote), or "UID:files" where the runtime is closed to other
+    users (as under /root): the real uid changes, so process limits count and signals match
+    it, while files are still reached as uid 0 with no capabilities (Landlock confines them).
+    "-": a grader that is not root, whose children keep its uid."""
     if os.geteuid() != 0:
-        return None
-    return SANDBOX_UID if _runtime_open_to_others(tuple(preload)) else None
+        return "-"
+    return str(SANDBOX_UID) if _runtime_open_to_others(tuple(preload)) else f"{SANDBOX_UID}:files"
 
 
 @lru_cache(maxsize=8)

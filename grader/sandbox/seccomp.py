@@ -1,7 +1,9 @@
 """A seccomp filter for the student process: the kernel refuses new processes, exec, sockets,
 tracing and cross-process memory, mounts, namespaces, io_uring, SysV IPC, keyrings, file
-handles, signals to other processes (queued ones and pidfds included), and priority or limit
-changes to them (a job may allow new processes and exec, for Triton's compiler on a GPU).
+handles, POSIX message queues, changes to files' modes, owners, times and extended attributes
+(Landlock does not cover them), signals to other processes (queued ones and pidfds included),
+and priority or limit changes to them or to a whole group or user (a job may allow new
+processes and exec, for Triton's compiler on a GPU).
 
 The Python audit hook reports attempts; this filter is what actually stops them, even
 when student code disables the hook or calls C directly. Loaded by ``child.py`` (as a
@@ -33,7 +35,13 @@ ARCHES = {
                 249: "request_key", 250: "keyctl", 303: "name_to_handle_at", 304: "open_by_handle_at",
                 256: "migrate_pages", 279: "move_pages", 103: "syslog",
                 29: "shmget", 30: "shmat", 31: "shmctl", 67: "shmdt", 64: "semget", 65: "semop",
-                66: "semctl", 220: "semtimedop", 68: "msgget", 69: "msgsnd", 70: "msgrcv", 71: "msgctl"},
+                66: "semctl", 220: "semtimedop", 68: "msgget", 69: "msgsnd", 70: "msgrcv", 71: "msgctl",
+                240: "mq_open", 241: "mq_unlink", 242: "mq_timedsend", 243: "mq_timedreceive",
+                244: "mq_notify", 245: "mq_getsetattr", 90: "chmod", 91: "fchmod", 268: "fchmodat",
+                452: "fchmodat2", 92: "chown", 93: "fchown", 94: "lchown", 260: "fchownat", 132: "utime",
+                235: "utimes", 261: "futimesat", 280: "utimensat", 188: "setxattr", 189: "lsetxattr",
+                190: "fsetxattr", 197: "removexattr", 198: "lremovexattr", 199: "fremovexattr",
+                463: "setxattrat", 466: "removexattrat"},
                {62: "kill", 200: "tkill", 234: "tgkill"}, 56, 435,
                {141: ("setpriority", 1), 251: ("ioprio_set", 1), 302: ("prlimit64", 0),
                 142: ("sched_setparam", 0), 144: ("sched_setscheduler", 0), 314: ("sched_setattr", 0)}),
@@ -49,11 +57,16 @@ ARCHES = {
                  238: "migrate_pages", 239: "move_pages", 116: "syslog",
                  194: "shmget", 196: "shmat", 195: "shmctl", 197: "shmdt", 190: "semget",
                  193: "semop", 191: "semctl", 192: "semtimedop", 186: "msgget", 189: "msgsnd",
-                 188: "msgrcv", 187: "msgctl"},
+                 188: "msgrcv", 187: "msgctl", 180: "mq_open", 181: "mq_unlink", 182: "mq_timedsend",
+                 183: "mq_timedreceive", 184: "mq_notify", 185: "mq_getsetattr", 52: "fchmod",
+                 53: "fchmodat", 452: "fchmodat2", 54: "fchownat", 55: "fchown", 88: "utimensat",
+                 5: "setxattr", 6: "lsetxattr", 7: "fsetxattr", 14: "removexattr", 15: "lremovexattr",
+                 16: "fremovexattr", 463: "setxattrat", 466: "removexattrat"},
                 {129: "kill", 130: "tkill", 131: "tgkill"}, 220, 435,
                 {140: ("setpriority", 1), 30: ("ioprio_set", 1), 261: ("prlimit64", 0),
                  118: ("sched_setparam", 0), 119: ("sched_setscheduler", 0), 274: ("sched_setattr", 0)}),
 }
+WHO_PROCESS = {"setpriority": 0, "ioprio_set": 1}  # PRIO_PROCESS, IOPRIO_WHO_PROCESS
 # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET: no namespaces of its own
 CLONE_NAMESPACES = 0x7E020000
 
@@ -87,8 +100,12 @@ def program(arch, own_pid, programs=False):
     for nr in sorted(kill_like):  # signals only to this process
         out += [(JEQ_K, 0, 4, nr), (LD_W_ABS, 0, 0, OFF_ARG0), (JEQ_K, 1, 0, own_pid), deny,
                 (RET_K, 0, 0, RET_ALLOW)]
-    for nr, (_name, index) in sorted(self_only.items()):  # priorities and limits: own (0 or own pid)
-        out += [(JEQ_K, 0, 5, nr), (LD_W_ABS, 0, 0, OFF_ARG0 + 8 * index), (JEQ_K, 2, 0, 0),
+    for nr, (name, index) in sorted(self_only.items()):  # priorities and limits: own (0 or own pid)
+        if index:  # setpriority, ioprio_set: (which, who): which must name a process, not a group or user
+            out += [(JEQ_K, 0, 8, nr), (LD_W_ABS, 0, 0, OFF_ARG0), (JEQ_K, 1, 0, WHO_PROCESS[name]), deny]
+        else:
+            out += [(JEQ_K, 0, 5, nr)]
+        out += [(LD_W_ABS, 0, 0, OFF_ARG0 + 8 * index), (JEQ_K, 2, 0, 0),
                 (JEQ_K, 1, 0, own_pid), deny, (RET_K, 0, 0, RET_ALLOW)]
     # clone: never into new namespaces; without programs, threads only
     if programs:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 FATAL_KINDS = ("timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered")
 MAX_REPORTED_S = 1e6  # a timed call the child reports as longer than this is not a time
 SPAWN_FAILED = 70  # zygote.py's exit status for a child it could not set up
+WORK_POLL_S = 0.25  # how often a work folder that is not a tmpfs is measured
 
 
 class SandboxFailure(Exception):
@@ -69,6 +71,32 @@ def sandbox_root() -> Path:
     return root
 
 
+@lru_cache(maxsize=1)
+def _sweep_once(root: Path) -> None:
+    """Remove the job and zygote folders of graders that are gone (a run killed with SIGKILL
+    cannot clean up): each folder's name starts with its creator's pid."""
+    for sub in ("jobs", "zygotes"):
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(root / sub):
+                owner = entry.name.partition("-")[0]
+                if owner.isdigit() and not _alive(int(owner)):
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @dataclass
 class Job:
     """A fresh folder with the submission's files (``src/``, copied into the student
@@ -85,7 +113,7 @@ class Job:
         in a value: the job folder as the child sees it). ``programs``: the child may start
         programs (seccomp and the audit hook allow fork and exec; namespaces and limits still
         apply)."""
-        job = Path(tempfile.mkdtemp(dir=sandbox_root() / "jobs"))
+        job = Path(tempfile.mkdtemp(dir=sandbox_root() / "jobs", prefix=f"{os.getpid()}-"))
         if env:
             (job / "env.json").write_text(json.dumps(env), "utf-8")
         if programs:
@@ -133,8 +161,9 @@ class Zygote:
         """``env``: a job's variables, set before the preloads are imported (Triton reads
         TRITON_INTERPRET then); ``{job}`` stands for the job folder as the child sees it."""
         root = sandbox_root()
-        self.dir = Path(tempfile.mkdtemp(dir=root / "zygotes"))
-        self.slot = Path(tempfile.mkdtemp(dir=root / "jobs"))
+        _sweep_once(root)
+        self.dir = Path(tempfile.mkdtemp(dir=root / "zygotes", prefix=f"{os.getpid()}-"))
+        self.slot = Path(tempfile.mkdtemp(dir=root / "jobs", prefix=f"{os.getpid()}-"))
         self.slot.chmod(0o711)
         self._errors = self.dir.with_suffix(".log")  # outside the harness folder the child sees
         here = Path(__file__).parent
@@ -144,18 +173,19 @@ class Zygote:
         self.mode, self.limits = mode, limits
         self.failed = ""
         uid = sandbox_uid()
+        user = "-" if uid is None else str(uid)
         if mode == NAMESPACES:
             command = [sys.executable, "-I", "/harness/zygote.py", "/harness", mode, "/box", "/jobs",
-                       "-" if uid is None else str(uid), *preload]
+                       user, *preload]
             gpu = "torch" in preload and Path("/dev/nvidiactl").exists()
             command = box_command(command, self.dir, self.slot, preload, gpu)
         else:
             if mode in (LANDLOCK, UID):
-                uid = landlock_uid(preload)
+                user = landlock_uid(preload)
             if mode == LANDLOCK:
                 (self.dir / "landlock.json").write_text(json.dumps({"read": landlock_paths(preload)}))
             command = [sys.executable, "-I", str(self.dir / "zygote.py"), str(self.dir), mode, "-",
-                       str(self.slot), "-" if uid is None else str(uid), *preload]
+                       str(self.slot), user, *preload]
         job_dir = "/box" if mode == NAMESPACES else str(self.slot)
         variables = {k: v.replace("{job}", job_dir) for k, v in (env or {}).items()}
         with open(self._errors, "wb") as errors:  # the harness's own failures only
@@ -413,7 +443,8 @@ class Sandbox:
                                "it must leave its inputs unchanged")
         try:
             return wire.decode_value(reply.get("value"), reply_blobs)
-        except (wire.WireError, ValueError, IndexError, TypeError, RuntimeError, RecursionError) as exc:
+        except (wire.WireError, ValueError, IndexError, TypeError, RuntimeError, RecursionError,
+                MemoryError) as exc:
             raise self._fail("tampered", f"the sandbox sent an unreadable value ({exc})") from None
 
     def _note_watched(self, reply: dict[str, Any]) -> None:
@@ -444,15 +475,41 @@ class Sandbox:
             raise self._died() from None
 
     def _wait(self, fd: int, deadline: float, write: bool) -> None:
-        """Until ``fd`` is ready (or a timeout failure at ``deadline``)."""
+        """Until ``fd`` is ready (or a timeout failure at ``deadline``). Without namespaces the
+        work folder is no size-capped tmpfs: it is measured every quarter second meanwhile."""
+        watch = self.mode != NAMESPACES
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 why = self._waiting or f"no answer within {self.limits.call_timeout_s:g} s"
                 raise self._fail("timeout", why)
-            readable, writable, _ = select.select([] if write else [fd], [fd] if write else [], [], left)
+            wait = min(left, WORK_POLL_S) if watch else left
+            readable, writable, _ = select.select([] if write else [fd], [fd] if write else [], [], wait)
             if readable or writable:
                 return
+            if watch and self._work_too_big():
+                raise self._fail("output_limit", f"the work folder reached its limit "
+                                 f"({self.limits.work_bytes >> 20} MiB, {self.limits.work_inodes} files)")
+
+    def _work_too_big(self) -> bool:
+        """Whether the job's work folder holds more bytes or entries than a tmpfs would allow."""
+        count = size = 0
+        folders = [self.job.dir / "work"]
+        while folders:
+            try:
+                entries = list(os.scandir(folders.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                count += 1
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+                    else:
+                        size += entry.stat(follow_symlinks=False).st_size
+                if count > self.limits.work_inodes or size > self.limits.work_bytes:
+                    return True
+        return False
 
     def _receive_frame(self, deadline: float, max_blobs: int = wire.MAX_REPLY_BLOBS
                        ) -> tuple[dict[str, Any], list[bytes]]:
@@ -473,6 +530,7 @@ class Sandbox:
     def _died(self) -> SandboxFailure:
         code = self.zygote.reap() if self.zygote is not None else None
         if code == SPAWN_FAILED and self.zygote is not None and self.zygote.last_error():
+            self.zygote.failed = self.zygote.last_error()  # replaced, and this submission regraded
             return self._fail("crashed", f"the sandbox could not start the student process "
                               f"({self.zygote.last_error()})")
         if self._hit_file_limit():
@@ -485,8 +543,9 @@ class Sandbox:
 
     def _hit_file_limit(self) -> bool:
         """Whether the output log or a file in the work folder reached the size limit."""
-        candidates = [self.job.dir / "output.log", *(self.job.dir / "work").rglob("*")]
-        for path in candidates[:1000]:
+        found = (self.job.dir / "work").rglob("*")
+        candidates = [self.job.dir / "output.log", *(p for _, p in zip(range(1000), found, strict=False))]
+        for path in candidates:
             try:
                 if path.is_file() and not path.is_symlink() and path.stat().st_size >= self.limits.file_bytes:
                     return True

@@ -39,7 +39,7 @@ def _is_plain_tensor(value):
 
 def encode_value(value, blobs, depth=0, budget=None):
     """A JSON-able form of ``value``; tensor bytes are appended to ``blobs``."""
-    budget = budget if budget is not None else [MAX_NODES]
+    budget = budget if budget is not None else [MAX_NODES, set()]
     budget[0] -= 1
     if budget[0] < 0 or depth > MAX_DEPTH:
         raise WireError("the value is too large or too deeply nested to send")
@@ -143,7 +143,7 @@ def encode_iterable_arg(value, blobs):
 
 def decode_value(node, blobs, depth=0, budget=None):
     """Rebuild a value from its JSON form; raises WireError on anything unexpected."""
-    budget = budget if budget is not None else [MAX_NODES]
+    budget = budget if budget is not None else [MAX_NODES, set()]
     budget[0] -= 1
     if depth > MAX_DEPTH or budget[0] < 0:
         raise WireError("value too large or nested too deeply")
@@ -176,6 +176,10 @@ def decode_value(node, blobs, depth=0, budget=None):
             return Counter(out)
         return out
     if "$tensor" in node:
+        used = budget[1] if len(budget) > 1 else set()
+        if node.get("$tensor") in used:  # each tensor has bytes of its own: no copies fanned out
+            raise WireError("a tensor's bytes are used twice")
+        used.add(node.get("$tensor"))
         return _decode_tensor(node, blobs)
     if "$tupledict" in node:
         return _unpack_tuple_dict(node, blobs, budget)

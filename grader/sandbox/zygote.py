@@ -106,32 +106,48 @@ def enter_box(job, box, jobs_dir, limits, uid):
 
 
 def child_uid(uid):
-    """A Landlock child's own uid: one per zygote, so no two jobs at once share it."""
+    """A confined (Landlock or uid path) child's own uid: one per zygote, so no two jobs at
+    once share it."""
     return None if uid is None else uid + 1 + os.getpid() % 1_000_000
 
 
-def confine(job, harness, uid, mode):
+def confine(job, harness, uid, mode, files_as_root=False, limits=None):
     """Without namespaces. Landlock: read only the allowlist (harness's landlock.json), write
-    only the job. Then drop to this zygote's own uid (a root grader whose runtime others can
-    use; the uid path has nothing else), or else keep the uid with no capabilities."""
+    only the job. Then a root grader's child becomes this zygote's own uid: wholly, or (where
+    the runtime is closed to other users, ``files_as_root``) as its real uid only, so process
+    limits count it and signals match it, while files are reached as uid 0; either way with no
+    capability left. A grader that is not root: its child keeps the uid, limited to its own
+    processes plus ``extra_processes``."""
     import landlock
 
     own = child_uid(uid)
-    if own is None and mode == "uid":
+    if mode == "uid" and (own is None or files_as_root):
         raise PermissionError("the uid path needs a root grader whose Python other users can run")
-    owner = os.getuid() if own is None else own
+    owner = own if own is not None and not files_as_root else os.getuid()
     for folder, dirs, names in os.walk(job):  # its own files only: the job folder
         for name in (folder, *(f"{folder}/{n}" for n in (*dirs, *names))):
             os.chown(name, owner, owner)
     if mode == "landlock":
         with open(f"{harness}/landlock.json") as fh:
             landlock.restrict(json.load(fh)["read"], [job, "/dev/null"])
-    if own is not None:
+    if own is None:
+        processes = sum(1 for e in os.scandir("/proc") if e.name.isdigit() and _owned(e.path))
+        limits["extra_processes"] += processes  # RLIMIT_NPROC counts the user's other processes
+    elif files_as_root:
+        os.setgroups([])
+        os.setresgid(own, 0, 0)
+        os.setresuid(own, 0, 0)
+    else:
         os.setgroups([])
         os.setresgid(own, own, own)
         os.setresuid(own, own, own)
-    else:
-        _drop_capabilities()
+    _drop_capabilities()
+
+
+def _owned(path):
+    with contextlib.suppress(OSError):
+        return os.stat(path).st_uid == os.getuid()
+    return False
 
 
 SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
@@ -162,12 +178,15 @@ def kill_user(uid):
                             os.unlink(entry.path)
 
 
-def set_limits(limits):
+def set_limits(limits, own_user=False):
+    """The job's rlimits. ``own_user``: the process has a user (or user namespace) of its own,
+    so a process count limit counts only its own processes."""
+    counted = ((resource.RLIMIT_NPROC, limits["extra_processes"]),) if own_user else ()
     for which, value in ((resource.RLIMIT_CPU, limits["cpu_s"]),
                          (resource.RLIMIT_AS, limits["memory_bytes"]),
                          (resource.RLIMIT_FSIZE, limits["file_bytes"]),
                          (resource.RLIMIT_NOFILE, limits["open_files"]),
-                         (resource.RLIMIT_CORE, 0)):
+                         (resource.RLIMIT_CORE, 0), *counted):
         # CPU: a hard limit one second above the soft one, so the soft limit's SIGXCPU
         # (read as "timeout") comes first; at equal limits the kernel sends SIGKILL instead
         resource.setrlimit(which, (value, value + 1 if which == resource.RLIMIT_CPU else value))
@@ -205,7 +224,7 @@ def _cpu_limit(signum, frame):
     os._exit(128 + signal.SIGXCPU)
 
 
-def spawn(request, harness, mode, box, jobs_dir, uid, child):
+def spawn(request, harness, mode, box, jobs_dir, uid, child, files_as_root=False):
     """Fork one student process for ``request``: (pid to wait for, pid of the child itself)."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -236,9 +255,9 @@ def spawn(request, harness, mode, box, jobs_dir, uid, child):
             for name in os.listdir(f"{job}/src"):
                 shutil.copyfile(f"{job}/src/{name}", f"{job}/work/{name}")
             if mode in ("landlock", "uid"):
-                confine(job, harness, uid, mode)
+                confine(job, harness, uid, mode, files_as_root, limits)
         os.write(from_child, b"\x01")  # connected: from now on, end of file means this process died
-        set_limits(limits)
+        set_limits(limits, mode != "rlimits")
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # pid 1 of its namespace ignores a signal it does not handle: the CPU limit's SIGXCPU
         # ends it as it would end any process (a child that undoes this is killed a second later)
@@ -305,7 +324,9 @@ def probe(harness, mode, box, jobs_dir, uid):
 
 def main():
     harness, mode, box, jobs_dir, uid_arg = sys.argv[1:6]
-    uid = None if uid_arg == "-" else int(uid_arg)
+    uid_text, _, how = uid_arg.partition(":")
+    uid = None if uid_text == "-" else int(uid_text)
+    files_as_root = how == "files"
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # waitpid must see its children end
     if sys.argv[6:] == ["--probe"]:
@@ -332,7 +353,7 @@ def main():
         end(current, mode, uid)  # one child at a time: end the previous one
         current = None
         if request.get("op") == "spawn":
-            current = spawn(request, harness, mode, box, jobs_dir, uid, child)
+            current = spawn(request, harness, mode, box, jobs_dir, uid, child, files_as_root)
         sys.stdout.write(json.dumps({"ok": True}) + "\n")
         sys.stdout.flush()
 
