@@ -1,7 +1,7 @@
 """Benchmark: one sandboxed run of each code item's reference against its hidden tests.
 
 Run:  python benchmarks/sandbox_speed.py [--repeat N]
-Prints wall-clock figures for both isolation paths, cold (a new trusted runner and
+Prints wall-clock figures for each isolation path this host has, cold (a new trusted runner and
 interpreter per submission, what `grade check` does) and warm (one serving runner and a
 zygote that forks a fresh student process per submission, for batch grading); nothing
 is asserted.
@@ -17,7 +17,7 @@ from timing import timed
 
 from grader.loader import load_bank
 from grader.paths import REPO_ROOT, default_bank_dir
-from grader.sandbox.isolation import RLIMITS, isolation_mode
+from grader.sandbox.isolation import LANDLOCK, NAMESPACES, RLIMITS, _landlock_works, isolation_mode
 from grader.sandbox.runner import WarmRunner, run_tests
 
 
@@ -26,8 +26,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     bank = load_bank(default_bank_dir()).bank
-    for mode in (isolation_mode(), RLIMITS):
-        os.environ["GRADE_SANDBOX"] = mode
+    modes = [m for m in (NAMESPACES, LANDLOCK, RLIMITS)
+             if m == RLIMITS or (m == NAMESPACES and isolation_mode() == NAMESPACES)
+             or (m == LANDLOCK and _landlock_works() is None)]
+    for mode in modes:
+        os.environ["GRADE_SANDBOX"] = "" if mode == NAMESPACES else mode
         for item in (i for i in bank.items.values() if i.code is not None):
             spec = item.code
             module = Path(spec.template).stem

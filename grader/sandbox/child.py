@@ -1,11 +1,10 @@
 """The sandboxed side: import the student's module and answer calls (and the timing
 protocol's ping, stage, run and fetch steps), nothing else.
 
-Run as ``python -I child.py HARNESS_DIR WORK_DIR MODULE LOG [PRELOAD...]`` inside the
-sandbox. The channel is this process's original stdin/stdout; the student's
-prints go to LOG. Everything here is untrusted once the student's module is
-imported: the parent decides pass/fail from the values sent back, never from what
-this process claims.
+Entered by the zygote (``zygote.py``) in each freshly isolated child, as ``serve`` on the
+job's two channel FIFOs; the student's prints go to its log. Everything here is untrusted
+once the student's module is imported: the parent decides pass/fail from the values sent
+back, never from what this process claims.
 """
 
 import os
@@ -19,18 +18,8 @@ WRITE_EVENTS = ("os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.chmod", "o
                 "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move")
 
 
-def main():
-    harness, work, module_name, log = sys.argv[1:5]
-    chan_in, chan_out = os.dup(0), os.dup(1)
-    # before the preloads: Triton reads TRITON_INTERPRET when its own helpers are decorated
-    os.environ.update(_job_env(os.path.dirname(os.path.abspath(log))))
-    for name in sys.argv[5:]:
-        __import__(name)
-    serve(chan_in, chan_out, harness, work, module_name, log)
-
-
 def serve(chan_in, chan_out, harness, work, module_name, log):
-    """Answer calls on the channel fds until it closes. Also entered by the zygote after a fork."""
+    """Answer calls on the channel fds until it closes."""
     null = os.open(os.devnull, os.O_RDONLY)
     out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(null, 0)
@@ -323,7 +312,3 @@ def _changed_args(args, sent, sent_blobs, wire):
         if wire.canonical(node, blobs) != wire.canonical(original, sent_blobs):
             changed.append(i)
     return changed
-
-
-if __name__ == "__main__":
-    main()
