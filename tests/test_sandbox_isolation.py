@@ -620,7 +620,8 @@ METADATA = RAW + src("""
                 ("chmod-self-log", lambda: os.chmod("../output.log", 0o4777)),
                 ("utime", lambda: os.utime(decoy, (0, 0))),
                 ("setxattr", lambda: os.setxattr(decoy, "user.x", b"1")),
-                ("chown", lambda: os.chown("..", 0, 0))]:
+                ("chown", lambda: os.chown("..", 0, 0)),
+                ("setresuid", lambda: os.setresuid(0, 0, 0))]:
             try:
                 attempt()
             except OSError as exc:
@@ -653,8 +654,8 @@ def test_no_metadata_priority_queue_or_thread_flood_reaches_the_host(path: str):
         attack = runner.run(files(METADATA))
         after = [runner.run(files(REFERENCE)) for _ in range(2)]
     message = attack.outcomes[0].message
-    assert ("refused chmod chmod-parent chmod-self-log utime setxattr chown setpriority-user mq_open threads"
-            in message), message
+    assert ("refused chmod chmod-parent chmod-self-log utime setxattr chown setresuid setpriority-user "
+            "mq_open threads" in message), message
     assert int(message.rsplit("after ", 1)[1].split()[0]) <= LIMITS.extra_processes
     assert decoy.stat().st_mode == mode
     assert all(r.passed == 5 and r.fatal is None for r in after), [r.fatal for r in after]

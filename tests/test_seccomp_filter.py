@@ -46,7 +46,8 @@ def test_every_rule_of_the_filter(arch: str):
         return run(prog, number(arch, name), *args, arch=arch)
 
     for name in ("execve", "socket", "ptrace", "unshare", "rt_sigqueueinfo", "pidfd_open", "shmget",
-                 "mq_open", "fchmodat", "fchownat", "utimensat", "setxattr", "keyctl", "open_by_handle_at"):
+                 "mq_open", "fchmodat", "fchownat", "utimensat", "setxattr", "keyctl", "open_by_handle_at",
+                 "setresuid", "setuid", "setfsuid", "setgroups"):
         assert call(name) == EPERM, name
     assert call("clone3") == ENOSYS
     assert call("kill", OWN, 9) == ALLOW and call("kill", 1, 9) == EPERM and call("kill", 0, 9) == EPERM

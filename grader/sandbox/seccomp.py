@@ -1,6 +1,7 @@
 """A seccomp filter for the student process: the kernel refuses new processes, exec, sockets,
 tracing and cross-process memory, mounts, namespaces, io_uring, SysV IPC, keyrings, file
-handles, POSIX message queues, changes to files' modes, owners, times and extended attributes
+handles, POSIX message queues, any change of user or group (a child whose saved uid is 0
+could take it back), changes to files' modes, owners, times and extended attributes
 (Landlock does not cover them), signals to other processes (queued ones and pidfds included),
 and priority or limit changes to them or to a whole group or user (a job may allow new
 processes and exec, for Triton's compiler on a GPU).
@@ -41,7 +42,9 @@ ARCHES = {
                 452: "fchmodat2", 92: "chown", 93: "fchown", 94: "lchown", 260: "fchownat", 132: "utime",
                 235: "utimes", 261: "futimesat", 280: "utimensat", 188: "setxattr", 189: "lsetxattr",
                 190: "fsetxattr", 197: "removexattr", 198: "lremovexattr", 199: "fremovexattr",
-                463: "setxattrat", 466: "removexattrat"},
+                463: "setxattrat", 466: "removexattrat", 105: "setuid", 106: "setgid", 113: "setreuid",
+                114: "setregid", 117: "setresuid", 119: "setresgid", 122: "setfsuid", 123: "setfsgid",
+                116: "setgroups"},
                {62: "kill", 200: "tkill", 234: "tgkill"}, 56, 435,
                {141: ("setpriority", 1), 251: ("ioprio_set", 1), 302: ("prlimit64", 0),
                 142: ("sched_setparam", 0), 144: ("sched_setscheduler", 0), 314: ("sched_setattr", 0)}),
@@ -61,7 +64,9 @@ ARCHES = {
                  183: "mq_timedreceive", 184: "mq_notify", 185: "mq_getsetattr", 52: "fchmod",
                  53: "fchmodat", 452: "fchmodat2", 54: "fchownat", 55: "fchown", 88: "utimensat",
                  5: "setxattr", 6: "lsetxattr", 7: "fsetxattr", 14: "removexattr", 15: "lremovexattr",
-                 16: "fremovexattr", 463: "setxattrat", 466: "removexattrat"},
+                 16: "fremovexattr", 463: "setxattrat", 466: "removexattrat", 146: "setuid",
+                 144: "setgid", 145: "setreuid", 143: "setregid", 147: "setresuid", 149: "setresgid",
+                 151: "setfsuid", 152: "setfsgid", 159: "setgroups"},
                 {129: "kill", 130: "tkill", 131: "tgkill"}, 220, 435,
                 {140: ("setpriority", 1), 30: ("ioprio_set", 1), 261: ("prlimit64", 0),
                  118: ("sched_setparam", 0), 119: ("sched_setscheduler", 0), 274: ("sched_setattr", 0)}),
