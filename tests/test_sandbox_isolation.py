@@ -330,6 +330,7 @@ def test_no_process_outlives_its_job(path: str):
 def test_a_zygote_that_dies_is_replaced_and_the_submission_regraded(path: str):
     """Kill the warm runner's zygote from outside between two submissions: the next one is
     graded on a fresh zygote as if nothing happened."""
+    before = _host_processes()
     with WarmRunner(PUBLIC, "count_pairs", limits=LIMITS) as runner:
         assert runner.run(files(REFERENCE)).passed == 5
         assert runner._proc is not None
@@ -340,6 +341,7 @@ def test_a_zygote_that_dies_is_replaced_and_the_submission_regraded(path: str):
             os.kill(pid, 9)
         again = runner.run(files(REFERENCE))
     assert again.passed == 5 and again.fatal is None, again.fatal
+    assert _host_processes() <= before  # the killed zygote's processes died with it
 
 
 def test_graded_batch_refuses_a_weak_sandbox_unless_allowed(tmp_path: Path, monkeypatch, bank):

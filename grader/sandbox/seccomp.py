@@ -72,6 +72,9 @@ ARCHES = {
                  118: ("sched_setparam", 0), 119: ("sched_setscheduler", 0), 274: ("sched_setattr", 0)}),
 }
 WHO_PROCESS = {"setpriority": 0, "ioprio_set": 1}  # PRIO_PROCESS, IOPRIO_WHO_PROCESS
+# prctl(PR_SET_PDEATHSIG): the harness sets it so the student dies with its parent; never unset
+PRCTL = {"x86_64": 157, "aarch64": 167}
+PR_SET_PDEATHSIG = 1
 # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET: no namespaces of its own
 CLONE_NAMESPACES = 0x7E020000
 
@@ -102,6 +105,8 @@ def program(arch, own_pid, programs=False):
     for nr in sorted(denied):
         out += [(JEQ_K, 0, 1, nr), deny]
     out += [(JEQ_K, 0, 1, clone3), (RET_K, 0, 0, RET_ERRNO | ENOSYS)]  # libc falls back to clone
+    out += [(JEQ_K, 0, 4, PRCTL[arch]), (LD_W_ABS, 0, 0, OFF_ARG0), (JEQ_K, 0, 1, PR_SET_PDEATHSIG), deny,
+            (RET_K, 0, 0, RET_ALLOW)]
     for nr in sorted(kill_like):  # signals only to this process
         out += [(JEQ_K, 0, 4, nr), (LD_W_ABS, 0, 0, OFF_ARG0), (JEQ_K, 1, 0, own_pid), deny,
                 (RET_K, 0, 0, RET_ALLOW)]

@@ -101,6 +101,7 @@ def enter_box(job, box, jobs_dir, limits, uid):
         if uid is None:
             raise  # without a uid change this is what gives up the zygote's capabilities
     _drop_capabilities()
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # a change of user cleared it
     for name in os.listdir(f"{box}/src"):
         shutil.copyfile(f"{box}/src/{name}", f"{box}/work/{name}")
 
@@ -142,6 +143,7 @@ def confine(job, harness, uid, mode, files_as_root=False, limits=None):
         os.setresgid(own, own, own)
         os.setresuid(own, own, own)
     _drop_capabilities()
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the zygote (seccomp keeps it)
 
 
 def _owned(path):
@@ -328,6 +330,7 @@ def main():
     uid = None if uid_text == "-" else int(uid_text)
     files_as_root = how == "files"
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # without bubblewrap: dies with its runner
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # waitpid must see its children end
     if sys.argv[6:] == ["--probe"]:
         probe(harness, mode, box, jobs_dir, uid)
