@@ -249,7 +249,7 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
     Raises ``WeakSandboxError`` before grading anything when student code would run with weak
     isolation and ``allow_weak`` is not set."""
     if runs_student_code(bank, assignment):
-        require_strong(allow_weak, private=(submissions, out))
+        require_strong(allow_weak, private=(submissions, out, bank.root))  # root: bank/, solutions/
     start = time.monotonic()
     entries = entries_for(bank, assignment)
     fingerprint = bank_fingerprint(bank) + (f"-{assignment.fingerprint()}" if assignment else "")

@@ -127,7 +127,7 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
     Student code is not run where the sandbox is weak, unless ``allow_weak``."""
     if runs_student_code(bank, assignment):
         try:
-            require_strong(allow_weak)
+            require_strong(allow_weak, private=(bank.root,))
         except WeakSandboxError as exc:
             results = {"score": 0, "output": f"The autograder did not grade this submission. {exc} "
                                               "(Rebuild the autograder with 'grade gradescope-autograder "

@@ -581,7 +581,17 @@ def test_a_root_container_without_landlock_grades_each_student_as_its_own_user(b
         subs = folder / "private" / "subs"
         subs.parent.mkdir(mode=0o700)
         subs.mkdir()
+        mark = f"grade-leftover-{uuid.uuid4().hex[:8]}"
+        leaver = src(f"""
+            import os
+            def count_pairs(sequences):
+                for folder in ("/tmp", "/dev/shm", "/var/tmp"):
+                    with open(f"{{folder}}/{mark}", "w") as fh:
+                        fh.write("for whoever comes next")
+                return {{}}
+            """)
         students = {"alice": REFERENCE, "bob": "def count_pairs(sequences):\n    return {}\n",
+                    "leaver": leaver,
                     # this path protects what is closed to other users: the course copy here
                     # (a world-readable clone elsewhere would be readable: see the README)
                     "mallory": SIGNALLER, "trudy": IPC_PLANT, "eve": _thief(repo, None)}
@@ -607,8 +617,10 @@ def test_a_root_container_without_landlock_grades_each_student_as_its_own_user(b
         refused.stderr[-1500:]
     assert done.returncode == 0, done.stderr[-2000:]
     assert results["alice"]["score"] == 1.0, results["alice"]
-    for name in ("mallory", "trudy", "eve"):
+    for name in ("mallory", "trudy", "eve", "leaver"):
         assert results[name]["score"] <= results["bob"]["score"], (name, results[name])
+    left = [f"{d}/{mark}" for d in ("/tmp", "/dev/shm", "/var/tmp") if os.path.exists(f"{d}/{mark}")]
+    assert left == []  # the uid's files in shared folders are removed after its job
 
 
 METADATA = RAW + src("""
@@ -623,7 +635,8 @@ METADATA = RAW + src("""
                 ("utime", lambda: os.utime(decoy, (0, 0))),
                 ("setxattr", lambda: os.setxattr(decoy, "user.x", b"1")),
                 ("chown", lambda: os.chown("..", 0, 0)),
-                ("setresuid", lambda: os.setresuid(0, 0, 0))]:
+                ("setresuid", lambda: os.setresuid(0, 0, 0)),
+                ("setown", lambda: __import__("fcntl").fcntl(os.pipe()[0], 8, 1))]:  # F_SETOWN pid 1
             try:
                 attempt()
             except OSError as exc:
@@ -656,8 +669,8 @@ def test_no_metadata_priority_queue_or_thread_flood_reaches_the_host(path: str):
         attack = runner.run(files(METADATA))
         after = [runner.run(files(REFERENCE)) for _ in range(2)]
     message = attack.outcomes[0].message
-    assert ("refused chmod chmod-parent chmod-self-log utime setxattr chown setresuid setpriority-user "
-            "mq_open threads" in message), message
+    assert ("refused chmod chmod-parent chmod-self-log utime setxattr chown setresuid setown "
+            "setpriority-user mq_open threads" in message), message
     assert int(message.rsplit("after ", 1)[1].split()[0]) <= LIMITS.extra_processes
     assert decoy.stat().st_mode == mode
     assert all(r.passed == 5 and r.fatal is None for r in after), [r.fatal for r in after]

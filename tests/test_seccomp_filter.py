@@ -53,6 +53,10 @@ def test_every_rule_of_the_filter(arch: str):
     prctl = s.PRCTL[arch]
     assert run(prog, prctl, s.PR_SET_PDEATHSIG, 0, arch=arch) == EPERM  # dying with its parent stays
     assert run(prog, prctl, 15, 0, arch=arch) == ALLOW                   # PR_SET_NAME and the rest
+    fcntl = s.FCNTL[arch]
+    for cmd in s.SIGNAL_OWNER_CMDS:  # F_SETOWN, F_SETSIG, F_SETOWN_EX: the kernel would signal others
+        assert run(prog, fcntl, 3, cmd, 1, arch=arch) == EPERM
+    assert run(prog, fcntl, 3, 1, arch=arch) == ALLOW                    # F_GETFD and the rest
     assert call("kill", OWN, 9) == ALLOW and call("kill", 1, 9) == EPERM and call("kill", 0, 9) == EPERM
     assert call("tgkill", OWN, OWN + 1, 10) == ALLOW and call("tgkill", 7, 7, 10) == EPERM
     assert call("prlimit64", 0) == ALLOW and call("prlimit64", OWN) == ALLOW and call("prlimit64", 7) == EPERM

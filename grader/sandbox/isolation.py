@@ -321,7 +321,8 @@ def weak_reason() -> str | None:
 
 
 def readable_by_others(path: Path) -> bool:
-    """Whether a user with no rights of its own (neither owner nor group) can read ``path``."""
+    """Whether a user with no rights of its own (neither owner nor group) can reach ``path``:
+    read it, or for a folder, pass through it (a name known or guessed is enough then)."""
     path = Path(path).resolve()
     try:
         for folder in reversed(path.parents):
@@ -330,7 +331,7 @@ def readable_by_others(path: Path) -> bool:
         mode = os.stat(path).st_mode
     except OSError:
         return False
-    return bool(mode & 0o004) and (not path.is_dir() or bool(mode & 0o001))
+    return bool(mode & 0o001) if path.is_dir() else bool(mode & 0o004)
 
 
 def secret_paths() -> list[Path]:

@@ -1,6 +1,7 @@
 """A seccomp filter for the student process: the kernel refuses new processes, exec, sockets,
 tracing and cross-process memory, mounts, namespaces, io_uring, SysV IPC, keyrings, file
-handles, POSIX message queues, any change of user or group (a child whose saved uid is 0
+handles, POSIX message queues, signals sent for it by the kernel (``F_SETOWN``), any change of
+user or group (a child whose saved uid is 0
 could take it back), changes to files' modes, owners, times and extended attributes
 (Landlock does not cover them), signals to other processes (queued ones and pidfds included),
 and priority or limit changes to them or to a whole group or user (a job may allow new
@@ -75,6 +76,9 @@ WHO_PROCESS = {"setpriority": 0, "ioprio_set": 1}  # PRIO_PROCESS, IOPRIO_WHO_PR
 # prctl(PR_SET_PDEATHSIG): the harness sets it so the student dies with its parent; never unset
 PRCTL = {"x86_64": 157, "aarch64": 167}
 PR_SET_PDEATHSIG = 1
+# fcntl(F_SETOWN, F_SETSIG, F_SETOWN_EX) would make the kernel signal another process for it
+FCNTL = {"x86_64": 72, "aarch64": 25}
+SIGNAL_OWNER_CMDS = (8, 10, 15)
 # CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET: no namespaces of its own
 CLONE_NAMESPACES = 0x7E020000
 
@@ -107,6 +111,10 @@ def program(arch, own_pid, programs=False):
     out += [(JEQ_K, 0, 1, clone3), (RET_K, 0, 0, RET_ERRNO | ENOSYS)]  # libc falls back to clone
     out += [(JEQ_K, 0, 4, PRCTL[arch]), (LD_W_ABS, 0, 0, OFF_ARG0), (JEQ_K, 0, 1, PR_SET_PDEATHSIG), deny,
             (RET_K, 0, 0, RET_ALLOW)]
+    out += [(JEQ_K, 0, 2 + 2 * len(SIGNAL_OWNER_CMDS), FCNTL[arch]), (LD_W_ABS, 0, 0, OFF_ARG0 + 8)]
+    for cmd in SIGNAL_OWNER_CMDS:
+        out += [(JEQ_K, 0, 1, cmd), deny]
+    out.append((RET_K, 0, 0, RET_ALLOW))
     for nr in sorted(kill_like):  # signals only to this process
         out += [(JEQ_K, 0, 4, nr), (LD_W_ABS, 0, 0, OFF_ARG0), (JEQ_K, 1, 0, own_pid), deny,
                 (RET_K, 0, 0, RET_ALLOW)]

@@ -60,15 +60,24 @@ class StudentError(Exception):
 
 
 def sandbox_root() -> Path:
-    """Per-user folder holding job, trusted and zygote folders (only its owner may enter)."""
+    """Per-user folder holding job, trusted and zygote folders (others may pass through to a job
+    of theirs, not list). One that another user made first is not used: this process then
+    takes a fresh folder of its own."""
     root = Path(tempfile.gettempdir()) / f"grade-sandbox-{os.getuid()}"
-    for sub in ("jobs", "trusted", "zygotes"):
-        (root / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        root.mkdir(mode=0o700)
     if root.is_symlink() or root.stat().st_uid != os.getuid():
-        raise RuntimeError(f"{root} is not this user's own folder; remove it")
-    for folder in (root, root / "jobs"):  # others may pass through to a job of theirs, not list
+        root = _private_root()
+    for sub in ("jobs", "trusted", "zygotes"):
+        (root / sub).mkdir(exist_ok=True, mode=0o700)
+    for folder in (root, root / "jobs"):
         folder.chmod(0o711)
     return root
+
+
+@lru_cache(maxsize=1)
+def _private_root() -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"grade-sandbox-{os.getuid()}-"))
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,7 @@ MAX_REPLY_JSON = 16 * 1024 * 1024    # what it accepts back: JSON part
 MAX_REPLY_BLOBS = 64 * 1024 * 1024   # and raw tensor bytes
 MAX_DEPTH = 64
 MAX_NODES = 5_000_000
+MAX_SAME_HASH = 8  # distinct mapping keys sharing one hash (-1 and -2 do; thousands are an attack)
 INT_RUN = 32  # lists of at least this many ints are sent as int64 bytes
 _INT_ONLY = {int}
 _HEADER = struct.Struct(">II")  # JSON length, blob-table length
@@ -106,6 +107,18 @@ def _pack_tuple_dict(mapping):
     return arity, keys, values
 
 
+def _spread(counts, key):
+    """Count ``key``'s hash in ``counts``; refuse keys made to share one hash (ints equal mod
+    2**61 - 1, tuples of them): a dict of n such keys takes n**2 steps to build."""
+    try:
+        h = hash(key)
+    except TypeError:
+        return  # an unhashable key is refused when it is stored
+    counts[h] = counts.get(h, 0) + 1
+    if counts[h] > MAX_SAME_HASH:
+        raise WireError("mapping keys made to collide")
+
+
 def _unpack_tuple_dict(node, blobs, budget):
     refs, arity = node.get("$tupledict"), node.get("arity")
     refs_ok = type(refs) is list and len(refs) == 2 and all(type(r) is int and 0 <= r < len(blobs)
@@ -125,7 +138,11 @@ def _unpack_tuple_dict(node, blobs, budget):
         raise WireError("value too large")
     flat = keys.tolist()
     columns = [flat[i::arity] for i in range(arity)]
-    out = dict(zip(zip(*columns, strict=True), values.tolist(), strict=True))
+    tuples = list(zip(*columns, strict=True))
+    spread = {}
+    for key in tuples:
+        _spread(spread, key)
+    out = dict(zip(tuples, values.tolist(), strict=True))
     if len(out) != len(values):
         raise WireError("repeated mapping keys")
     if node.get("kind") == "Counter":
@@ -162,11 +179,12 @@ def decode_value(node, blobs, depth=0, budget=None):
             raise WireError("malformed float")
         return float(node["$float"])
     if "$dict" in node:
-        out = {}
+        out, spread = {}, {}
         for pair in _list(node["$dict"]):
             if type(pair) is not list or len(pair) != 2:
                 raise WireError("malformed mapping")
             key = decode_value(pair[0], blobs, depth + 1, budget)
+            _spread(spread, key)
             try:
                 out[key] = decode_value(pair[1], blobs, depth + 1, budget)
             except TypeError:

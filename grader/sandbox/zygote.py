@@ -106,10 +106,13 @@ def enter_box(job, box, jobs_dir, limits, uid):
         shutil.copyfile(f"{box}/src/{name}", f"{box}/work/{name}")
 
 
+ZYGOTE_PID = os.getpid()  # this module runs as the zygote's main: its pid, also in its children
+
+
 def child_uid(uid):
     """A confined (Landlock or uid path) child's own uid: one per zygote, so no two jobs at
-    once share it."""
-    return None if uid is None else uid + 1 + os.getpid() % 1_000_000
+    once share it (the zygote cleans up after a pid reused from a dead one on start)."""
+    return None if uid is None else uid + 1 + ZYGOTE_PID % 1_000_000
 
 
 def confine(job, harness, uid, mode, files_as_root=False, limits=None):
@@ -136,8 +139,8 @@ def confine(job, harness, uid, mode, files_as_root=False, limits=None):
         limits["extra_processes"] += processes  # RLIMIT_NPROC counts the user's other processes
     elif files_as_root:
         os.setgroups([])
-        os.setresgid(own, 0, 0)
-        os.setresuid(own, 0, 0)
+        os.setresgid(own, 0, own)
+        os.setresuid(own, 0, own)  # saved uid its own too: no way back to a real uid 0
     else:
         os.setgroups([])
         os.setresgid(own, own, own)
@@ -152,7 +155,7 @@ def _owned(path):
     return False
 
 
-SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm")
+SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 
 
 def kill_user(uid):
@@ -170,14 +173,23 @@ def kill_user(uid):
             os._exit(0)
     os.waitpid(pid, 0)
     for top in SHARED_WRITABLE:
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(top):
-                with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_uid == own:
-                        if entry.is_dir(follow_symlinks=False):
-                            shutil.rmtree(entry.path, ignore_errors=True)
-                        else:
-                            os.unlink(entry.path)
+        _remove_owned(top, own, 4)
+
+
+def _remove_owned(folder, owner, depth):
+    """Remove the entries of ``owner`` in ``folder`` and in the world-writable folders below
+    it (the only places it could have made any), ``depth`` levels down."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if info.st_uid == owner:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+                elif depth and entry.is_dir(follow_symlinks=False) and info.st_mode & 0o002:
+                    _remove_owned(entry.path, owner, depth - 1)
 
 
 def set_limits(limits, own_user=False):
@@ -334,6 +346,8 @@ def main():
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # waitpid must see its children end
     if sys.argv[6:] == ["--probe"]:
         probe(harness, mode, box, jobs_dir, uid)
+    if mode in ("landlock", "uid"):
+        kill_user(uid)  # what an earlier zygote with this pid, so this uid, may have left
     for name in sys.argv[6:]:
         __import__(name)
     sys.path.insert(0, harness)
