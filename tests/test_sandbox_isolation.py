@@ -384,7 +384,8 @@ def _classmate_thief(root: Path) -> str:
     return src(f"""
         import glob, importlib.util
         def count_pairs(sequences):
-            for path in glob.glob({str(root)!r} + "/*/alice/count_pairs/count_pairs.py"):
+            known = [f"{root}/{{folder}}/alice/count_pairs/count_pairs.py" for folder in ("subs", "all")]
+            for path in glob.glob("{root}/*/alice/count_pairs/count_pairs.py") + known:
                 try:
                     spec = importlib.util.spec_from_file_location("copied", path)
                     module = importlib.util.module_from_spec(spec)
@@ -594,7 +595,8 @@ def test_a_root_container_without_landlock_grades_each_student_as_its_own_user(b
                     "leaver": leaver,
                     # this path protects what is closed to other users: the course copy here
                     # (a world-readable clone elsewhere would be readable: see the README)
-                    "mallory": SIGNALLER, "trudy": IPC_PLANT, "eve": _thief(repo, None)}
+                    "mallory": SIGNALLER, "trudy": IPC_PLANT, "eve": _thief(repo, None),
+                    "copycat": _classmate_thief(subs.parent)}
         for name, source in students.items():
             assert cli("init", subs / name, "--items", "0.6").exit_code == 0
             (subs / name / "count_pairs" / "count_pairs.py").write_text(source)
@@ -617,7 +619,7 @@ def test_a_root_container_without_landlock_grades_each_student_as_its_own_user(b
         refused.stderr[-1500:]
     assert done.returncode == 0, done.stderr[-2000:]
     assert results["alice"]["score"] == 1.0, results["alice"]
-    for name in ("mallory", "trudy", "eve", "leaver"):
+    for name in ("mallory", "trudy", "eve", "leaver", "copycat"):
         assert results[name]["score"] <= results["bob"]["score"], (name, results[name])
     left = [f"{d}/{mark}" for d in ("/tmp", "/dev/shm", "/var/tmp") if os.path.exists(f"{d}/{mark}")]
     assert left == []  # the uid's files in shared folders are removed after its job
