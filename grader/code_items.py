@@ -131,5 +131,6 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     run = run_tests(files, module, tests, tuple(item.code.requires), limits)
     result = grade_code_run(run, show_messages=not hidden,
                             label="hidden tests" if hidden else "public tests")
-    remember_result(cache, item.id, digest, result)
+    if result.matched != "grader":  # the grader's own failure is not the submission's result
+        remember_result(cache, item.id, digest, result)
     return result

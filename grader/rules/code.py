@@ -20,6 +20,9 @@ FATAL_MESSAGES = {
                  "no network, subprocesses, ctypes or signals.",
     "tampered": "Stopped: the grader's channel to your code was disturbed ({detail}).",
 }
+GRADER_FAILURE = ("The grader could not test your code here ({detail}). This is not a problem in "
+                  "your code: tell whoever runs the grader (pip install 'lm-workbook-grader' brings "
+                  "what it needs).")
 MAX_LISTED = 6
 
 
@@ -34,6 +37,8 @@ def grade_code_run(run: CodeRun, show_messages: bool, label: str = "tests") -> R
     """Score = passed / total cases; any sandbox failure scores zero with its own status."""
     if run.fatal is not None:
         kind, detail = run.fatal
+        if kind == "grader":  # an error of the grader's, not graded, never cached
+            return Result("error", 0.0, (GRADER_FAILURE.format(detail=detail),), matched="grader")
         return Result(kind, 0.0, (FATAL_MESSAGES[kind].format(detail=detail),), matched=kind)
     if run.import_error is not None:
         err = run.import_error

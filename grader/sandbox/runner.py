@@ -23,6 +23,7 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.session import THREAD_ENV, Job, sandbox_root
 
 MAX_REPORT = 4 << 20
+RUNNER_LOG = "runner.log"
 PR_SET_PDEATHSIG = 1
 RUNNER_SLACK_S = 30.0
 # Only what grading needs: one-line failure messages, no output capture, no terminal
@@ -64,13 +65,25 @@ def _start_runner(test_file: Path, module: str, preload: tuple[str, ...], limits
         "def __getattr__(name):\n    return proxy(name)\n")
     (trusted / "sandbox.json").write_text(json.dumps({
         "module": module, "preload": list(preload), "limits": asdict(limits), **config}))
-    proc = subprocess.Popen(
-        [sys.executable, "-I", "-m", "pytest", "-p", "grader.sandbox.plugin", "-c", "pytest.ini",
-         "--rootdir", str(trusted), "--confcutdir", str(trusted), test_file.name],
-        cwd=trusted, pass_fds=pass_fds, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **THREAD_ENV}, start_new_session=True,
-        preexec_fn=_die_with_parent)
+    with open(trusted / RUNNER_LOG, "wb") as log:  # the runner's own complaints (no student output)
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-m", "pytest", "-p", "grader.sandbox.plugin", "-c", "pytest.ini",
+             "--rootdir", str(trusted), "--confcutdir", str(trusted), test_file.name],
+            cwd=trusted, pass_fds=pass_fds, stdout=log, stderr=log,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **THREAD_ENV}, start_new_session=True,
+            preexec_fn=_die_with_parent)
     return trusted, proc
+
+
+def _runner_failure(trusted: Path | None) -> tuple[str, str]:
+    """The fatal of a runner that ended without reporting: the grader's fault, never the
+    student's (e.g. pytest missing), with the last line it wrote."""
+    lines: list[str] = []
+    if trusted is not None:
+        with contextlib.suppress(OSError):
+            lines = (trusted / RUNNER_LOG).read_bytes()[-2000:].decode(errors="replace").strip().splitlines()
+    return ("grader", f"its test runner stopped before reporting: {lines[-1][:200]}" if lines
+            else "its test runner stopped before reporting")
 
 
 def _die_with_parent() -> None:
@@ -109,7 +122,7 @@ def run_tests(files: dict[str, bytes], module: str, test_file: Path, preload: tu
         if raw is None:
             _kill(proc)
         proc.wait()
-        run = _parse(raw, mode)
+        run = _parse(raw, mode) if raw != b"" else CodeRun(fatal=_runner_failure(trusted), isolation=mode)
     finally:
         for fd in (read_fd, write_fd):
             if fd >= 0:
@@ -154,6 +167,7 @@ class WarmRunner:
         graded again, once, on the new one; one that overran its budget is replaced after."""
         start = time.monotonic()
         job = Job.create(files, self.module, self.preload)
+        failure = None
         try:
             for attempt in (1, 2):
                 if self._proc is None:
@@ -162,12 +176,14 @@ class WarmRunner:
                 if line is not None:
                     break
                 died = self._proc is not None and self._proc.poll() is not None
+                failure = _runner_failure(self._trusted) if died else None
                 self.close()
                 if not died or attempt == 2:
                     break
         finally:
             job.remove()
-        run = _parse(line, self.mode)
+        died_twice = line is None and failure is not None
+        run = CodeRun(fatal=failure, isolation=self.mode) if died_twice else _parse(line, self.mode)
         run.seconds = time.monotonic() - start
         return run
 

@@ -40,7 +40,7 @@ HARNESS_FILES = ("child.py", "wire.py", "seccomp.py", "landlock.py", "zygote.py"
 # One compute thread per process: a batch already runs one submission per core, and
 # OpenMP pools in both the trusted runner and the student process fight over the cores.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-FATAL_KINDS = ("timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered")
+FATAL_KINDS = ("timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered", "grader")
 MAX_REPORTED_S = 1e6  # a timed call the child reports as longer than this is not a time
 SPAWN_FAILED = 70  # zygote.py's exit status for a child it could not set up
 WORK_POLL_S = 0.25  # how often a work folder that is not a tmpfs is measured
@@ -540,7 +540,7 @@ class Sandbox:
         code = self.zygote.reap() if self.zygote is not None else None
         if code == SPAWN_FAILED and self.zygote is not None and self.zygote.last_error():
             self.zygote.failed = self.zygote.last_error()  # replaced, and this submission regraded
-            return self._fail("crashed", f"the sandbox could not start the student process "
+            return self._fail("grader", f"the sandbox could not start the student process "
                               f"({self.zygote.last_error()})")
         if self._hit_file_limit():
             return self._fail("output_limit", f"a file or the output reached "
