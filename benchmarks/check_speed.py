@@ -79,8 +79,8 @@ def main() -> None:
         probe = ("import sys, runpy; sys.argv = ['grade', 'check', sys.argv[1], '--json']\n"
                  "try: runpy.run_module('grader', run_name='__main__')\n"
                  "except SystemExit: pass\n"
-                 "print('heavy modules imported:', sorted(m for m in ('torch', 'numpy', 'sympy') "
-                 "if m in sys.modules) or 'none', file=sys.stderr)")
+                 "print('heavy modules imported:', sorted(m for m in ('torch', 'numpy', 'sympy', "
+                 "'rfc3987_syntax') if sys.modules.get(m)) or 'none', file=sys.stderr)")
         out = subprocess.run([py, "-c", probe, str(ws)], capture_output=True, text=True, check=True)
         print(out.stderr.strip())
     for label, text in HOSTILE.items():
