@@ -159,3 +159,32 @@ def test_a_course_bank_outside_the_checkout_is_bundled_as_bank(tmp_path, bank_co
     assert {"grader-src/grader/cli.py", "grader-src/bank/ch01_resource_accounting.yaml",
             "grader-src/solutions/code/count_pairs.py",
             "grader-src/student_templates/count_pairs/count_pairs.py"} <= names
+
+
+def test_the_autograder_as_gradescope_runs_it_from_a_fresh_environment(tmp_path, bank):
+    """setup.sh into a fresh virtual environment holding only what it installs, then
+    run_autograder on a correct and on a blank count_pairs: full marks and 0. (The base install
+    once lacked pytest, the trusted runner: every student got 0 on count_pairs.)"""
+    spec = write_spec(tmp_path / "spec", items=["0.6"])
+    assert grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip").exit_code == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        archive.extractall(root / "source")
+    (root / "results").mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    setup = subprocess.run(["bash", str(root / "source/setup.sh")], cwd=root, timeout=600,
+                           env={**env, "AUTOGRADER_ROOT": str(root)}, capture_output=True, text=True)
+    assert setup.returncode == 0, (setup.stdout + setup.stderr)[-3000:]
+    venv_grade = root / "venv/bin/grade"
+    assert venv_grade.exists()
+    scores = {}
+    reference = (Path(__file__).parents[1] / "solutions/code/count_pairs.py").read_text()
+    for name, source in (("correct", reference), ("blank", None)):
+        ws = tmp_path / name
+        assert grade("init", ws, "--items", "0.6").exit_code == 0
+        if source is not None:
+            (ws / "count_pairs/count_pairs.py").write_text(source)
+        shutil.rmtree(root / "submission", ignore_errors=True)
+        results = run_autograder(root, ws, {"users": [{"sid": name, "email": f"{name}@uni.edu"}]})
+        scores[name] = (results["score"], results["tests"][0]["output"][:200])
+    assert scores["correct"][0] == 1.0 and scores["blank"][0] == 0.0, scores
