@@ -83,7 +83,7 @@ def test_the_zip_has_the_scripts_at_its_root_and_is_deterministic(tmp_path, auto
     assert os.access(root / "source/run_autograder", os.X_OK) and os.access(root / "source/setup.sh", os.X_OK)
     setup = (root / "source/setup.sh").read_text()
     assert 'pip install -e "./grader-src"' in setup and "download.pytorch.org" not in setup
-    assert "python3 -m venv /autograder/venv" in setup
+    assert 'ROOT="${AUTOGRADER_ROOT:-/autograder}"' in setup and 'python3 -m venv "$ROOT/venv"' in setup
 
 
 def test_setup_installs_cpu_torch_only_for_items_that_need_it(tmp_path):

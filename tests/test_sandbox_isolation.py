@@ -705,3 +705,23 @@ def test_a_work_folder_that_is_no_tmpfs_is_still_capped(monkeypatch):
     run, result = grade(flood)
     assert run.fatal is not None and run.fatal[0] == "output_limit", run.fatal
     assert result.score == 0
+
+
+def test_folders_of_graders_that_are_gone_are_swept(tmp_path: Path):
+    """A grader killed with SIGKILL cannot clean up: the next one removes job, zygote and
+    trusted folders whose creator is gone (and an older grader's unnamed ones after a day)."""
+    import time
+
+    from grader.sandbox.session import STALE_S, _sweep_once
+
+    root = tmp_path / "sandbox"
+    for sub in ("jobs", "zygotes", "trusted"):
+        (root / sub).mkdir(parents=True)
+    gone, mine = root / "jobs" / "999999999-abc", root / "trusted" / f"{os.getpid()}-abc"
+    old, recent = root / "zygotes" / "tmpold", root / "zygotes" / "tmprecent"
+    for folder in (gone, mine, old, recent):
+        folder.mkdir()
+    os.utime(old, (time.time() - STALE_S - 60,) * 2)
+    _sweep_once.__wrapped__(root)
+    assert not gone.exists() and not old.exists()
+    assert mine.exists() and recent.exists()

@@ -57,7 +57,7 @@ class CodeRun:
 def _start_runner(test_file: Path, module: str, preload: tuple[str, ...], limits: Limits,
                   config: dict[str, Any], pass_fds: tuple[int, ...]) -> tuple[Path, subprocess.Popen[bytes]]:
     """A trusted folder (test file, pytest.ini, proxy module, sandbox.json) and its runner."""
-    trusted = Path(tempfile.mkdtemp(dir=sandbox_root() / "trusted"))
+    trusted = Path(tempfile.mkdtemp(dir=sandbox_root() / "trusted", prefix=f"{os.getpid()}-"))
     shutil.copyfile(test_file, trusted / test_file.name)
     (trusted / "pytest.ini").write_text(PYTEST_INI)
     (trusted / f"{module}.py").write_text(

@@ -44,6 +44,7 @@ FATAL_KINDS = ("timeout", "memory_limit", "crashed", "output_limit", "forbidden"
 MAX_REPORTED_S = 1e6  # a timed call the child reports as longer than this is not a time
 SPAWN_FAILED = 70  # zygote.py's exit status for a child it could not set up
 WORK_POLL_S = 0.25  # how often a work folder that is not a tmpfs is measured
+STALE_S = 24 * 3600  # a job or zygote folder of an older grader, without its pid, this old is left over
 
 
 class SandboxFailure(Exception):
@@ -84,16 +85,20 @@ def _private_root() -> Path:
 def _sweep_once(root: Path) -> None:
     """Remove the job and zygote folders of graders that are gone (a run killed with SIGKILL
     cannot clean up): each folder's name starts with its creator's pid."""
-    for sub in ("jobs", "zygotes"):
+    for sub in ("jobs", "zygotes", "trusted"):
+        entries: list[os.DirEntry[str]] = []
         with contextlib.suppress(OSError):
-            for entry in os.scandir(root / sub):
+            entries = list(os.scandir(root / sub))
+        for entry in entries:
+            with contextlib.suppress(OSError):
                 owner = entry.name.partition("-")[0]
-                if owner.isdigit() and not _alive(int(owner)):
+                unnamed = not owner.isdigit()  # an older grader's (before folders carried a pid)
+                if (unnamed and time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_S) or (
+                        not unnamed and not _alive(int(owner))):
                     if entry.is_dir(follow_symlinks=False):
                         shutil.rmtree(entry.path, ignore_errors=True)
                     else:
-                        with contextlib.suppress(OSError):
-                            os.unlink(entry.path)
+                        os.unlink(entry.path)
 
 
 def _alive(pid: int) -> bool:
