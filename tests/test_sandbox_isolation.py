@@ -507,7 +507,11 @@ NON_ROOT_CHECK = textwrap.dedent("""
         assert os.getuid() == %d, os.getuid()
         assert open("/proc/self/status").read().split("CapEff:")[1].split()[0] == "0" * 16
         for secret in ("%s", "/etc/shadow", "%c"):
-            assert not os.path.exists(secret), secret
+            try:
+                open(secret).read()
+                raise AssertionError("read " + secret)
+            except OSError:
+                pass
         with open("scratch.txt", "w") as fh:
             fh.write("its own work folder is writable")
         return _count(sequences)
@@ -525,9 +529,11 @@ NON_ROOT_CHECK = textwrap.dedent("""
                            "(a grader that is not root runs this whole suite that way anyway)")
 def test_a_grader_that_is_not_root_gets_namespaces_of_its_own():
     """The path students and most TAs take: the grader runs as an ordinary user, so bubblewrap
-    makes a user namespace and the student keeps that user's uid with no capability. Run for
-    real as uid 60000 from a virtual environment on the system's Python (this repository's
-    own interpreter may live where other users cannot enter, as here under /root)."""
+    makes a user namespace and the student keeps that user's uid with no capability; and the
+    Landlock path for the same user. Run for real as uid 60000 from a virtual environment on
+    the system's Python (this repository's own interpreter may live where other users cannot
+    enter, as here under /root). A bug found this way: the Landlock child counted /proc after
+    Landlock had closed it, and never started."""
     import json
     import subprocess
 
@@ -551,14 +557,18 @@ def test_a_grader_that_is_not_root_gets_namespaces_of_its_own():
             os.setresgid(user, user, user)
             os.setresuid(user, user, user)
 
-        done = subprocess.run([str(venv / "bin/python"), str(folder / "check.py")], preexec_fn=become,
-                              env={"HOME": str(folder / "home"), "PATH": "/usr/bin:/bin"},
-                              cwd=folder / "home", capture_output=True, text=True, timeout=300)
+        reports = {}
+        for path in (NAMESPACES, LANDLOCK):  # Landlock: the same user, no namespaces at all
+            env = {"HOME": str(folder / "home"), "PATH": "/usr/bin:/bin",
+                   **({"GRADE_SANDBOX": LANDLOCK} if path == LANDLOCK else {})}
+            done = subprocess.run([str(venv / "bin/python"), str(folder / "check.py")], preexec_fn=become,
+                                  env=env, cwd=folder / "home", capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr[-2000:]
+            reports[path] = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report == {"mode": NAMESPACES, "weak": None, "passed": 5, "fatal": None, "first": ""}, report
+    for path, report in reports.items():
+        assert report == {"mode": path, "weak": None, "passed": 5, "fatal": None, "first": ""}, report
 
 
 NO_LANDLOCK = DOCKER_LIKE.replace(

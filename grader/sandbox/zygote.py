@@ -131,17 +131,17 @@ def confine(job, harness, uid, mode, files_as_root=False, limits=None):
     for folder, dirs, names in os.walk(job):  # its own files only: the job folder
         for name in (folder, *(f"{folder}/{n}" for n in (*dirs, *names))):
             os.chown(name, owner, owner)
+    if own is None:  # counted before Landlock closes /proc
+        processes = sum(1 for e in os.scandir("/proc") if e.name.isdigit() and _owned(e.path))
+        limits["extra_processes"] += processes  # RLIMIT_NPROC counts the user's other processes
     if mode == "landlock":
         with open(f"{harness}/landlock.json") as fh:
             landlock.restrict(json.load(fh)["read"], [job, "/dev/null"])
-    if own is None:
-        processes = sum(1 for e in os.scandir("/proc") if e.name.isdigit() and _owned(e.path))
-        limits["extra_processes"] += processes  # RLIMIT_NPROC counts the user's other processes
-    elif files_as_root:
+    if own is not None and files_as_root:
         os.setgroups([])
         os.setresgid(own, 0, own)
         os.setresuid(own, 0, own)  # saved uid its own too: no way back to a real uid 0
-    else:
+    elif own is not None:
         os.setgroups([])
         os.setresgid(own, own, own)
         os.setresuid(own, own, own)
@@ -261,6 +261,7 @@ def spawn(request, harness, mode, box, jobs_dir, uid, child, files_as_root=False
         to_child = os.open(f"{job}/to_child", os.O_RDONLY | os.O_NONBLOCK)
         os.set_blocking(to_child, True)
         from_child = os.open(f"{job}/from_child", os.O_WRONLY)
+        os.write(from_child, b"\x01")  # connected: from now on, end of file means this process died
         root = job
         if mode == "namespaces":
             _isolate(write_fd)
@@ -272,7 +273,6 @@ def spawn(request, harness, mode, box, jobs_dir, uid, child, files_as_root=False
                 shutil.copyfile(f"{job}/src/{name}", f"{job}/work/{name}")
             if mode in ("landlock", "uid"):
                 confine(job, harness, uid, mode, files_as_root, limits)
-        os.write(from_child, b"\x01")  # connected: from now on, end of file means this process died
         set_limits(limits, mode != "rlimits")
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # pid 1 of its namespace ignores a signal it does not handle: the CPU limit's SIGXCPU
