@@ -735,3 +735,38 @@ def test_folders_of_graders_that_are_gone_are_swept(tmp_path: Path):
     _sweep_once.__wrapped__(root)
     assert not gone.exists() and not old.exists()
     assert mine.exists() and recent.exists()
+
+
+@pytest.mark.parametrize("mode", [NAMESPACES, LANDLOCK, RLIMITS])
+def test_a_student_dies_with_its_zygote_on_every_path(mode: str, monkeypatch):
+    """Kill a zygote while its student runs: nothing of the job is left on the host (bubblewrap
+    ends the namespaces; elsewhere the student's PR_SET_PDEATHSIG, which seccomp keeps set)."""
+    import threading
+    import time
+
+    if mode == NAMESPACES and isolation_mode() != NAMESPACES:
+        pytest.skip("bubblewrap cannot create namespaces on this host")
+    if mode == LANDLOCK and _landlock_works() is not None:
+        pytest.skip(f"no Landlock here: {_landlock_works()}")
+    if mode == NAMESPACES:
+        monkeypatch.delenv("GRADE_SANDBOX", raising=False)
+    else:
+        monkeypatch.setenv("GRADE_SANDBOX", mode)
+    sleeper = "import time\ndef count_pairs(sequences):\n    time.sleep(60)\n"
+    before = _host_processes()
+    with WarmRunner(PUBLIC, "count_pairs", limits=LIMITS) as runner:
+        worker = threading.Thread(target=runner.run, args=(files(sleeper),))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            procs = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _descendants(runner._proc.pid)
+                     if Path(f"/proc/{pid}").exists()} if runner._proc else {}
+            zygotes = [p for p, cmd in procs.items() if b"zygote.py" in cmd]
+            if len(zygotes) >= 2:  # the zygote and its student (and, in namespaces, the relay)
+                break
+            time.sleep(0.05)
+        parents = {p: int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1]) for p in zygotes}
+        for pid in (p for p in zygotes if parents[p] not in zygotes):  # the zygote itself
+            os.kill(pid, 9)
+        worker.join(timeout=60)
+    assert _left_running(before) == set()

@@ -273,6 +273,7 @@ def spawn(request, harness, mode, box, jobs_dir, uid, child, files_as_root=False
                 shutil.copyfile(f"{job}/src/{name}", f"{job}/work/{name}")
             if mode in ("landlock", "uid"):
                 confine(job, harness, uid, mode, files_as_root, limits)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # on every path, after any change of user
         set_limits(limits, mode != "rlimits")
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # pid 1 of its namespace ignores a signal it does not handle: the CPU limit's SIGXCPU
