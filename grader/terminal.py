@@ -15,6 +15,10 @@ STATUS_STYLE = {
     "correct": ("✓ correct", "green"), "partial": ("◐ partial", "yellow"),
     "incorrect": ("✗ incorrect", "red"), "unanswered": ("· unanswered", "dim"),
     "error": ("! error", "magenta"), "pending": ("… pending", "cyan"),
+    # how sandboxed code fails (result.STATUSES): each scores zero for its item
+    "timeout": ("⏱ timeout", "red"), "memory_limit": ("! memory limit", "red"),
+    "crashed": ("! crashed", "red"), "output_limit": ("! output limit", "red"),
+    "forbidden": ("⛔ forbidden", "red"), "tampered": ("! tampered", "red"),
 }
 
 

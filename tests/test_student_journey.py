@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from grader.instance import key_entry
 from grader.manifest import Manifest, manifest_item
@@ -120,3 +124,28 @@ def test_check_grades_both_code_items_end_to_end(tmp_path: Path, bank):
     shutil.copyfile(REPO_ROOT / "solutions/code/moe_router.py", ws / "moe_router/moe_router.py")
     assert check_json(ws, "--item", "3.5")["items"]["3.5"]["status"] == "correct"
     assert json.loads(grade("progress", ws, "--json").output)["mastered"] == 2
+
+
+def test_every_status_has_its_row_in_the_terminal_table():
+    from grader.result import STATUSES
+    from grader.terminal import STATUS_STYLE
+
+    assert set(STATUS_STYLE) == set(STATUSES)
+
+
+@pytest.mark.parametrize("source, status", [
+    ("import os\nos._exit(0)\n", "crashed"),                                  # at import
+    ("def count_pairs(sequences):\n    import os\n    os._exit(3)\n", "crashed"),  # in the call
+    ("import os\nos.fork()\n", "forbidden"),
+])
+def test_code_that_ends_its_own_process_is_a_table_row(tmp_path, source, status):
+    """What a student sees: `grade check` prints the item's row and exits 0, no traceback
+    (the table once had no style for the sandbox's statuses and crashed on 'crashed')."""
+    ws = tmp_path / "ws"
+    assert grade("init", ws, "--items", "0.6").exit_code == 0
+    (ws / "count_pairs" / "count_pairs.py").write_text(source)
+    done = subprocess.run([sys.executable, "-m", "grader", "check", str(ws)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert status.replace("_", " ") in done.stdout and "0.6" in done.stdout, done.stdout
