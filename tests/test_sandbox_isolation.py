@@ -130,19 +130,15 @@ def secret_clone():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _thief(clone: Path, repository: Path | None = REPO_ROOT) -> str:
-    """Scores only by running the reference found in ``clone`` or ``repository``."""
-    places = [str(clone / "solutions/code/count_pairs.py")]
-    if repository is not None:
-        places += [str(repository / "solutions/code/count_pairs.py"),
-                   "/*/grade-secret-clone-*/solutions/code/count_pairs.py",
-                   "/root/*/solutions/code/count_pairs.py"]
+def _copier(places: list[str]) -> str:
+    """A count_pairs with no logic of its own: it runs the first count_pairs.py it can load
+    from ``places`` (glob patterns), else returns {}."""
     return src(f"""
         import importlib.util, glob
         def count_pairs(sequences):
             for path in [p for place in {places!r} for p in glob.glob(place)]:
                 try:
-                    spec = importlib.util.spec_from_file_location("stolen", path)
+                    spec = importlib.util.spec_from_file_location("copied", path)
                     module = importlib.util.module_from_spec(spec)
                     spec.loader.exec_module(module)
                     return module.count_pairs(sequences)
@@ -150,6 +146,16 @@ def _thief(clone: Path, repository: Path | None = REPO_ROOT) -> str:
                     continue
             return {{}}
         """)
+
+
+def _thief(clone: Path, repository: Path | None = REPO_ROOT) -> str:
+    """Scores only by running the reference found in ``clone`` or ``repository``."""
+    places = [str(clone / "solutions/code/count_pairs.py")]
+    if repository is not None:
+        places += [str(repository / "solutions/code/count_pairs.py"),
+                   "/*/grade-secret-clone-*/solutions/code/count_pairs.py",
+                   "/root/*/solutions/code/count_pairs.py"]
+    return _copier(places)
 
 
 def test_secrets_elsewhere_on_disk_are_not_in_view(secret_clone: Path, path: str):
@@ -394,20 +400,8 @@ def class_outside_tmp(bank):
 
 
 def _classmate_thief(root: Path) -> str:
-    return src(f"""
-        import glob, importlib.util
-        def count_pairs(sequences):
-            known = [f"{root}/{{folder}}/alice/count_pairs/count_pairs.py" for folder in ("subs", "all")]
-            for path in glob.glob("{root}/*/alice/count_pairs/count_pairs.py") + known:
-                try:
-                    spec = importlib.util.spec_from_file_location("copied", path)
-                    module = importlib.util.module_from_spec(spec)
-                    spec.loader.exec_module(module)
-                    return module.count_pairs(sequences)
-                except (OSError, ImportError):
-                    continue
-            return {{}}
-        """)
+    """Copies alice from the class folder, found by glob or by its known path."""
+    return _copier([f"{root}/{where}/alice/count_pairs/count_pairs.py" for where in ("*", "subs", "all")])
 
 
 def test_honest_results_are_the_same_with_and_without_hostile_classmates(class_outside_tmp, path: str):
@@ -770,3 +764,42 @@ def test_a_student_dies_with_its_zygote_on_every_path(mode: str, monkeypatch):
             os.kill(pid, 9)
         worker.join(timeout=60)
     assert _left_running(before) == set()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a folder that belongs to another user")
+def test_a_sandbox_folder_another_user_made_first_is_not_used(tmp_path: Path, monkeypatch):
+    """A student on the same machine could create /tmp/grade-sandbox-<uid> first (found by
+    review): the grader then takes a fresh folder of its own rather than use or refuse it."""
+    from grader.sandbox import session
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    squatted = tmp_path / f"grade-sandbox-{os.getuid()}"
+    squatted.mkdir()
+    os.chown(squatted, 60_000, 60_000)
+    session._private_root.cache_clear()
+    try:
+        root = session.sandbox_root()
+        assert root != squatted and root.parent == tmp_path and root.stat().st_uid == os.getuid()
+        assert not any(squatted.iterdir())
+    finally:
+        session._private_root.cache_clear()
+
+
+def test_what_counts_as_open_to_other_users():
+    """The uid path's refusal: a folder others may pass through is open (a known or guessed
+    name is enough), whatever its read bit (found by review)."""
+    from grader.sandbox.isolation import readable_by_others
+
+    top = Path(tempfile.mkdtemp(dir="/var/tmp"))  # pytest's own folders are closed to others
+    top.chmod(0o755)
+    passable = top / "passable"
+    passable.mkdir(mode=0o711)
+    (passable / "alice.py").write_text("x")
+    closed = top / "closed"
+    closed.mkdir(mode=0o700)
+    (closed / "bob.py").write_text("x")
+    try:
+        assert readable_by_others(passable) and readable_by_others(passable / "alice.py")
+        assert not readable_by_others(closed) and not readable_by_others(closed / "bob.py")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

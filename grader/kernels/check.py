@@ -30,6 +30,7 @@ from grader.kernels.roofline import Device, floor_seconds, judge
 from grader.kernels.spec import KernelTask, traffic
 from grader.kernels.static import static_problems
 from grader.kernels.timing import L2_FLUSH_BYTES, Timing, call_seconds, confirm, summarize
+from grader.sandbox.child import PREIMPORT_ENV
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox, SandboxFailure, StudentError
@@ -375,7 +376,7 @@ def _check_launches(task: KernelTask, files: dict[str, bytes], mode: str, limits
     that fails, or an output that is wrong, is what a real kernel's absence looks like."""
     job = Job.create({**files, f"{NO_LAUNCH_MODULE}.py": NO_LAUNCH_SOURCE.read_bytes()},
                      Path(task.template).stem, task.requires, programs=mode == "cuda",
-                     env={**(env or {}), "GRADE_PREIMPORT": NO_LAUNCH_MODULE})
+                     env={**(env or {}), PREIMPORT_ENV: NO_LAUNCH_MODULE})
     box = Sandbox(job, limits, isolation_mode())
     device = "cuda" if mode == "cuda" else None
     unchanged = []

@@ -6,14 +6,21 @@ the grader is not root). The view holds only the system's programs and libraries
 Python runtime with just the packages the item needs, the harness and one job folder. Each
 student process then gets namespaces of its own from the zygote (``zygote.py``).
 
-``rlimits``: where bubblewrap cannot run, a plain separate process with the limits, seccomp
-and the audit hook: it can read any file the grader's user can read. Practice warns; graded
-work refuses it unless the instructor allows it (``require_strong``).
+``landlock``: no namespaces (a container), but Landlock: the same allowlist, enforced by the
+kernel on the student process itself (``landlock.py``).
+
+``uid``: a root grader with neither: each zygote's students run as a uid of their own, and
+graded work needs the secrets closed to other users.
+
+``rlimits``: a plain separate process with the limits, seccomp and the audit hook: it can read
+any file the grader's user can read. Practice warns; graded work refuses it unless the
+instructor allows it (``require_strong``).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import re
 import shlex
@@ -40,6 +47,7 @@ SYSTEM_DIRS = ("/usr/bin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec
 ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64")
 ETC_ENTRIES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives")
 HARNESS_PACKAGES = ("numpy",)  # wire.py moves tensors' bytes through numpy
+HARNESS_FILES = ("child.py", "wire.py", "seccomp.py", "landlock.py", "zygote.py")  # standard library only
 HOW_TO_FIX = ("Install bubblewrap (Debian/Ubuntu: 'sudo apt-get install bubblewrap'; Fedora: 'sudo dnf "
               "install bubblewrap'); where user namespaces are restricted (Ubuntu 24.04) grade as root "
               "('sudo grade ...') or run 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0'; "
@@ -125,9 +133,10 @@ def _covered(path: str, folders: Iterable[str]) -> bool:
     return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
 
 
-def view_args(preload: tuple[str, ...], gpu: bool = False) -> list[str]:
+@lru_cache(maxsize=16)
+def view_args(preload: tuple[str, ...], gpu: bool = False) -> tuple[str, ...]:
     """bwrap arguments for the read-only part of the view: the system, the runtime, and in
-    each site folder only the entries of ``package_entries(preload)``."""
+    each site folder only the entries of ``package_entries(preload)`` (worked out once)."""
     args: list[str] = []
     bound: list[str] = []
 
@@ -159,13 +168,14 @@ def view_args(preload: tuple[str, ...], gpu: bool = False) -> list[str]:
         for device in sorted(Path("/dev").glob("nvidia*")):
             args.extend(["--dev-bind", str(device), str(device)])
         args.extend(["--ro-bind-try", "/sys", "/sys"])
-    return args
+    return tuple(args)
 
 
-def landlock_paths(preload: tuple[str, ...]) -> list[str]:
+@lru_cache(maxsize=16)
+def landlock_paths(preload: tuple[str, ...]) -> tuple[str, ...]:
     """What a Landlock-confined student process may read: the view's system folders and
     runtime, and in each site folder only the allowlisted packages (its job folder is added
-    by the zygote, writable)."""
+    by the zygote, writable). Worked out once."""
     allowed = package_entries((*preload, *HARNESS_PACKAGES))
     sites = set(_site_dirs())
     roots = [p for p in (*SYSTEM_DIRS, *ROOT_LINKS, *ETC_ENTRIES, sys.base_prefix, sys.prefix,
@@ -175,8 +185,8 @@ def landlock_paths(preload: tuple[str, ...]) -> list[str]:
         paths += _beneath_except(root, sites)
     for folder, entries in allowed.items():
         paths += [f"{folder}/{e}" for e in entries]
-    return [*dict.fromkeys(paths), "/dev/urandom", "/dev/random", "/dev/zero", "/proc/self",
-            "/sys/devices/system/cpu"]
+    return (*dict.fromkeys(paths), "/dev/urandom", "/dev/random", "/dev/zero", "/proc/self",
+            "/sys/devices/system/cpu")
 
 
 def _beneath_except(root: str, excluded: set[str]) -> list[str]:
@@ -246,13 +256,34 @@ def _parent_dirs(args: list[str]) -> list[str]:
     return [op for p in ordered for op in ("--perms", "0755", "--dir", p)]
 
 
-def write_identity(folder: Path) -> None:
-    """Minimal /etc/passwd and /etc/group for the view (the student's user only)."""
+def write_harness(folder: Path, mode: str, preload: tuple[str, ...]) -> None:
+    """A zygote's folder: the harness files, a minimal /etc/passwd and /etc/group for the view
+    (the student's user only) and, on the Landlock path, the allowlist."""
+    here = Path(__file__).parent
+    for name in HARNESS_FILES:
+        shutil.copyfile(here / name, folder / name)
     uid = sandbox_uid()
-    uid = os.getuid() if uid is None else uid
-    gid = SANDBOX_UID if sandbox_uid() is not None else os.getgid()
+    uid, gid = (os.getuid(), os.getgid()) if uid is None else (uid, uid)
     (folder / "passwd").write_text(f"student:x:{uid}:{gid}:student:/box/work:/sbin/nologin\n")
     (folder / "group").write_text(f"student:x:{gid}:\n")
+    if mode == LANDLOCK:
+        (folder / "landlock.json").write_text(json.dumps({"read": landlock_paths(preload)}))
+
+
+def zygote_command(mode: str, harness: Path, slot: Path, preload: tuple[str, ...],
+                   probe: bool = False) -> list[str]:
+    """The command that starts a zygote (``zygote.py``) from ``harness`` with its jobs in
+    ``slot``: in bubblewrap on the namespaces path. ``probe``: only check that a child can be
+    given its namespaces, then exit."""
+    if mode == NAMESPACES:
+        uid = sandbox_uid()
+        command = [sys.executable, "-I", "/harness/zygote.py", "/harness", mode, "/box", "/jobs",
+                   "-" if uid is None else str(uid), *(["--probe"] if probe else preload)]
+        gpu = "torch" in preload and Path("/dev/nvidiactl").exists()
+        return box_command(command, harness, slot, preload, gpu)
+    user = landlock_uid(preload) if mode in (LANDLOCK, UID) else "-"
+    return [sys.executable, "-I", str(harness / "zygote.py"), str(harness), mode, "-", str(slot), user,
+            *preload]
 
 
 @lru_cache(maxsize=1)
@@ -262,20 +293,14 @@ def _namespaces_work() -> str | None:
         return "not Linux"
     if shutil.which("bwrap") is None:
         return "bubblewrap (bwrap) is not installed"
-    here = Path(__file__).parent
     with tempfile.TemporaryDirectory(prefix="grade-probe-") as tmp:
         harness, slot = Path(tmp, "harness"), Path(tmp, "slot")
         harness.mkdir()
         slot.mkdir()
-        for name in ("zygote.py", "child.py", "wire.py", "seccomp.py"):
-            shutil.copyfile(here / name, harness / name)
-        write_identity(harness)
-        uid = sandbox_uid()
-        command = [sys.executable, "-I", "/harness/zygote.py", "/harness", NAMESPACES, "/box", "/jobs",
-                   "-" if uid is None else str(uid), "--probe"]
+        write_harness(harness, NAMESPACES, ())
         try:
-            probe = subprocess.run(box_command(command, harness, slot, ()), capture_output=True,
-                                   timeout=30, env={})
+            probe = subprocess.run(zygote_command(NAMESPACES, harness, slot, (), probe=True),
+                                   capture_output=True, timeout=30, env={})
         except (OSError, subprocess.TimeoutExpired) as exc:
             return str(exc)
     if probe.returncode == 0:

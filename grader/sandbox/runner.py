@@ -20,7 +20,7 @@ from typing import Any
 
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
-from grader.sandbox.session import THREAD_ENV, Job, sandbox_root
+from grader.sandbox.session import THREAD_ENV, Job, last_line, sandbox_root
 
 MAX_REPORT = 4 << 20
 RUNNER_LOG = "runner.log"
@@ -78,11 +78,8 @@ def _start_runner(test_file: Path, module: str, preload: tuple[str, ...], limits
 def _runner_failure(trusted: Path | None) -> tuple[str, str]:
     """The fatal of a runner that ended without reporting: the grader's fault, never the
     student's (e.g. pytest missing), with the last line it wrote."""
-    lines: list[str] = []
-    if trusted is not None:
-        with contextlib.suppress(OSError):
-            lines = (trusted / RUNNER_LOG).read_bytes()[-2000:].decode(errors="replace").strip().splitlines()
-    return ("grader", f"its test runner stopped before reporting: {lines[-1][:200]}" if lines
+    line = last_line(trusted / RUNNER_LOG, 200) if trusted is not None else ""
+    return ("grader", f"its test runner stopped before reporting: {line}" if line
             else "its test runner stopped before reporting")
 
 

@@ -14,7 +14,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,20 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.sandbox import wire
-from grader.sandbox.isolation import (
-    LANDLOCK,
-    NAMESPACES,
-    UID,
-    box_command,
-    isolation_mode,
-    landlock_paths,
-    landlock_uid,
-    sandbox_uid,
-    write_identity,
-)
+from grader.sandbox.isolation import NAMESPACES, isolation_mode, sandbox_uid, write_harness, zygote_command
 from grader.sandbox.limits import Limits
 
-HARNESS_FILES = ("child.py", "wire.py", "seccomp.py", "landlock.py", "zygote.py")
 # One compute thread per process: a batch already runs one submission per core, and
 # OpenMP pools in both the trusted runner and the student process fight over the cores.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -111,6 +99,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def last_line(path: Path, limit: int = 300) -> str:
+    """The last line of a harness log (a zygote's or a trusted runner's own complaints), or ""."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, os.fstat(fh.fileno()).st_size - 2000))
+            lines = fh.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:limit] if lines else ""
+
+
 @dataclass
 class Job:
     """A fresh folder with the submission's files (``src/``, copied into the student
@@ -180,26 +179,10 @@ class Zygote:
         self.slot = Path(tempfile.mkdtemp(dir=root / "jobs", prefix=f"{os.getpid()}-"))
         self.slot.chmod(0o711)
         self._errors = self.dir.with_suffix(".log")  # outside the harness folder the child sees
-        here = Path(__file__).parent
-        for name in HARNESS_FILES:
-            shutil.copyfile(here / name, self.dir / name)
-        write_identity(self.dir)
+        write_harness(self.dir, mode, preload)
         self.mode, self.limits = mode, limits
         self.failed = ""
-        uid = sandbox_uid()
-        user = "-" if uid is None else str(uid)
-        if mode == NAMESPACES:
-            command = [sys.executable, "-I", "/harness/zygote.py", "/harness", mode, "/box", "/jobs",
-                       user, *preload]
-            gpu = "torch" in preload and Path("/dev/nvidiactl").exists()
-            command = box_command(command, self.dir, self.slot, preload, gpu)
-        else:
-            if mode in (LANDLOCK, UID):
-                user = landlock_uid(preload)
-            if mode == LANDLOCK:
-                (self.dir / "landlock.json").write_text(json.dumps({"read": landlock_paths(preload)}))
-            command = [sys.executable, "-I", str(self.dir / "zygote.py"), str(self.dir), mode, "-",
-                       str(self.slot), user, *preload]
+        command = zygote_command(mode, self.dir, self.slot, preload)
         job_dir = "/box" if mode == NAMESPACES else str(self.slot)
         variables = {k: v.replace("{job}", job_dir) for k, v in (env or {}).items()}
         with open(self._errors, "wb") as errors:  # the harness's own failures only
@@ -209,13 +192,7 @@ class Zygote:
 
     def last_error(self) -> str:
         """The zygote's last complaint (a child it could not set up), if any."""
-        try:
-            with open(self._errors, "rb") as fh:
-                fh.seek(max(0, os.fstat(fh.fileno()).st_size - 600))
-                lines = fh.read().decode(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        return lines[-1][:300] if lines else ""
+        return last_line(self._errors)
 
     def inside(self, job: Job) -> str:
         """The job folder's path as the zygote sees it."""
@@ -507,23 +484,28 @@ class Sandbox:
 
     def _work_too_big(self) -> bool:
         """Whether the job's work folder holds more bytes or entries than a tmpfs would allow."""
-        count = size = 0
+        entries, total, _largest = self._work_usage()
+        return entries > self.limits.work_inodes or total > self.limits.work_bytes
+
+    def _work_usage(self) -> tuple[int, int, int]:
+        """(entries, bytes, largest file) of the job's work folder, without following links;
+        the count stops a little past the tmpfs's limits, however much is there."""
+        entries = total = largest = 0
         folders = [self.job.dir / "work"]
-        while folders:
+        while folders and entries <= self.limits.work_inodes and total <= self.limits.work_bytes:
             try:
-                entries = list(os.scandir(folders.pop()))
+                found = list(os.scandir(folders.pop()))
             except OSError:
                 continue
-            for entry in entries:
-                count += 1
+            for entry in found:
+                entries += 1
                 with contextlib.suppress(OSError):
                     if entry.is_dir(follow_symlinks=False):
                         folders.append(Path(entry.path))
-                    else:
-                        size += entry.stat(follow_symlinks=False).st_size
-                if count > self.limits.work_inodes or size > self.limits.work_bytes:
-                    return True
-        return False
+                    elif entry.is_file(follow_symlinks=False):
+                        size = entry.stat(follow_symlinks=False).st_size
+                        total, largest = total + size, max(largest, size)
+        return entries, total, largest
 
     def _receive_frame(self, deadline: float, max_blobs: int = wire.MAX_REPLY_BLOBS
                        ) -> tuple[dict[str, Any], list[bytes]]:
@@ -543,10 +525,10 @@ class Sandbox:
 
     def _died(self) -> SandboxFailure:
         code = self.zygote.reap() if self.zygote is not None else None
-        if code == SPAWN_FAILED and self.zygote is not None and self.zygote.last_error():
-            self.zygote.failed = self.zygote.last_error()  # replaced, and this submission regraded
-            return self._fail("grader", f"the sandbox could not start the student process "
-                              f"({self.zygote.last_error()})")
+        complaint = self.zygote.last_error() if code == SPAWN_FAILED and self.zygote is not None else ""
+        if complaint and self.zygote is not None:
+            self.zygote.failed = complaint  # replaced, and this submission graded again
+            return self._fail("grader", f"the sandbox could not start the student process ({complaint})")
         if self._hit_file_limit():
             return self._fail("output_limit", f"a file or the output reached "
                               f"{self.limits.file_bytes >> 20} MiB")
@@ -557,15 +539,11 @@ class Sandbox:
 
     def _hit_file_limit(self) -> bool:
         """Whether the output log or a file in the work folder reached the size limit."""
-        found = (self.job.dir / "work").rglob("*")
-        candidates = [self.job.dir / "output.log", *(p for _, p in zip(range(1000), found, strict=False))]
-        for path in candidates:
-            try:
-                if path.is_file() and not path.is_symlink() and path.stat().st_size >= self.limits.file_bytes:
-                    return True
-            except OSError:
-                continue
-        return False
+        try:
+            log = (self.job.dir / "output.log").stat(follow_symlinks=False).st_size
+        except OSError:
+            log = 0
+        return max(log, self._work_usage()[2]) >= self.limits.file_bytes
 
     def _fail(self, kind: str, detail: str) -> SandboxFailure:
         self.fatal = SandboxFailure(kind, detail)

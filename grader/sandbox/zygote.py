@@ -101,9 +101,13 @@ def enter_box(job, box, jobs_dir, limits, uid):
         if uid is None:
             raise  # without a uid change this is what gives up the zygote's capabilities
     _drop_capabilities()
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # a change of user cleared it
-    for name in os.listdir(f"{box}/src"):
-        shutil.copyfile(f"{box}/src/{name}", f"{box}/work/{name}")
+    _fill_work(box)
+
+
+def _fill_work(job):
+    """The submission's pristine files (``src/``) copied into the student's own ``work/``."""
+    for name in os.listdir(f"{job}/src"):
+        shutil.copyfile(f"{job}/src/{name}", f"{job}/work/{name}")
 
 
 ZYGOTE_PID = os.getpid()  # this module runs as the zygote's main: its pid, also in its children
@@ -115,7 +119,7 @@ def child_uid(uid):
     return None if uid is None else uid + 1 + ZYGOTE_PID % 1_000_000
 
 
-def confine(job, harness, uid, mode, files_as_root=False, limits=None):
+def confine(job, harness, uid, mode, files_as_root, limits):
     """Without namespaces. Landlock: read only the allowlist (harness's landlock.json), write
     only the job. Then a root grader's child becomes this zygote's own uid: wholly, or (where
     the runtime is closed to other users, ``files_as_root``) as its real uid only, so process
@@ -137,16 +141,12 @@ def confine(job, harness, uid, mode, files_as_root=False, limits=None):
     if mode == "landlock":
         with open(f"{harness}/landlock.json") as fh:
             landlock.restrict(json.load(fh)["read"], [job, "/dev/null"])
-    if own is not None and files_as_root:
+    if own is not None:  # saved ids its own too: no way back to a real uid 0
+        effective = 0 if files_as_root else own
         os.setgroups([])
-        os.setresgid(own, 0, own)
-        os.setresuid(own, 0, own)  # saved uid its own too: no way back to a real uid 0
-    elif own is not None:
-        os.setgroups([])
-        os.setresgid(own, own, own)
-        os.setresuid(own, own, own)
+        os.setresgid(own, effective, own)
+        os.setresuid(own, effective, own)
     _drop_capabilities()
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the zygote (seccomp keeps it)
 
 
 def _owned(path):
@@ -269,11 +269,12 @@ def spawn(request, harness, mode, box, jobs_dir, uid, child, files_as_root=False
             root = box
         else:
             os.close(write_fd)
-            for name in os.listdir(f"{job}/src"):
-                shutil.copyfile(f"{job}/src/{name}", f"{job}/work/{name}")
+            _fill_work(job)
             if mode in ("landlock", "uid"):
                 confine(job, harness, uid, mode, files_as_root, limits)
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # on every path, after any change of user
+        # dies with its parent, on every path (set after any change of user, which clears it;
+        # seccomp keeps it set)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         set_limits(limits, mode != "rlimits")
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # pid 1 of its namespace ignores a signal it does not handle: the CPU limit's SIGXCPU
