@@ -22,7 +22,7 @@ from grader.batch import run_batch
 from grader.batch_outputs import write_aggregates
 from grader.instance import key_entry
 from grader.loader import load_bank
-from grader.paths import REPO_ROOT, default_bank_dir
+from grader.paths import COURSE_ROOT, default_bank_dir
 from grader.workspace import init_workspace
 
 
@@ -44,7 +44,7 @@ def make_class(root: Path, students: int, bank) -> Path:
     subs.mkdir()
     template = root / "template"
     init_workspace(template, bank, list(bank.items))
-    code = REPO_ROOT / "solutions" / "code"
+    code = COURSE_ROOT / "solutions" / "code"
     for i in range(students):
         sid = f"s{i:05d}"
         kind = i % 6

@@ -22,7 +22,7 @@ from timing import timed
 from grader.check import check_workspace
 from grader.instance import key_entry
 from grader.loader import load_bank
-from grader.paths import REPO_ROOT, default_bank_dir
+from grader.paths import COURSE_ROOT, default_bank_dir
 from grader.quantity import AnswerFormatError, parse_quantity
 from grader.workspace import init_workspace, open_workspace
 
@@ -89,7 +89,7 @@ def main() -> None:
         for item in (i for i in load_bank(default_bank_dir()).bank.items.values() if i.code is not None):
             template = Path(item.code.template)
             (code_ws / template.parent.name / template.name).write_bytes(
-                (REPO_ROOT / item.code.reference).read_bytes())
+                (COURSE_ROOT / item.code.reference).read_bytes())
 
         def first_check() -> None:  # nothing cached: both code items run in the sandbox, cold
             shutil.rmtree(code_ws / ".grade", ignore_errors=True)

@@ -30,7 +30,7 @@ from timing import timed
 from grader.kernels.inputs import make_inputs
 from grader.kernels.spec import KernelTask
 from grader.loader import load_bank
-from grader.paths import REPO_ROOT, default_bank_dir
+from grader.paths import COURSE_ROOT, default_bank_dir
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox
@@ -43,7 +43,7 @@ def module_source(task: KernelTask, dims: dict[str, Any]) -> tuple[bytes, str]:
     """The sandboxed module and what produces the output: the reference solution for a
     PyTorch task, else a stand-in returning an empty tensor shaped as the signature's output."""
     if task.language == "pytorch":
-        return (REPO_ROOT / task.solution).read_bytes(), "solution"
+        return (COURSE_ROOT / task.solution).read_bytes(), "solution"
     shape = [int(dims[name]) for name in re.findall(r"\w+", task.signature.split("->")[1])]
     src = (f"import torch\n\n\ndef {task.entry_point}(*args):\n"
            f"    return torch.empty({shape}, dtype=args[0].dtype)\n")

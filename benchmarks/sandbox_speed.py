@@ -16,7 +16,7 @@ from pathlib import Path
 from timing import timed
 
 from grader.loader import load_bank
-from grader.paths import REPO_ROOT, default_bank_dir
+from grader.paths import COURSE_ROOT, default_bank_dir
 from grader.sandbox.isolation import LANDLOCK, NAMESPACES, RLIMITS, _landlock_works, isolation_mode
 from grader.sandbox.runner import WarmRunner, run_tests
 
@@ -34,8 +34,8 @@ def main() -> None:
         for item in (i for i in bank.items.values() if i.code is not None):
             spec = item.code
             module = Path(spec.template).stem
-            files = {f"{module}.py": (REPO_ROOT / spec.reference).read_bytes()}
-            tests, requires = REPO_ROOT / spec.hidden_tests, tuple(spec.requires)
+            files = {f"{module}.py": (COURSE_ROOT / spec.reference).read_bytes()}
+            tests, requires = COURSE_ROOT / spec.hidden_tests, tuple(spec.requires)
             runs: list = []
 
             def once(files=files, module=module, tests=tests, requires=requires, runs=runs) -> None:

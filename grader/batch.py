@@ -33,7 +33,7 @@ from grader.intake import IntakeError, Submission, list_submissions, unpack
 from grader.kernel_items import KERNEL_REFERENCES, grade_kernel_entry
 from grader.manifest import ManifestItem, manifest_item
 from grader.model import Bank, Item
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.result import Result, error
 from grader.rules.code import grade_code_run
 from grader.sandbox.isolation import require_strong
@@ -61,7 +61,7 @@ def entries_for(bank: Bank, assignment: Assignment | None) -> Callable[[str], li
 class RunnerPool:
     """Warm runners per code item, lent to one worker at a time and reused across students."""
 
-    def __init__(self, root: Path = REPO_ROOT, timeout_s: float | None = None) -> None:
+    def __init__(self, root: Path = COURSE_ROOT, timeout_s: float | None = None) -> None:
         self.root, self.timeout_s = root, timeout_s
         self._idle: dict[str, queue.SimpleQueue[WarmRunner]] = {}
         self._all: list[WarmRunner] = []

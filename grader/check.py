@@ -20,7 +20,7 @@ from grader.kernel_items import grade_kernel_entry
 from grader.loader import load_bank
 from grader.manifest import ManifestItem
 from grader.model import Bank, Item
-from grader.paths import REPO_ROOT, default_bank_dir
+from grader.paths import COURSE_ROOT, default_bank_dir
 from grader.progress import PROGRESS_NAME, ItemProgress, Progress, load_progress, record, save_progress
 from grader.result import Result, error
 from grader.rules.choice import ChoiceKey, read_choice
@@ -105,7 +105,7 @@ def check_code(item: Item | None, workspace: Workspace, entry: ManifestItem, gra
     """Practice: the hidden tests when installed (else the public ones). Graded: public only."""
     if item is None or item.code is None:
         return error(f"Item {entry.id} is not a code item in the installed bank.")
-    hidden = not graded and (REPO_ROOT / item.code.hidden_tests).is_file()
+    hidden = not graded and (COURSE_ROOT / item.code.hidden_tests).is_file()
     result = grade_code_item(item, workspace.root, entry, hidden,
                              cache=workspace.state_dir / CODE_RESULTS)
     return as_pending(result) if graded else result

@@ -12,7 +12,7 @@ from pathlib import Path
 from grader import __version__
 from grader.manifest import ManifestItem
 from grader.model import Item
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.result import Result, error
 from grader.rules.code import grade_code_run
 from grader.sandbox.limits import Limits
@@ -51,7 +51,7 @@ def is_template(template: Path, files: dict[str, bytes]) -> bool:
     return template.is_file() and files.get(template.name) == template.read_bytes()
 
 
-def is_untouched_template(item: Item, files: dict[str, bytes], root: Path = REPO_ROOT) -> bool:
+def is_untouched_template(item: Item, files: dict[str, bytes], root: Path = COURSE_ROOT) -> bool:
     """The student's main file is byte-for-byte the shipped template."""
     assert item.code is not None
     return is_template(root / item.code.template, files)
@@ -103,7 +103,7 @@ def remember_result(cache: Path | None, item_id: str, digest: str, result: Resul
 
 
 def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bool,
-                    root: Path = REPO_ROOT, cache: Path | None = None) -> Result:
+                    root: Path = COURSE_ROOT, cache: Path | None = None) -> Result:
     """Run the hidden tests (``hidden``) or the public ones, from the trusted copies.
 
     An untouched template is "unanswered" without running anything; with ``cache``,

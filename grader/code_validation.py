@@ -13,7 +13,7 @@ from pathlib import Path
 
 from grader.kernels.spec import KERNELS_FILE, KernelTask
 from grader.model import Item
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.problems import Problem
 from grader.rules.code import case_name
 from grader.sandbox.limits import Limits
@@ -56,7 +56,7 @@ def _verdict(check: CodeCheck, run: CodeRun) -> str | None:
     return None
 
 
-def validate_code_item(item: Item, root: Path = REPO_ROOT) -> list[Problem]:
+def validate_code_item(item: Item, root: Path = COURSE_ROOT) -> list[Problem]:
     """Every check of ``item`` in the sandbox. The hidden-test checks share one warm runner."""
     spec = item.code
     assert spec is not None
@@ -75,7 +75,7 @@ def validate_code_item(item: Item, root: Path = REPO_ROOT) -> list[Problem]:
             for check, result in zip(checks, runs, strict=True) if (why := _verdict(check, result))]
 
 
-def validate_kernel_task(task: KernelTask, root: Path = REPO_ROOT) -> tuple[list[Problem], int, str | None]:
+def validate_kernel_task(task: KernelTask, root: Path = COURSE_ROOT) -> tuple[list[Problem], int, str | None]:
     """(problems, sandboxed checks run, why the task was skipped) for one kernel task."""
     from grader.kernels.check import check_kernel, execution_mode
 

@@ -22,7 +22,7 @@ from grader.batch import RunnerPool, error_document, grade_submission, runs_stud
 from grader.batch_outputs import gradescope_results
 from grader.intake import Submission, valid_student_id
 from grader.model import Bank
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.sandbox.isolation import WeakSandboxError, require_strong
 
 GRADER_FILES = ("pyproject.toml", "README.md")
@@ -49,8 +49,8 @@ def _source_files(bank_dir: Path) -> Iterator[tuple[str, Path]]:
     """The grader from this checkout; the bank (as ``bank/``) and its solutions and code files
     from beside ``bank_dir``, which may be a course's own copy."""
     for name in GRADER_FILES:
-        yield f"grader-src/{name}", REPO_ROOT / name
-    yield from _tree(REPO_ROOT / "grader", "grader-src/grader")
+        yield f"grader-src/{name}", COURSE_ROOT / name
+    yield from _tree(COURSE_ROOT / "grader", "grader-src/grader")
     yield from _tree(bank_dir, "grader-src/bank")
     for folder in BANK_FOLDERS:
         yield from _tree(bank_dir.parent / folder, f"grader-src/{folder}")

@@ -24,7 +24,7 @@ from grader.code_items import (
 )
 from grader.kernels.spec import KernelTask
 from grader.manifest import ManifestItem
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.result import Result, error
 from grader.sandbox.limits import Limits
 
@@ -85,7 +85,7 @@ def _grading_digest(task: KernelTask, files: dict[str, bytes], root: Path) -> st
 
 
 def grade_kernel_entry(task: KernelTask, workspace: Path, entry: ManifestItem,
-                       root: Path = REPO_ROOT, cache: Path | None = None,
+                       root: Path = COURSE_ROOT, cache: Path | None = None,
                        timeout_s: float | None = None) -> Result:
     """Check the student's kernel for ``entry`` in the sandbox and grade it.
 

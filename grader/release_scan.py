@@ -18,7 +18,7 @@ from pathlib import Path
 from grader.instance import instantiate, key_entry
 from grader.manifest import Manifest
 from grader.model import Bank, Item
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 
 NUMBER = re.compile(r"(?<![\w.])-?\d(?:[\d,]*\d)?(?:\.\d+)?(?:[eE][+-]?\d+)?")
 MIN_SIGNIFICANT = 3  # "2" or "16" appear everywhere; a 3-digit match is worth reporting
@@ -70,7 +70,7 @@ def _solver_names(item: Item) -> set[str]:
     return {r.split(":", 1)[1] for r in refs if r and ":" in r}
 
 
-def secrets_of(bank: Bank, manifest: Manifest, root: Path = REPO_ROOT
+def secrets_of(bank: Bank, manifest: Manifest, root: Path = COURSE_ROOT
                ) -> tuple[set[float], set[float | None], set[str]]:
     """(answer values, numbers the prompts show, secret text fragments and names) of ``manifest``."""
     numbers: set[float] = set()
@@ -103,7 +103,7 @@ def _solution_lines(solution: Path, template: Path) -> set[str]:
     return secret or lines
 
 
-def find_secrets(folder: Path, bank: Bank, manifest: Manifest, root: Path = REPO_ROOT) -> list[str]:
+def find_secrets(folder: Path, bank: Bank, manifest: Manifest, root: Path = COURSE_ROOT) -> list[str]:
     """Every secret found in the files under ``folder``, as 'file: what' lines."""
     numbers, public, texts = secrets_of(bank, manifest, root)
     found = []

@@ -1,7 +1,8 @@
 """Resolve and run reference solvers named in the bank as ``solutions.module:function``.
 
-Only modules inside the ``solutions`` package can be named (the schema and this
-module both check), so bank YAML cannot reach arbitrary code.
+Only modules inside the course's ``solutions`` folder can be named (the schema and this
+module both check), so bank YAML cannot reach arbitrary code. They import as
+``grader.course.solutions.module``, from the checkout or from inside the wheel.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 
 _REF = re.compile(r"^solutions(\.[a-z_][a-z0-9_]*)+:[a-z_][a-z0-9_]*$")
+PACKAGE = "grader.course"  # where the bank's ``solutions`` is imported from
 
 
 class SolverError(Exception):
@@ -25,7 +27,7 @@ def resolve(ref: str) -> Callable[..., float]:
         raise SolverError(f"solver reference {ref!r} must look like solutions.module:function")
     module_name, func_name = ref.split(":")
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(f"{PACKAGE}.{module_name}")
     except ImportError as exc:
         raise SolverError(f"cannot import {module_name}: {exc}") from exc
     func = getattr(module, func_name, None)

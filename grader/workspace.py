@@ -20,7 +20,7 @@ from grader.manifest import (
     write_manifest,
 )
 from grader.model import Bank
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 
 ANSWERS_NAME = "answers.yaml"
 STATE_DIR = ".grade"
@@ -103,7 +103,7 @@ def _readme(title: str, manifest: Manifest) -> str:
 
 
 def write_workspace(dest: Path, bank: Bank, manifest: Manifest,
-                    source_root: Path = REPO_ROOT) -> Workspace:
+                    source_root: Path = COURSE_ROOT) -> Workspace:
     """Write manifest, answers file, README and code templates into the empty folder ``dest``."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise WorkspaceError(f"{dest} exists and is not an empty folder; choose a new one "

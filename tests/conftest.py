@@ -9,9 +9,9 @@ import pytest
 
 from grader.loader import load_bank
 from grader.model import Bank
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 
-BANK_DIR = REPO_ROOT / "bank"
+BANK_DIR = COURSE_ROOT / "bank"
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +27,6 @@ def bank_copy(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     shutil.copytree(BANK_DIR, root / "bank")
     for folder in ("student_templates", "solutions"):
-        shutil.copytree(REPO_ROOT / folder, root / folder,
+        shutil.copytree(COURSE_ROOT / folder, root / folder,
                         ignore=shutil.ignore_patterns("__pycache__"))
     return root / "bank"

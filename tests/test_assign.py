@@ -13,7 +13,7 @@ import yaml
 from grader.assignment import AssignmentError, load_assignment, student_manifest, student_params
 from grader.instance import numeric_key
 from grader.manifest import read_manifest
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.release_scan import find_secrets
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import check_json, grade, write_answers
@@ -166,13 +166,13 @@ def test_graded_release_holds_no_answers_solutions_or_hidden_tests(tmp_path, ban
     out = released(tmp_path, items=[{"chapter": c} for c in range(10)])
     keys = json.loads((out / "instructor/keys.json").read_text())
     assert sorted(keys) == ROSTER
-    hidden = REPO_ROOT / "solutions/hidden_tests"
+    hidden = COURSE_ROOT / "solutions/hidden_tests"
     hidden_names = {m for p in hidden.glob("*.py") for m in re.findall(r"def (test_\w+)", p.read_text())}
-    reference_lines = {line.strip() for p in (REPO_ROOT / "solutions/code").glob("*.py")
+    reference_lines = {line.strip() for p in (COURSE_ROOT / "solutions/code").glob("*.py")
                        for line in p.read_text().splitlines() if len(line.strip()) > 40}
-    template_lines = {line.strip() for p in (REPO_ROOT / "student_templates").rglob("*.py")
+    template_lines = {line.strip() for p in (COURSE_ROOT / "student_templates").rglob("*.py")
                       for line in p.read_text().splitlines()}
-    solver_names = {m for p in (REPO_ROOT / "solutions").glob("ch*.py")
+    solver_names = {m for p in (COURSE_ROOT / "solutions").glob("ch*.py")
                     for m in re.findall(r"^def (\w+)", p.read_text(), re.M)}
     derivations = {line.strip() for item in bank.items.values()
                    for line in item.derivation.splitlines() if len(line.strip()) > 40}

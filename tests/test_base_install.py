@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
+from tests.workspace_helpers import CHECKOUT
 
 DEPENDENCIES = ("click", "pyyaml", "jsonschema", "rich")  # the base install less pytest
 
@@ -24,14 +25,14 @@ def test_a_grader_without_its_test_runner_blames_itself_and_caches_nothing(tmp_p
     try:
         venv = folder / "venv"
         subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
-        subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-deps", "-e", str(REPO_ROOT),
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-deps", "-e", str(CHECKOUT),
                         *DEPENDENCIES, "attrs", "referencing", "rpds-py", "jsonschema-specifications",
                         "markdown-it-py", "mdurl", "pygments", "typing-extensions"],
                        check=True, capture_output=True, timeout=300)
         grade = str(venv / "bin/grade")
         ws = tmp_path / "ws"
         subprocess.run([grade, "init", str(ws), "--items", "0.6"], check=True, capture_output=True)
-        shutil.copyfile(REPO_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
+        shutil.copyfile(COURSE_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
         checks = [subprocess.run([grade, "check", str(ws), "--json"], capture_output=True, text=True,
                                  timeout=300) for _ in range(2)]
         table = subprocess.run([grade, "check", str(ws)], capture_output=True, text=True, timeout=300)

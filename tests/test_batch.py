@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import grade, write_answers
 
@@ -30,7 +30,7 @@ def workspace(root: Path, name: str, bank, answers: bool = True, code: bool = Fa
     if answers:
         write_answers(ws, {i: in_asked_unit(bank.items[i]) for i in ("1.1", "1.2", "1.3", "0.1")})
     if code:
-        shutil.copyfile(REPO_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
+        shutil.copyfile(COURSE_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
     return ws
 
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from grader.cli import main
 from grader.code_validation import validate_code_item
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.rules.code import grade_code_run
 from grader.sandbox.runner import run_tests
 
@@ -36,7 +36,7 @@ def test_grade_validate_code_runs_references_templates_and_mutants(bank):
 def test_validation_reports_a_mutant_no_test_catches(bank, tmp_path: Path):
     item = bank.items["0.6"]
     survivor = tmp_path / "copy_of_reference.py"
-    survivor.write_bytes((REPO_ROOT / item.code.reference).read_bytes())
+    survivor.write_bytes((COURSE_ROOT / item.code.reference).read_bytes())
     broken = dataclasses.replace(item, code=dataclasses.replace(item.code, mutants=(str(survivor),)))
     problems = validate_code_item(broken)
     assert [p.message for p in problems] == [
@@ -47,7 +47,7 @@ def test_validation_reports_a_mutant_no_test_catches(bank, tmp_path: Path):
 def test_router_exact_workbook_fixes_earn_full_marks_and_one_fix_does_not(bank):
     pytest.importorskip("torch", reason="the MoE router item needs torch (pip install '.[test]')")
     spec = bank.items["3.5"].code
-    template = (REPO_ROOT / spec.template).read_text()
+    template = (COURSE_ROOT / spec.template).read_text()
     for old, _new in ROUTER_FIXES:
         assert template.count(old) == 1, f"template should contain {old!r} once"
 
@@ -58,7 +58,7 @@ def test_router_exact_workbook_fixes_earn_full_marks_and_one_fix_does_not(bank):
         return text
 
     def score(source: str) -> float:
-        run = run_tests({"moe_router.py": source.encode()}, "moe_router", REPO_ROOT / spec.hidden_tests,
+        run = run_tests({"moe_router.py": source.encode()}, "moe_router", COURSE_ROOT / spec.hidden_tests,
                         ("torch",))
         return grade_code_run(run, show_messages=False).score
 

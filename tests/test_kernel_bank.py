@@ -25,10 +25,10 @@ from grader.kernels.spec import (
     traffic,
 )
 from grader.model import Bank
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.solvers import run_solver
 
-TASKS, PROBLEMS = load_kernel_tasks(REPO_ROOT / "bank")
+TASKS, PROBLEMS = load_kernel_tasks(COURSE_ROOT / "bank")
 FILE = str(KERNELS_FILE)
 NON_EMPTY = r"(should be non-empty|is too short|does not have enough properties)"  # jsonschema wording
 

@@ -22,16 +22,17 @@ from grader.cli import main
 from grader.kernels.check import KernelReport, check_kernel
 from grader.kernels.cli import _print_reports
 from grader.kernels.spec import load_kernel_tasks
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import sandbox_root
+from tests.workspace_helpers import CHECKOUT
 
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 if torch.cuda.is_available():
     pytest.skip("a CUDA device is present: these tests cover the CPU path", allow_module_level=True)
 
-TASKS = load_kernel_tasks(REPO_ROOT / "bank")[0]
-MOE = (REPO_ROOT / TASKS["moe_gating"].solution).read_text()
+TASKS = load_kernel_tasks(COURSE_ROOT / "bank")[0]
+MOE = (COURSE_ROOT / TASKS["moe_gating"].solution).read_text()
 
 
 def _sleepy(seconds: float, token: str = "") -> bytes:
@@ -49,7 +50,7 @@ def _kernel(*args: str) -> tuple[int, str]:
 def test_check_finds_the_kernels_of_a_workspace_made_by_grade_init(tmp_path: Path):
     ws = tmp_path / "ws"
     assert CliRunner().invoke(main, ["init", str(ws), "--kernel", "moe_gating,softmax"]).exit_code == 0
-    shutil.copyfile(REPO_ROOT / TASKS["moe_gating"].solution, ws / "kernels/moe_gating.py")
+    shutil.copyfile(COURSE_ROOT / TASKS["moe_gating"].solution, ws / "kernels/moe_gating.py")
     code, output = _kernel("check", str(ws), "--task", "moe_gating", "--json")
     assert code == 0 and json.loads(output)[0]["status"] == "passed"
     code, output = _kernel("check", str(ws), "--json")  # both files found, the template fails
@@ -138,9 +139,9 @@ def _mentioning(text: str) -> list[int]:
 def test_a_killed_check_leaves_no_sandbox_process_behind(tmp_path: Path, signum: int):
     token = f"kernel-check-{uuid.uuid4().hex}"
     (tmp_path / "moe_gating.py").write_bytes(_sleepy(120, token))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CHECKOUT), os.environ.get("PYTHONPATH", "")])}
     grade = subprocess.Popen([sys.executable, "-m", "grader", "kernel", "check", str(tmp_path)],
-                             cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             cwd=CHECKOUT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     log = None
     try:
         deadline = time.monotonic() + 60

@@ -18,7 +18,7 @@ from grader.code_validation import validate_kernel_task
 from grader.kernel_items import kernel_result
 from grader.kernels.check import KernelReport
 from grader.manifest import read_manifest
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.release_scan import find_secrets
 from tests.workspace_helpers import check_json, grade
 
@@ -26,7 +26,7 @@ torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip instal
 if torch.cuda.is_available():  # scores below assume performance is not measured
     pytest.skip("a CUDA device is present: these tests cover the CPU path", allow_module_level=True)
 
-KERNELS = REPO_ROOT / "solutions/kernels"
+KERNELS = COURSE_ROOT / "solutions/kernels"
 
 
 def _passed(performance: dict) -> KernelReport:
@@ -169,7 +169,7 @@ def test_a_release_ships_kernel_templates_keys_their_solutions_and_scans_for_the
     result = grade("assign", _spec(tmp_path / "spec"), "--out", out)
     assert result.exit_code == 0, result.output
     folder = out / "shared"
-    template = REPO_ROOT / "student_templates/kernels/softmax.py"
+    template = COURSE_ROOT / "student_templates/kernels/softmax.py"
     assert (folder / "kernels/softmax.py").read_bytes() == template.read_bytes()
     keys = json.loads((out / "instructor/keys.json").read_text())["*"]
     assert keys["softmax"] == {"type": "kernel", "answer": "solutions/kernels/softmax.py",

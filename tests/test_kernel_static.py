@@ -16,10 +16,10 @@ from grader.kernels.static import (
     missing_triton_launch,
     static_problems,
 )
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 
-TASKS, _ = load_kernel_tasks(REPO_ROOT / "bank")
-MUTANTS = sorted((REPO_ROOT / "solutions" / "kernels" / "mutants").glob("*/*.py"))
+TASKS, _ = load_kernel_tasks(COURSE_ROOT / "bank")
+MUTANTS = sorted((COURSE_ROOT / "solutions" / "kernels" / "mutants").glob("*/*.py"))
 # Mutants that fall back on PyTorch instead of writing a kernel: the only ones the scan may flag.
 FALLBACKS = {"torch_fallback", "torch_composition", "hidden_name"}
 
@@ -86,7 +86,7 @@ def test_each_evasion_is_flagged_with_what_and_why(body: str, expected: str):
 
 
 def test_the_review_softmax_is_flagged_though_no_forbidden_name_is_written():
-    source = (REPO_ROOT / "solutions/kernels/mutants/softmax/hidden_name.py").read_text()
+    source = (COURSE_ROOT / "solutions/kernels/mutants/softmax/hidden_name.py").read_text()
     assert forbidden_uses(source, TASKS["softmax"].forbidden, "softmax.py") == []
     found = static_problems({"softmax.py": source}, TASKS["softmax"].forbidden, "triton")
     assert found == [
@@ -123,7 +123,7 @@ def test_every_solution_and_template_passes_both_checks():
     for task in TASKS.values():
         for path in (task.solution, task.template):
             name = Path(path).name
-            source = (REPO_ROOT / path).read_text()
+            source = (COURSE_ROOT / path).read_text()
             assert evasive_uses(source, name) == [], path
             assert static_problems({name: source}, task.forbidden, task.language) == [], path
 
@@ -139,7 +139,7 @@ def test_only_the_fallback_mutants_are_flagged(path: Path):
 
 
 def test_a_plain_pytorch_softmax_is_flagged_by_the_launch_check():
-    source = (REPO_ROOT / "solutions/kernels/mutants/softmax/torch_composition.py").read_text()
+    source = (COURSE_ROOT / "solutions/kernels/mutants/softmax/torch_composition.py").read_text()
     assert static_problems({"softmax.py": source}, TASKS["softmax"].forbidden, "triton") == [
         LAUNCH_MESSAGE + " (no function is decorated with @triton.jit)"]
     assert static_problems({"softmax.py": source}, (), "pytorch") == []

@@ -21,19 +21,19 @@ from grader.kernels.inputs import make_inputs
 from grader.kernels.roofline import find_device, floor_seconds, judge
 from grader.kernels.spec import load_kernel_tasks, traffic
 from grader.kernels.static import forbidden_uses
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 pytest.importorskip("triton", reason="Triton kernels are checked by its interpreter (pip install '.[test]')")
 if torch.cuda.is_available():  # the checks below assert the CPU path
     pytest.skip("a CUDA device is present: these tests cover the CPU path", allow_module_level=True)
 
-TASKS, PROBLEMS = load_kernel_tasks(REPO_ROOT / "bank")
+TASKS, PROBLEMS = load_kernel_tasks(COURSE_ROOT / "bank")
 
 
 def _check(task_id: str, path: str):
     task = TASKS[task_id]
-    return check_kernel(task, {Path(task.template).name: (REPO_ROOT / path).read_bytes()})
+    return check_kernel(task, {Path(task.template).name: (COURSE_ROOT / path).read_bytes()})
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +193,7 @@ def test_cli_lists_checks_and_skips_the_bench_without_a_gpu(tmp_path: Path):
     listed = json.loads(runner.invoke(main, ["kernel", "list", "--json"]).output)
     assert [t["id"] for t in listed] == list(TASKS)
     assert runner.invoke(main, ["kernel", "init", str(tmp_path)]).exit_code == 0
-    (tmp_path / "swiglu.py").write_bytes((REPO_ROOT / TASKS["swiglu"].solution).read_bytes())
+    (tmp_path / "swiglu.py").write_bytes((COURSE_ROOT / TASKS["swiglu"].solution).read_bytes())
     result = runner.invoke(main, ["kernel", "check", str(tmp_path), "--task", "swiglu", "--task",
                                   "moe_gating", "--json"])
     reports = {r["task"]: r for r in json.loads(result.output)}

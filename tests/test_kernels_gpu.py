@@ -13,13 +13,13 @@ import pytest
 from grader.kernels.check import check_kernel
 from grader.kernels.roofline import find_device
 from grader.kernels.spec import load_kernel_tasks
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 if not torch.cuda.is_available():
     pytest.skip("no CUDA device: these tests time kernels on a GPU", allow_module_level=True)
 
-TASKS, _ = load_kernel_tasks(REPO_ROOT / "bank")
+TASKS, _ = load_kernel_tasks(COURSE_ROOT / "bank")
 DEVICE = find_device(torch.cuda.get_device_name())
 RUNS = 5
 FORGE = """
@@ -55,7 +55,7 @@ def moe_gating(logits, k):
 
 def _check(task_id: str, source: str | None = None):
     task = TASKS[task_id]
-    text = source if source is not None else (REPO_ROOT / task.solution).read_text()
+    text = source if source is not None else (COURSE_ROOT / task.solution).read_text()
     return check_kernel(task, {Path(task.template).name: text.encode()}, runs=RUNS)
 
 
@@ -82,7 +82,7 @@ def test_reference_solutions_pass_and_are_measured_on_the_gpu(task_id: str):
 
 
 def test_a_kernel_that_fails_its_cases_is_not_timed():
-    report = _check("softmax", (REPO_ROOT / TASKS["softmax"].template).read_text())
+    report = _check("softmax", (COURSE_ROOT / TASKS["softmax"].template).read_text())
     assert report.status == "failed" and report.performance_score is None
     assert report.performance == {"status": "skipped",
                                   "reason": "the kernel is not correct, so its speed is not measured"}
@@ -91,7 +91,8 @@ def test_a_kernel_that_fails_its_cases_is_not_timed():
 @pytest.mark.parametrize("task_id", ["softmax", "rmsnorm"])
 def test_a_ghost_launch_fails_on_the_gpu_too(task_id: str):
     # compiled launches are skipped too (JITFunction.run), and a ghost is never timed
-    report = _check(task_id, (REPO_ROOT / f"solutions/kernels/mutants/{task_id}/ghost_launch.py").read_text())
+    ghost = COURSE_ROOT / f"solutions/kernels/mutants/{task_id}/ghost_launch.py"
+    report = _check(task_id, ghost.read_text())
     assert report.mode == "cuda" and report.status == "failed" and not any(c.problems for c in report.cases)
     assert any("unchanged when the kernel launches are skipped" in line for line in report.feedback), \
         report.feedback
@@ -100,7 +101,7 @@ def test_a_ghost_launch_fails_on_the_gpu_too(task_id: str):
 
 def test_a_kernel_that_forges_its_times_is_rejected():
     _needs_table()
-    source = (REPO_ROOT / TASKS["moe_gating"].solution).read_text() + FORGE
+    source = (COURSE_ROOT / TASKS["moe_gating"].solution).read_text() + FORGE
     report = _check("moe_gating", source)
     assert report.status == "passed", report.feedback  # correct: only its times are forged
     perf = report.performance
@@ -111,7 +112,7 @@ def test_a_kernel_that_forges_its_times_is_rejected():
 
 def test_work_hidden_on_a_side_stream_is_timed_by_the_wall_clock():
     _needs_table()
-    source = (REPO_ROOT / TASKS["moe_gating"].solution).read_text() + SIDE_STREAM
+    source = (COURSE_ROOT / TASKS["moe_gating"].solution).read_text() + SIDE_STREAM
     report = _check("moe_gating", source)
     perf = report.performance
     assert perf["status"] == "measured", (report.feedback, perf)

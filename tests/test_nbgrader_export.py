@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from tests.workspace_helpers import grade
 
 SPEC = """\
@@ -84,7 +84,7 @@ def course(tmp_path_factory) -> Path:
     submit(course, "ref", reference)
     partly = dict(reference)
     partly["q0_1_answer"] = "answer_0_1 = 32000  # forgot the base alphabet"
-    partly["q0_6_answer"] = (REPO_ROOT / "solutions/code/mutants/count_pairs/skips_overlaps.py").read_text()
+    partly["q0_6_answer"] = (COURSE_ROOT / "solutions/code/mutants/count_pairs/skips_overlaps.py").read_text()
     partly["q1_4_answer"] = 'answer_1_4 = "12 apples"'
     submit(course, "partly", partly)
     nbgrader(course, "autograde", "ps1")
@@ -119,7 +119,7 @@ def test_released_notebooks_hold_no_solutions_or_hidden_tests(course):
                  for path in (course / "source/ps1").glob("*.ipynb")
                  for gid, cell in cells_by_id(path).items()
                  for src in [cell["source"]] if "### BEGIN SOLUTION" in src}
-    given = {line for p in (REPO_ROOT / "student_templates").rglob("*.py")
+    given = {line for p in (COURSE_ROOT / "student_templates").rglob("*.py")
              for line in p.read_text().splitlines()}
     for path in (course / "release/ps1").glob("*.ipynb"):
         text = "\n".join(c["source"] for c in cells_by_id(path).values())

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.rules.code import grade_code_run
 from grader.sandbox.isolation import NAMESPACES, RLIMITS, isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import run_tests
 
-REFERENCE = (REPO_ROOT / "solutions/code/count_pairs.py").read_text()
-PUBLIC = REPO_ROOT / "student_templates/count_pairs/test_count_pairs_public.py"
-HIDDEN = REPO_ROOT / "solutions/hidden_tests/test_count_pairs_hidden.py"
+REFERENCE = (COURSE_ROOT / "solutions/code/count_pairs.py").read_text()
+PUBLIC = COURSE_ROOT / "student_templates/count_pairs/test_count_pairs_public.py"
+HIDDEN = COURSE_ROOT / "solutions/hidden_tests/test_count_pairs_hidden.py"
 LIMITS = Limits(call_timeout_s=4, startup_timeout_s=30, memory_bytes=1 << 30, file_bytes=4 << 20)
 WRONG = "def count_pairs(sequences):\n    return {}\n"
 
@@ -269,9 +269,9 @@ LEAK_PROBE = REFERENCE + src(f"""
 
     def _leaks():
         found = []
-        for path in [{str(HIDDEN)!r}, {str(REPO_ROOT / "solutions/code/count_pairs.py")!r},
+        for path in [{str(HIDDEN)!r}, {str(COURSE_ROOT / "solutions/code/count_pairs.py")!r},
                      *glob.glob("/tmp/grade-sandbox-*/trusted/*/*.py"),
-                     *glob.glob({str(REPO_ROOT)!r} + "/**/test_*hidden*.py", recursive=True)]:
+                     *glob.glob({str(COURSE_ROOT)!r} + "/**/test_*hidden*.py", recursive=True)]:
             try:
                 open(path).read()
                 found.append(path)
@@ -381,7 +381,7 @@ def test_a_router_that_wipes_its_input_earns_nothing(bank):
             return idx, torch.full((n, e), 1.0 / e, dtype=x.dtype)
         """)
     spec = bank.items["3.5"].code
-    run = run_tests({"moe_router.py": wiper.encode()}, "moe_router", REPO_ROOT / spec.hidden_tests,
+    run = run_tests({"moe_router.py": wiper.encode()}, "moe_router", COURSE_ROOT / spec.hidden_tests,
                     ("torch",), LIMITS)
     assert run.passed == 0
     assert "modified its input" in run.outcomes[0].message

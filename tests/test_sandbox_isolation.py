@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from grader.rules.code import grade_code_run
 from grader.sandbox.isolation import (
     LANDLOCK,
@@ -26,9 +26,10 @@ from grader.sandbox.isolation import (
 )
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import WarmRunner, run_tests
+from tests.workspace_helpers import CHECKOUT
 
-REFERENCE = (REPO_ROOT / "solutions/code/count_pairs.py").read_text()
-PUBLIC = REPO_ROOT / "student_templates/count_pairs/test_count_pairs_public.py"
+REFERENCE = (COURSE_ROOT / "solutions/code/count_pairs.py").read_text()
+PUBLIC = COURSE_ROOT / "student_templates/count_pairs/test_count_pairs_public.py"
 LIMITS = Limits(call_timeout_s=6, startup_timeout_s=30, memory_bytes=1 << 30, file_bytes=4 << 20)
 namespaces_only = pytest.mark.skipif(isolation_mode() != NAMESPACES,
                                      reason="bubblewrap cannot create namespaces on this host")
@@ -125,7 +126,7 @@ def _left_running(before: set[tuple[int, str]], wait_s: float = 5.0) -> set[tupl
 def secret_clone():
     """A second copy of the repository's secrets where a TA might keep one (outside /tmp)."""
     folder = Path(tempfile.mkdtemp(prefix="grade-secret-clone-", dir=Path.home()))
-    shutil.copytree(REPO_ROOT / "solutions", folder / "solutions")
+    shutil.copytree(COURSE_ROOT / "solutions", folder / "solutions")
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -148,7 +149,7 @@ def _copier(places: list[str]) -> str:
         """)
 
 
-def _thief(clone: Path, repository: Path | None = REPO_ROOT) -> str:
+def _thief(clone: Path, repository: Path | None = COURSE_ROOT) -> str:
     """Scores only by running the reference found in ``clone`` or ``repository``."""
     places = [str(clone / "solutions/code/count_pairs.py")]
     if repository is not None:
@@ -274,7 +275,7 @@ def test_secrets_and_the_grader_are_out_of_reach(path: str):
         import os
         _count = count_pairs
         def count_pairs(sequences):
-            for secret in ({str(REPO_ROOT / "solutions/hidden_tests/test_count_pairs_hidden.py")!r},
+            for secret in ({str(COURSE_ROOT / "solutions/hidden_tests/test_count_pairs_hidden.py")!r},
                            "/etc/shadow", f"/proc/{{os.getppid()}}/environ", "/proc/1/mem"):
                 try:
                     open(secret, "rb").read(1)
@@ -481,7 +482,7 @@ def test_a_host_that_refuses_namespaces_grades_through_landlock(tmp_path: Path, 
     env = {k: v for k, v in os.environ.items() if k != "GRADE_SANDBOX"}
     done = subprocess.run([sys.executable, str(tmp_path / "launch.py"), str(tmp_path / "check.py"),
                            str(PUBLIC), *(str(tmp_path / f"{n}.py") for n in sources)],
-                          capture_output=True, text=True, timeout=300, env=env, cwd=REPO_ROOT)
+                          capture_output=True, text=True, timeout=300, env=env, cwd=CHECKOUT)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["mode"] == LANDLOCK and report["weak"] is None, report
@@ -491,10 +492,10 @@ def test_a_host_that_refuses_namespaces_grades_through_landlock(tmp_path: Path, 
 NON_ROOT_CHECK = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from grader.paths import REPO_ROOT
+    from grader.paths import COURSE_ROOT
     from grader.sandbox.isolation import isolation_mode, weak_reason
     from grader.sandbox.runner import run_tests
-    probe = (REPO_ROOT / "solutions/code/count_pairs.py").read_bytes() + b'''
+    probe = (COURSE_ROOT / "solutions/code/count_pairs.py").read_bytes() + b'''
     import os
     _count = count_pairs
     def count_pairs(sequences):
@@ -511,7 +512,7 @@ NON_ROOT_CHECK = textwrap.dedent("""
         return _count(sequences)
     '''
     run = run_tests({"count_pairs.py": probe}, "count_pairs",
-                    REPO_ROOT / "student_templates/count_pairs/test_count_pairs_public.py")
+                    COURSE_ROOT / "student_templates/count_pairs/test_count_pairs_public.py")
     print(json.dumps({"mode": isolation_mode(), "weak": weak_reason(), "passed": run.passed,
                       "fatal": run.fatal, "first": run.outcomes[0].message if run.outcomes else ""}))
     """)
@@ -536,9 +537,9 @@ def test_a_grader_that_is_not_root_gets_namespaces_of_its_own():
     try:
         venv = folder / "venv"
         subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
-        subprocess.run([str(venv / "bin/pip"), "install", "-q", "-e", str(REPO_ROOT), "pytest"], check=True,
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", "-e", str(CHECKOUT), "pytest"], check=True,
                        capture_output=True, timeout=300)
-        hidden = REPO_ROOT / "solutions/hidden_tests/test_count_pairs_hidden.py"
+        hidden = COURSE_ROOT / "solutions/hidden_tests/test_count_pairs_hidden.py"
         check = NON_ROOT_CHECK.replace("%d", str(user)).replace("%s", str(hidden))
         (folder / "check.py").write_text(check.replace("%c", str(folder / "check.py")))
         (folder / "home").mkdir()
@@ -589,7 +590,7 @@ def test_a_root_container_without_landlock_grades_each_student_as_its_own_user(b
     try:
         folder.chmod(0o755)
         repo = folder / "course"  # the instructor's copy, closed to other users
-        shutil.copytree(REPO_ROOT, repo, ignore=shutil.ignore_patterns(".git", "*.egg-info", "__pycache__"))
+        shutil.copytree(CHECKOUT, repo, ignore=shutil.ignore_patterns(".git", "*.egg-info", "__pycache__"))
         venv = folder / "venv"
         subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, capture_output=True)
         subprocess.run([str(venv / "bin/pip"), "install", "-q", "-e", str(repo), "pytest"], check=True,

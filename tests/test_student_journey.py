@@ -107,21 +107,21 @@ def test_check_grades_both_code_items_end_to_end(tmp_path: Path, bank):
     import pytest
 
     pytest.importorskip("torch", reason="the MoE router item needs torch (pip install '.[test]')")
-    from grader.paths import REPO_ROOT
+    from grader.paths import COURSE_ROOT
 
     ws = tmp_path / "code"
     assert grade("init", ws, "--items", "0.6,3.5").exit_code == 0
     untouched = check_json(ws)["items"]
     assert {e["status"] for e in untouched.values()} == {"unanswered"}
-    shutil.copyfile(REPO_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
-    shutil.copyfile(REPO_ROOT / "solutions/code/mutants/moe_router/hardcoded_top1.py",
+    shutil.copyfile(COURSE_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
+    shutil.copyfile(COURSE_ROOT / "solutions/code/mutants/moe_router/hardcoded_top1.py",
                     ws / "moe_router/moe_router.py")
     items = check_json(ws)["items"]
     assert items["0.6"]["status"] == "correct" and "Hidden tests: 26/26 passed." in items["0.6"]["feedback"]
     assert items["3.5"]["status"] == "partial" and 0 < items["3.5"]["score"] < 1
     assert "Failing: output shapes follow top k [2]" in items["3.5"]["feedback"]
     assert "Hint 1/" in items["3.5"]["feedback"]
-    shutil.copyfile(REPO_ROOT / "solutions/code/moe_router.py", ws / "moe_router/moe_router.py")
+    shutil.copyfile(COURSE_ROOT / "solutions/code/moe_router.py", ws / "moe_router/moe_router.py")
     assert check_json(ws, "--item", "3.5")["items"]["3.5"]["status"] == "correct"
     assert json.loads(grade("progress", ws, "--json").output)["mastered"] == 2
 

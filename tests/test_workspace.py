@@ -12,9 +12,9 @@ import yaml
 from grader.answers_file import parse_answers
 from grader.instance import instantiate, key_entry
 from grader.manifest import read_manifest
-from grader.paths import REPO_ROOT
+from grader.paths import COURSE_ROOT
 from tests.answer_forms import in_asked_unit, in_other_unit
-from tests.workspace_helpers import check_json, grade, write_answers
+from tests.workspace_helpers import CHECKOUT, check_json, grade, write_answers
 
 CODE_IDS = {"0.6", "3.5"}
 STATUS_KEYS = {"status", "score", "max_score", "feedback"}
@@ -61,7 +61,7 @@ def test_init_copies_code_templates_and_writes_a_valid_manifest(ws: Path, bank):
     assert [i.id for i in manifest.items] == list(bank.items)
     for name in ("count_pairs/count_pairs.py", "count_pairs/test_count_pairs_public.py",
                  "moe_router/moe_router.py", "moe_router/test_moe_router_public.py"):
-        assert (ws / name).read_bytes() == (REPO_ROOT / "student_templates" / name).read_bytes()
+        assert (ws / name).read_bytes() == (COURSE_ROOT / "student_templates" / name).read_bytes()
     doc = yaml.safe_load((ws / "grade.yaml").read_text("utf-8"))
     allowed = {"id", "type", "chapter", "title", "points", "unit", "params", "select", "options", "files"}
     assert all(set(entry) <= allowed for entry in doc["items"])  # nothing that reveals an answer
@@ -277,7 +277,7 @@ def test_bundled_example_workspace_checks_as_documented(tmp_path: Path):
     import shutil
 
     example = tmp_path / "example"
-    shutil.copytree(REPO_ROOT / "examples" / "workspace", example)
+    shutil.copytree(CHECKOUT / "examples" / "workspace", example)
     doc = check_json(example)
     statuses = {i: e["status"] for i, e in doc["items"].items()}
     assert statuses == {"1.1": "correct", "1.2": "incorrect", "1.3": "correct", "1.4": "correct",

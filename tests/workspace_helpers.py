@@ -11,6 +11,8 @@ from click.testing import CliRunner, Result
 
 from grader.cli import main
 
+CHECKOUT = Path(__file__).resolve().parents[1]  # the repository (not the course inside the wheel)
+
 
 def grade(*args: str | Path) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)

@@ -40,7 +40,7 @@ INTERPRETER_ENV = {"TRITON_INTERPRET": "1"}
 # programs) and writes its cache and temporary files, which must stay inside the job's work/.
 TRITON_GPU_ENV = {"TRITON_HOME": "{job}/work/.triton", "TRITON_CACHE_DIR": "{job}/work/.triton/cache",
                   "TMPDIR": "{job}/work"}
-REFERENCES = "solutions.kernels.reference"
+REFERENCES = "grader.course.solutions.kernels.reference"
 # The ghost-launch check: this harness goes into the sandbox beside the student's file and is
 # imported before it (child.py's GRADE_PREIMPORT hook).
 NO_LAUNCH_MODULE = "_grade_no_launch"

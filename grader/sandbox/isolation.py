@@ -362,9 +362,9 @@ def readable_by_others(path: Path) -> bool:
 def secret_paths() -> list[Path]:
     """What a student must never read: the bank with its solutions and hidden tests, and the
     installed grader."""
-    from grader.paths import REPO_ROOT
+    from grader.paths import COURSE_ROOT
 
-    return [REPO_ROOT, Path(__file__).resolve().parents[1]]
+    return [COURSE_ROOT, Path(__file__).resolve().parents[1]]
 
 
 def require_strong(allow_weak: bool, private: Iterable[Path] = ()) -> None:
