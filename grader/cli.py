@@ -456,16 +456,20 @@ def export_nbgrader_command(spec: Path, out: Path, bank_dir: Path | None) -> Non
 @spec_argument
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="The zip to upload as the assignment's autograder.")
+@click.option("--wheel", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The grader's wheel to install in the image (default: this grader's own).")
 @allow_weak_option
 @bank_option
-def gradescope_autograder(spec: Path, out: Path, allow_weak: bool, bank_dir: Path | None) -> None:
-    """Build the Gradescope autograder zip (setup.sh, run_autograder, the grader) for SPEC."""
+def gradescope_autograder(spec: Path, out: Path, wheel: Path | None, allow_weak: bool,
+                          bank_dir: Path | None) -> None:
+    """Build the Gradescope autograder zip (setup.sh, run_autograder, the grader's wheel) for SPEC."""
     from grader.gradescope import AutograderError, build_autograder
 
     bank = _load(bank_dir)
     assignment = _assignment(spec, bank)
     try:
-        names = build_autograder(bank, assignment, spec, out, bank_dir or default_bank_dir(), allow_weak)
+        names = build_autograder(bank, assignment, spec, out, bank_dir or default_bank_dir(), allow_weak,
+                                 wheel)
     except AutograderError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"Wrote {out} ({len(names)} files) for {assignment.name}: upload it as the "

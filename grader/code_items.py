@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import shlex
+import sys
 import threading
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from grader.rules.code import grade_code_run
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import run_tests
 from grader.state import read_state, write_state
+
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"  # CPU builds: no GBs of CUDA packages
 
 CODE_RESULTS = "code_results.json"  # in the workspace's .grade folder
 _CACHE_LOCK = threading.Lock()  # code items are checked side by side; each adds its entry
@@ -120,8 +124,11 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
         return error(f"The tests of item {item.id} are not installed ({tests.name}).")
     missing = [m for m in item.code.requires if importlib.util.find_spec(m) is None]
     if missing:
-        return error(f"Item {item.id} needs {', '.join(missing)}, which is not installed here: "
-                     "pip install 'lm-workbook-grader[code]' (or your own CUDA torch).")
+        return error(f"Item {item.id} needs {', '.join(missing)}, which is not installed where the grader "
+                     f"runs. Install the grader's [code] extra (pip install 'lm-workbook-grader[code]'), or "
+                     f"just {' and '.join(missing)}: {shlex.quote(sys.executable)} -m pip install "
+                     f"{' '.join(missing)}" + (f" --index-url {TORCH_CPU_INDEX} (a CPU build; a CUDA torch "
+                                               "you have works too)." if "torch" in missing else "."))
     digest = files_digest(files, tests.read_bytes())
     cached = cached_result(cache, item.id, digest)
     if cached is not None:

@@ -1,9 +1,10 @@
 """Gradescope: the autograder zip (``grade gradescope-autograder``) and the grading of one
 submission inside it (``grade gradescope-grade``, which ``run_autograder`` calls).
 
-The zip holds ``setup.sh``, ``run_autograder``, the assignment spec (and its roster) and
-the grader's own source in ``grader-src/``, so the image grades exactly as this checkout
-does. The zip is deterministic: same inputs, same bytes.
+The zip holds ``setup.sh``, ``run_autograder``, the assignment spec (and its roster), the
+grader's wheel in ``dist/`` (which ``setup.sh`` installs) and the course it grades from in
+``course/`` (the bank and the solutions and code files beside it), so the image grades exactly
+as this grader does. The zip is deterministic: same inputs, same bytes.
 """
 
 from __future__ import annotations
@@ -20,15 +21,14 @@ from typing import Any
 from grader.assignment import Assignment, student_manifest
 from grader.batch import RunnerPool, error_document, grade_submission, runs_student_code, write_atomic
 from grader.batch_outputs import gradescope_results
+from grader.code_items import TORCH_CPU_INDEX
+from grader.distribution import WheelError, add_member, grader_wheel
 from grader.intake import Submission, valid_student_id
 from grader.model import Bank
-from grader.paths import COURSE_ROOT
 from grader.sandbox.isolation import WeakSandboxError, require_strong
 
-GRADER_FILES = ("pyproject.toml", "README.md")
-BANK_FOLDERS = ("solutions", "student_templates")  # beside the bank: solvers, code files
+BANK_FOLDERS = ("solutions", "student_templates")  # beside the bank: hidden tests, code files
 SKIP = ("__pycache__", ".pyc", ".grade")
-ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 ID_FIELDS = ("sid", "email", "id")
 
 
@@ -45,15 +45,12 @@ def _tree(folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
             yield f"{prefix}/{rel}", path
 
 
-def _source_files(bank_dir: Path) -> Iterator[tuple[str, Path]]:
-    """The grader from this checkout; the bank (as ``bank/``) and its solutions and code files
-    from beside ``bank_dir``, which may be a course's own copy."""
-    for name in GRADER_FILES:
-        yield f"grader-src/{name}", COURSE_ROOT / name
-    yield from _tree(COURSE_ROOT / "grader", "grader-src/grader")
-    yield from _tree(bank_dir, "grader-src/bank")
+def _course_files(bank_dir: Path) -> Iterator[tuple[str, Path]]:
+    """The bank (as ``course/bank/``) and the solutions and code files from beside
+    ``bank_dir``, which may be a course's own copy."""
+    yield from _tree(bank_dir, "course/bank")
     for folder in BANK_FOLDERS:
-        yield from _tree(bank_dir.parent / folder, f"grader-src/{folder}")
+        yield from _tree(bank_dir.parent / folder, f"course/{folder}")
 
 
 def _script(name: str, **values: str) -> str:
@@ -61,39 +58,40 @@ def _script(name: str, **values: str) -> str:
     return Template(text).safe_substitute(values)  # shell variables stay as they are
 
 
-def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
-    info = zipfile.ZipInfo(name, ZIP_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = (0o755 if executable else 0o644) << 16
-    archive.writestr(info, data)
-
-
 def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path,
-                     bank_dir: Path, allow_weak: bool = False) -> list[str]:
+                     bank_dir: Path, allow_weak: bool = False, wheel: Path | None = None) -> list[str]:
     """Write the autograder zip; return the names it holds. ``allow_weak``: its run_autograder
-    grades code even where the sandbox cannot isolate it."""
+    grades code even where the sandbox cannot isolate it. ``wheel``: the grader's wheel to
+    install (default: this grader, repacked or built)."""
     needs_torch = bool(assignment.kernels) or any(
         "torch" in (bank.items[i].code.requires if bank.items[i].code else ()) for i in assignment.items)
     torch_line = ('# CPU torch from PyTorch\'s CPU index: the default index would fetch GBs of CUDA\n'
-                  '$PY -m pip install --index-url https://download.pytorch.org/whl/cpu '
+                  f'$PY -m pip install --index-url {TORCH_CPU_INDEX} '
                   '"torch>=2.1,<2.14"') if needs_torch else "# no item needs torch"
+    roster = _roster_entry(assignment, spec)
+    with tempfile.TemporaryDirectory(prefix="grade-wheel-") as scratch:
+        try:
+            wheel = grader_wheel(Path(scratch), wheel)
+        except WheelError as exc:
+            raise AutograderError(str(exc)) from None
+        wheel_entry = (f"dist/{wheel.name}", wheel.read_bytes(), False)
+    extras = ("[code,kernels]" if assignment.kernels else "[code]") if needs_torch else ""
     entries: list[tuple[str, bytes, bool]] = [
         ("setup.sh", _script("setup.sh", torch_line=torch_line,
-                             extras=("[code,kernels]" if assignment.kernels else "[code]")
-                             if needs_torch else "").encode(), True),
+                             requirement=f"./{wheel_entry[0]}{extras}").encode(), True),
         ("run_autograder", _script("run_autograder", weak_flag="--allow-weak-sandbox" if allow_weak
                                    else "").encode(), True),
         ("assignment.yaml", spec.read_bytes(), False),
     ]
-    roster = _roster_entry(assignment, spec)
     if roster is not None:
         entries.append((roster[0], roster[1].read_bytes(), False))
-    entries += [(name, path.read_bytes(), False) for name, path in _source_files(bank_dir.resolve())]
+    entries.append(wheel_entry)
+    entries += [(name, path.read_bytes(), False) for name, path in _course_files(bank_dir.resolve())]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with zipfile.ZipFile(tmp, "w") as archive:
         for name, data, executable in entries:
-            _add(archive, name, data, executable)
+            add_member(archive, name, data, executable)
     tmp.replace(out)
     return [name for name, _data, _x in entries]
 

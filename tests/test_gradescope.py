@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from grader.distribution import grader_wheel
 from tests.answer_forms import in_asked_unit
 from tests.test_assign import write_spec
 from tests.workspace_helpers import grade, write_answers
@@ -40,12 +41,19 @@ RESULTS_SCHEMA = {
 }
 
 
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The grader's wheel, built once (``--wheel``: the tests of the zip's contents need not
+    build it again each time)."""
+    return grader_wheel(tmp_path_factory.mktemp("wheel"))
+
+
 @pytest.fixture
-def autograder(tmp_path: Path) -> tuple[Path, Path]:
+def autograder(tmp_path: Path, wheel: Path) -> tuple[Path, Path]:
     """(spec, the unzipped autograder as Gradescope lays it out in /autograder)."""
     spec = write_spec(tmp_path / "spec", items=[{"chapter": 1}, "0.6"])
     zip_path = tmp_path / "autograder.zip"
-    result = grade("gradescope-autograder", spec, "--out", zip_path)
+    result = grade("gradescope-autograder", spec, "--out", zip_path, "--wheel", wheel)
     assert result.exit_code == 0, result.output
     root = tmp_path / "autograder"
     with zipfile.ZipFile(zip_path) as archive:
@@ -69,29 +77,39 @@ def run_autograder(root: Path, submission: Path, metadata: object) -> dict:
     return results
 
 
-def test_the_zip_has_the_scripts_at_its_root_and_is_deterministic(tmp_path, autograder):
+def test_the_zip_has_the_scripts_at_its_root_and_is_deterministic(tmp_path, autograder, wheel):
     spec, root = autograder
-    again = tmp_path / "again.zip"
-    assert grade("gradescope-autograder", spec, "--out", again).exit_code == 0
+    built = [tmp_path / "built.zip", tmp_path / "built-again.zip"]  # the wheel built from the checkout
+    for path in built:
+        assert grade("gradescope-autograder", spec, "--out", path).exit_code == 0
+    assert built[0].read_bytes() == built[1].read_bytes()
     first = tmp_path / "autograder.zip"
-    assert first.read_bytes() == again.read_bytes()
     names = zipfile.ZipFile(first).namelist()
-    assert names[:4] == ["setup.sh", "run_autograder", "assignment.yaml", "roster.txt"]
-    assert "grader-src/grader/cli.py" in names and "grader-src/bank/ch01_resource_accounting.yaml" in names
-    assert "grader-src/solutions/hidden_tests/test_count_pairs_hidden.py" in names
-    assert not any("__pycache__" in n or n.startswith("grader-src/tests/") for n in names)
+    assert names[:5] == ["setup.sh", "run_autograder", "assignment.yaml", "roster.txt", f"dist/{wheel.name}"]
+    assert zipfile.ZipFile(first).read(f"dist/{wheel.name}") == wheel.read_bytes()
+    assert "course/bank/ch01_resource_accounting.yaml" in names
+    assert "course/solutions/hidden_tests/test_count_pairs_hidden.py" in names
+    assert not any("__pycache__" in n or n.startswith(("grader/", "tests/", "grader-src/")) for n in names)
     assert os.access(root / "source/run_autograder", os.X_OK) and os.access(root / "source/setup.sh", os.X_OK)
     setup = (root / "source/setup.sh").read_text()
-    assert 'pip install -e "./grader-src"' in setup and "download.pytorch.org" not in setup
+    assert f'pip install "./dist/{wheel.name}"' in setup and "download.pytorch.org" not in setup
     assert 'ROOT="${AUTOGRADER_ROOT:-/autograder}"' in setup and 'python3 -m venv "$ROOT/venv"' in setup
 
 
-def test_setup_installs_cpu_torch_only_for_items_that_need_it(tmp_path):
+def test_setup_installs_cpu_torch_only_for_items_that_need_it(tmp_path, wheel):
     spec = write_spec(tmp_path / "spec", items=["3.5"])
-    assert grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip").exit_code == 0
+    assert grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip", "--wheel", wheel).exit_code == 0
     setup = zipfile.ZipFile(tmp_path / "a.zip").read("setup.sh").decode()
     assert "--index-url https://download.pytorch.org/whl/cpu" in setup
-    assert 'pip install -e "./grader-src[code]"' in setup
+    assert f'pip install "./dist/{wheel.name}[code]"' in setup
+
+
+def test_a_file_that_is_not_the_graders_wheel_is_refused(tmp_path):
+    spec = write_spec(tmp_path / "spec", items=["1.1"])
+    fake = tmp_path / "grader.whl"
+    fake.write_bytes(b"not a zip")
+    result = grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip", "--wheel", fake)
+    assert result.exit_code == 2 and "is not a wheel" in result.output and not (tmp_path / "a.zip").exists()
 
 
 def bobs_answered_workspace(tmp_path: Path, spec: Path, bank) -> tuple[Path, dict]:
@@ -151,14 +169,16 @@ def test_a_roster_outside_the_spec_folder_is_refused(tmp_path):
     assert result.exit_code == 2 and "must lie in the spec's folder" in result.output
 
 
-def test_a_course_bank_outside_the_checkout_is_bundled_as_bank(tmp_path, bank_copy):
+def test_a_course_bank_outside_the_checkout_is_bundled_as_the_course(tmp_path, bank_copy, wheel):
+    (bank_copy.parent / "solutions/hidden_tests/test_count_pairs_hidden.py").write_text("# the course's own\n")
     spec = write_spec(tmp_path / "spec", items=["1.1", "0.6"])
-    result = grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip", "--bank", bank_copy)
+    result = grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip", "--bank", bank_copy,
+                   "--wheel", wheel)
     assert result.exit_code == 0, result.output
-    names = set(zipfile.ZipFile(tmp_path / "a.zip").namelist())
-    assert {"grader-src/grader/cli.py", "grader-src/bank/ch01_resource_accounting.yaml",
-            "grader-src/solutions/code/count_pairs.py",
-            "grader-src/student_templates/count_pairs/count_pairs.py"} <= names
+    archive = zipfile.ZipFile(tmp_path / "a.zip")
+    assert {"course/bank/ch01_resource_accounting.yaml", "course/solutions/code/count_pairs.py",
+            "course/student_templates/count_pairs/count_pairs.py"} <= set(archive.namelist())
+    assert archive.read("course/solutions/hidden_tests/test_count_pairs_hidden.py") == b"# the course's own\n"
 
 
 def test_the_autograder_as_gradescope_runs_it_from_a_fresh_environment(tmp_path, bank):

@@ -233,7 +233,7 @@ def test_gradescope_installs_triton_and_grades_a_kernel(tmp_path: Path):
     spec = _spec(tmp_path / "spec", items=["1.1"], kernels=["moe_gating"])
     assert grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip").exit_code == 0
     setup = zipfile.ZipFile(tmp_path / "a.zip").read("setup.sh").decode()
-    assert 'pip install -e "./grader-src[code,kernels]"' in setup
+    assert '-py3-none-any.whl[code,kernels]"' in setup
     out = tmp_path / "release"
     assert grade("assign", spec, "--out", out).exit_code == 0
     shutil.copyfile(KERNELS / "moe_gating.py", out / "shared/kernels/moe_gating.py")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Gradescope runs this once, when the autograder image is built. It installs the grader
-# bundled in /autograder/source into a virtual environment (images whose system Python
-# refuses pip installs, PEP 668, work too).
+# Gradescope runs this once, when the autograder image is built. It installs the grader's
+# wheel bundled in /autograder/source/dist into a virtual environment (images whose system
+# Python refuses pip installs, PEP 668, work too) and checks the course in course/.
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 cd "$ROOT/source"
@@ -15,5 +15,5 @@ python3 -m venv "$ROOT/venv"
 PY="$ROOT/venv/bin/python"
 $PY -m pip install --upgrade pip
 $torch_line
-$PY -m pip install -e "./grader-src$extras"
-"$ROOT/venv/bin/grade" validate --bank grader-src/bank
+$PY -m pip install "$requirement"
+"$ROOT/venv/bin/grade" validate --bank course/bank

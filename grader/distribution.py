@@ -1,0 +1,123 @@
+"""The grader as a wheel, for an image that installs it (the Gradescope autograder): a wheel
+given by the instructor, the installed grader repacked, or, from a checkout, one built by pip."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+from grader.course import COURSE_ROOT
+
+DISTRIBUTION = "lm-workbook-grader"
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+SOURCE_DATE = 1577836800  # ZIP_TIME, for a built wheel
+# files of an installed distribution that describe that install, not the wheel
+INSTALL_ONLY = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
+# what pyproject.toml builds the wheel from
+BUILD_INPUTS = ("pyproject.toml", "README.md", "grader", "bank", "solutions", "student_templates")
+
+
+class WheelError(ValueError):
+    """No wheel of the grader can be had (e.g. a file that is not one, or a failed build)."""
+
+
+def grader_wheel(folder: Path, given: Path | None = None) -> Path:
+    """A wheel of this grader in ``folder``: ``given`` checked, else the installed files
+    repacked (installed from a wheel), else one built from the checkout."""
+    if given is not None:
+        return _checked(given)
+    package = Path(__file__).resolve().parent
+    if package / "course" == COURSE_ROOT:  # installed: the course lies inside the package
+        dist = _installed(package)
+        if dist is None:
+            raise WheelError("the installed grader has no wheel metadata to repack: pass --wheel")
+        return _repack(dist, folder)
+    if not (package.parent / "pyproject.toml").is_file():
+        raise WheelError("this grader is neither installed from a wheel nor a checkout: pass --wheel")
+    return _build(package.parent, folder)
+
+
+def _checked(path: Path) -> Path:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise WheelError(f"{path} is not a wheel: {exc}") from None
+    if not path.name.endswith(".whl") or "grader/cli.py" not in names:
+        raise WheelError(f"{path} is not a wheel of the grader (no grader/cli.py in it)")
+    return path
+
+
+def _installed(package: Path) -> metadata.Distribution | None:
+    """The distribution whose wheel installed ``package`` (not, say, a stray egg-info)."""
+    try:
+        dist = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+    if dist.read_text("WHEEL") is None:
+        return None
+    cli = Path(str(dist.locate_file("grader/cli.py"))).resolve()
+    return dist if cli == package / "cli.py" else None
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={digest}"
+
+
+def _repack(dist: metadata.Distribution, folder: Path) -> Path:
+    """The installed package and its metadata, as the wheel they came from (scripts are made
+    again by the installer from entry_points.txt)."""
+    info = f"{dist.metadata['Name'].replace('-', '_')}-{dist.version}.dist-info"
+    members: list[tuple[str, bytes]] = []
+    for file in sorted(dist.files or [], key=str):
+        parts = file.parts
+        inside = parts[0] == "grader" or (parts[0] == info and parts[-1] not in INSTALL_ONLY)
+        if not inside or "__pycache__" in parts or ".." in parts:
+            continue
+        members.append(("/".join(parts), Path(str(file.locate())).read_bytes()))
+    if not any(name == "grader/cli.py" for name, _ in members):
+        raise WheelError("the installed grader lists no files to repack: pass --wheel")
+    record = [f"{name},{_record_hash(data)},{len(data)}" for name, data in members]
+    members.append((f"{info}/RECORD", ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()))
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{info.removesuffix('.dist-info')}-py3-none-any.whl"
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members:
+            add_member(archive, name, data)
+    return out
+
+
+def add_member(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
+    """One file of a deterministic zip: fixed time, mode 644 (755 when ``executable``)."""
+    info = zipfile.ZipInfo(name, ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = (0o755 if executable else 0o644) << 16
+    archive.writestr(info, data)
+
+
+def _build(checkout: Path, folder: Path) -> Path:
+    """pip's wheel of a copy of the checkout's sources (an in-tree build/ keeps stale files)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "source"
+    source.mkdir(exist_ok=True)
+    for name in BUILD_INPUTS:
+        if (checkout / name).is_dir():
+            shutil.copytree(checkout / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif (checkout / name).is_file():
+            shutil.copyfile(checkout / name, source / name)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(SOURCE_DATE)}  # the same source, the same bytes
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder),
+                          str(source)], capture_output=True, text=True, timeout=600, env=env)
+    wheels = sorted(folder.glob("lm_workbook_grader-*.whl"))
+    if run.returncode != 0 or not wheels:
+        raise WheelError(f"could not build the grader's wheel from {checkout} (pass --wheel): "
+                         f"{(run.stderr or run.stdout).strip()[-500:]}")
+    return wheels[-1]

@@ -1,0 +1,160 @@
+"""The grader as users install it: ``python -m build`` makes a wheel and an sdist that carry the
+course; the wheel, alone in a fresh virtual environment, runs every command from a folder
+outside the checkout; its Gradescope zip installs it in an image; pipx and uv install it too.
+A file missing from the package data fails here."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.paths import COURSE_ROOT
+from tests.test_sandbox_isolation import _copier
+from tests.workspace_helpers import CHECKOUT
+
+REFERENCE = COURSE_ROOT / "solutions/code/count_pairs.py"
+COURSE_FOLDERS = ("bank", "solutions", "student_templates")
+# nothing of the checkout or of the test environment may leak into the installed grader's runs
+CLEAN_ENV = {k: v for k, v in os.environ.items()
+             if k not in ("PYTHONPATH", "VIRTUAL_ENV", "GRADE_BANK", "GRADE_SANDBOX")}
+
+
+def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None,
+         timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=env or CLEAN_ENV, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _ok(run: subprocess.CompletedProcess[str]) -> str:
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert "Traceback" not in run.stdout + run.stderr, (run.stdout + run.stderr)[-3000:]
+    return run.stdout
+
+
+def _course_files() -> set[str]:
+    return {p.relative_to(COURSE_ROOT).as_posix() for folder in COURSE_FOLDERS
+            for p in (COURSE_ROOT / folder).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".yaml")}
+
+
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(wheel, sdist), as ``python -m build`` makes them from the checkout."""
+    out = tmp_path_factory.mktemp("dist")
+    _ok(_run(sys.executable, "-m", "build", "--outdir", out, CHECKOUT, cwd=out))
+    (wheel,), (sdist,) = out.glob("*.whl"), out.glob("*.tar.gz")
+    return wheel, sdist
+
+
+@pytest.fixture(scope="module")
+def venv(dists: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of a fresh virtual environment holding the wheel and what it requires."""
+    folder = tmp_path_factory.mktemp("venv")
+    _ok(_run(sys.executable, "-m", "venv", folder / "venv", cwd=folder))
+    _ok(_run(folder / "venv/bin/python", "-m", "pip", "install", "-q", dists[0], cwd=folder))
+    return folder / "venv/bin"
+
+
+def test_the_wheel_and_the_sdist_carry_the_course_inside_the_grader(dists):
+    wheel, sdist = dists
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"grader/course/{name}" for name in _course_files()} <= names
+    assert {"grader/schemas/chapter.schema.json", "grader/data/gradescope/setup.sh"} <= names
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert tops == {"grader"}, tops  # no top-level 'solutions' (or anything else) beside it
+    with tarfile.open(sdist) as archive:
+        root = archive.getnames()[0].split("/")[0]
+        members = {name.removeprefix(f"{root}/") for name in archive.getnames()}
+    assert _course_files() <= members and "pyproject.toml" in members
+
+
+def test_the_installed_wheel_runs_every_command_from_any_folder(venv: Path, tmp_path: Path):
+    grade = venv / "grade"
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    assert "Bank OK: 51 items" in _ok(_run(grade, "validate", cwd=here))
+    assert "9.6" in _ok(_run(grade, "list", cwd=here))
+    assert "1.1 FLOPs of one matrix multiply" in _ok(_run(grade, "show", "1.1", cwd=here))
+    _ok(_run(grade, "init", "ws", "--items", "0.6,1.1", cwd=here))
+    shutil.copyfile(REFERENCE, here / "ws/count_pairs/count_pairs.py")
+    checked = json.loads(_ok(_run(grade, "check", "ws", "--json", cwd=here)))
+    assert checked["items"]["0.6"]["status"] == "correct", checked["items"]["0.6"]
+    assert checked["items"]["1.1"]["status"] == "unanswered"
+    assert "✓ correct" in _ok(_run(grade, "check", "ws", cwd=here))
+    assert "Mastery 1/2" in _ok(_run(grade, "progress", "ws", cwd=here))
+    # a student who loads the installed reference solution gets nothing from it
+    installed = venv.parent / "lib/python*/site-packages/grader/course/solutions/code/count_pairs.py"
+    assert len(glob.glob(str(installed))) == 1
+    (here / "ws/count_pairs/count_pairs.py").write_text(_copier([str(installed)]))
+    stolen = json.loads(_ok(_run(grade, "check", "ws", "--json", cwd=here)))["items"]["0.6"]
+    assert stolen["status"] != "correct" and stolen["score"] < 0.5, stolen  # {} passes a few
+    # the base install has no torch: the MoE router is the grader's error, naming the install
+    _ok(_run(grade, "init", "router", "--items", "3.5", cwd=here))
+    shutil.copyfile(COURSE_ROOT / "solutions/code/moe_router.py", here / "router/moe_router/moe_router.py")
+    router = json.loads(_ok(_run(grade, "check", "router", "--json", cwd=here)))["items"]["3.5"]
+    feedback = " ".join(router["feedback"]) if isinstance(router["feedback"], list) else router["feedback"]
+    assert router["status"] == "error" and "-m pip install torch --index-url" in feedback, router
+
+    (here / "roster.txt").write_text("student_id\nalice\nbob\n")
+    (here / "ps1.yaml").write_text("name: ps1\ntitle: PS1\nmode: practice\nvariants: per-student\n"
+                                   "roster: roster.txt\nitems: ['1.1', '0.6']\n")
+    _ok(_run(grade, "assign", "ps1.yaml", "--out", "release", cwd=here))
+    shutil.copyfile(REFERENCE, here / "release/students/alice/count_pairs/count_pairs.py")
+    _ok(_run(grade, "batch", "release/students", "--assignment", "ps1.yaml", "--out", "graded", cwd=here))
+    results = json.loads((here / "graded/results/alice.json").read_text())
+    assert results["items"]["0.6"]["status"] == "correct", results["items"]["0.6"]
+    _ok(_run(grade, "export", "nbgrader", "ps1.yaml", "--out", "source/ps1", cwd=here))
+    assert list((here / "source/ps1").glob("*.ipynb"))
+    _ok(_run(grade, "gradescope-autograder", "ps1.yaml", "--out", "autograder.zip", cwd=here))
+    assert not (CHECKOUT / "build").exists()
+
+
+def test_the_gradescope_zip_of_an_installed_wheel_grades_as_gradescope_runs_it(venv: Path, tmp_path: Path):
+    """An instructor without a clone: the zip carries the installed grader, repacked as a wheel;
+    setup.sh installs it into a fresh environment, run_autograder grades a correct count_pairs."""
+    (tmp_path / "ps.yaml").write_text("name: ps\ntitle: PS\nmode: practice\nitems: ['0.6']\n")
+    _ok(_run(venv / "grade", "gradescope-autograder", "ps.yaml", "--out", "a.zip", cwd=tmp_path))
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        archive.extractall(root / "source")
+        assert [n for n in archive.namelist() if n.startswith("dist/")] == \
+            ["dist/lm_workbook_grader-0.1.0-py3-none-any.whl"]
+    env = {**CLEAN_ENV, "AUTOGRADER_ROOT": str(root)}
+    _ok(_run("bash", root / "source/setup.sh", cwd=root, env=env))
+    _ok(_run(venv / "grade", "init", "ws", "--items", "0.6", cwd=tmp_path))
+    shutil.copytree(tmp_path / "ws", root / "submission")
+    shutil.copyfile(REFERENCE, root / "submission/count_pairs/count_pairs.py")
+    (root / "submission_metadata.json").write_text(json.dumps({"users": [{"sid": "s1"}]}))
+    (root / "results").mkdir()
+    _ok(_run("bash", root / "source/run_autograder", cwd=root, env=env))
+    results = json.loads((root / "results/results.json").read_text())
+    assert results["score"] == 1.0, results
+
+
+@pytest.mark.parametrize("installer", ["pipx", "uv"])
+def test_pipx_and_uv_install_the_wheel_as_a_tool(installer: str, dists, tmp_path: Path):
+    home, bin_dir = tmp_path / "home", tmp_path / "bin"
+    env = {**CLEAN_ENV, "PIPX_HOME": str(home), "PIPX_BIN_DIR": str(bin_dir), "UV_TOOL_DIR": str(home),
+           "UV_TOOL_BIN_DIR": str(bin_dir), "UV_CACHE_DIR": str(tmp_path / "cache"),
+           "UV_PYTHON_DOWNLOADS": "never"}
+    if installer == "pipx":
+        command = [sys.executable, "-m", "pipx", "install", "--python", sys.executable, str(dists[0])]
+    else:
+        uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+        assert uv, "uv is one of the test extras"
+        command = [uv, "tool", "install", "--python", sys.executable, str(dists[0])]
+    _ok(_run(*command, cwd=tmp_path, env=env))
+    grade = bin_dir / "grade"
+    _ok(_run(grade, "init", "ws", "--items", "1.1", cwd=tmp_path, env=env))
+    (tmp_path / "ws/answers.yaml").write_text('"1.1": 34359.74\n')
+    checked = json.loads(_ok(_run(grade, "check", "ws", "--json", cwd=tmp_path, env=env)))
+    assert checked["items"]["1.1"]["status"] == "correct", checked["items"]["1.1"]
