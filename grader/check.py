@@ -101,12 +101,14 @@ def as_pending(result: Result) -> Result:
     return result
 
 
-def check_code(item: Item | None, workspace: Workspace, entry: ManifestItem, graded: bool) -> Result:
-    """Practice: the hidden tests when installed (else the public ones). Graded: public only."""
+def check_code(item: Item | None, workspace: Workspace, entry: ManifestItem, graded: bool,
+               root: Path = COURSE_ROOT) -> Result:
+    """Practice: the hidden tests when installed (else the public ones). Graded: public only.
+    ``root``: the course the bank belongs to (its templates and tests)."""
     if item is None or item.code is None:
         return error(f"Item {entry.id} is not a code item in the installed bank.")
-    hidden = not graded and (COURSE_ROOT / item.code.hidden_tests).is_file()
-    result = grade_code_item(item, workspace.root, entry, hidden,
+    hidden = not graded and (root / item.code.hidden_tests).is_file()
+    result = grade_code_item(item, workspace.root, entry, hidden, root=root,
                              cache=workspace.state_dir / CODE_RESULTS)
     return as_pending(result) if graded else result
 
@@ -201,7 +203,7 @@ def _code_results(bank: Bank | None, workspace: Workspace, entries: list[Manifes
     def run(e: ManifestItem) -> Result:
         if e.type == "kernel":
             return check_kernel_entry(bank, workspace, e, graded)
-        return check_code(items.get(e.id), workspace, e, graded)
+        return check_code(items.get(e.id), workspace, e, graded, bank.root if bank else COURSE_ROOT)
 
     with ThreadPoolExecutor(max_workers=min(len(code), os.cpu_count() or 1)) as pool:
         return dict(zip((e.id for e in code), pool.map(run, code), strict=True))

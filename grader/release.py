@@ -72,7 +72,7 @@ def write_release(bank: Bank, assignment: Assignment, out: Path, zips: bool = Fa
         release.folders["*"] = out / SHARED
     for who, manifest in manifests.items():
         folder = release.folders[who]
-        write_workspace(folder, bank, manifest, source_root=bank.root)
+        write_workspace(folder, bank, manifest)
         release.leaks += [f"{folder.relative_to(out).as_posix()}/{line}"
                           for line in find_secrets(folder, bank, manifest, bank.root)]
         if zips:

@@ -20,7 +20,6 @@ from grader.manifest import (
     write_manifest,
 )
 from grader.model import Bank
-from grader.paths import COURSE_ROOT
 
 ANSWERS_NAME = "answers.yaml"
 STATE_DIR = ".grade"
@@ -102,9 +101,9 @@ def _readme(title: str, manifest: Manifest) -> str:
                                          assignment_note=assignment_note + "." if assignment_note else "")
 
 
-def write_workspace(dest: Path, bank: Bank, manifest: Manifest,
-                    source_root: Path = COURSE_ROOT) -> Workspace:
-    """Write manifest, answers file, README and code templates into the empty folder ``dest``."""
+def write_workspace(dest: Path, bank: Bank, manifest: Manifest) -> Workspace:
+    """Write manifest, answers file, README and code templates (from the bank's course) into the
+    empty folder ``dest``."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise WorkspaceError(f"{dest} exists and is not an empty folder; choose a new one "
                              "(your answers are never overwritten)")
@@ -119,10 +118,10 @@ def write_workspace(dest: Path, bank: Bank, manifest: Manifest,
             continue
         for source, target in zip((code.template, code.public_tests), entry.files, strict=True):
             (dest / target).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source_root / source, dest / target)
+            shutil.copyfile(bank.root / source, dest / target)
     for entry in manifest.kernels:
         (dest / entry.files[0]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source_root / bank.kernels[entry.id].template, dest / entry.files[0])
+        shutil.copyfile(bank.root / bank.kernels[entry.id].template, dest / entry.files[0])
     return Workspace(dest, manifest)
 
 

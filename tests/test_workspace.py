@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -349,3 +350,19 @@ def test_state_writes_go_through_a_fresh_name_and_never_follow_a_link(tmp_path: 
     with pytest.raises(StateError, match=r"code_results\.json is a symbolic link"):
         write_state(state, "code_results.json", "{}")
     assert target.read_text("utf-8") == "kept"
+
+
+def test_a_course_copy_gives_its_own_templates_and_hidden_tests(tmp_path: Path, bank_copy: Path):
+    """A course's own copy of the bank (--bank) brings its templates and hidden tests along:
+    init copies the copy's template, check runs the copy's hidden tests."""
+    course = bank_copy.parent
+    template = course / "student_templates/count_pairs/count_pairs.py"
+    template.write_text(template.read_text() + "# this course's own template\n")
+    hidden = course / "solutions/hidden_tests/test_count_pairs_hidden.py"
+    hidden.write_text(hidden.read_text() + "\n\ndef test_this_course_asks_for_more():\n    assert False\n")
+    ws = tmp_path / "ws"
+    assert grade("init", ws, "--items", "0.6", "--bank", bank_copy).exit_code == 0
+    assert (ws / "count_pairs/count_pairs.py").read_text().endswith("# this course's own template\n")
+    shutil.copyfile(COURSE_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
+    item = check_json(ws)["items"]["0.6"]
+    assert item["status"] == "partial" and "this course asks for more" in str(item["feedback"]), item
