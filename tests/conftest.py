@@ -1,8 +1,14 @@
-"""Shared fixtures: the shipped bank, loaded once."""
+"""Shared fixtures: the shipped bank, loaded once. And the ``linux_only`` marker: tests of the
+sandbox (bubblewrap, namespaces, Landlock, seccomp, uid switching, /proc), which code items and
+kernel tasks run in, skip elsewhere with the reason. A module marks itself whole with the line
+``pytestmark = pytest.mark.linux_only``; elsewhere it is then skipped without being imported
+(its imports and skip conditions may use what only Linux has)."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +36,27 @@ def bank_copy(tmp_path: Path) -> Path:
         shutil.copytree(COURSE_ROOT / folder, root / folder,
                         ignore=shutil.ignore_patterns("__pycache__"))
     return root / "bank"
+
+
+LINUX = sys.platform.startswith("linux")
+LINUX_ONLY = (f"needs Linux (this is {sys.platform}): code items and kernel tasks run in its sandbox "
+              "(bubblewrap, namespaces, Landlock, seccomp, uid switching, /proc)")
+_MODULE_MARK = re.compile(r"^pytestmark = pytest\.mark\.linux_only\s*(#.*)?$", re.M)
+
+
+class _LinuxOnlyModule(pytest.Module):
+    def collect(self):
+        pytest.skip(f"{self.path.name} {LINUX_ONLY}", allow_module_level=True)
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    if not LINUX and _MODULE_MARK.search(module_path.read_text("utf-8")):
+        return _LinuxOnlyModule.from_parent(parent, path=module_path)
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not LINUX:
+        for item in items:
+            if item.get_closest_marker("linux_only"):
+                item.add_marker(pytest.mark.skip(reason=LINUX_ONLY))

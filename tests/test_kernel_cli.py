@@ -27,6 +27,8 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.session import sandbox_root
 from tests.workspace_helpers import CHECKOUT
 
+pytestmark = pytest.mark.linux_only  # grade kernel check runs the sandbox
+
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 if torch.cuda.is_available():
     pytest.skip("a CUDA device is present: these tests cover the CPU path", allow_module_level=True)

@@ -22,6 +22,8 @@ from grader.paths import COURSE_ROOT
 from grader.release_scan import find_secrets
 from tests.workspace_helpers import check_json, grade
 
+pytestmark = pytest.mark.linux_only  # kernel tasks are checked in the sandbox
+
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 if torch.cuda.is_available():  # scores below assume performance is not measured
     pytest.skip("a CUDA device is present: these tests cover the CPU path", allow_module_level=True)

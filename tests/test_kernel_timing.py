@@ -22,6 +22,8 @@ from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox, Zygote
 
+pytestmark = pytest.mark.linux_only  # kernel tasks are timed in the sandbox
+
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 
 TASK = load_kernel_tasks(COURSE_ROOT / "bank")[0]["moe_gating"]

@@ -17,6 +17,8 @@ from grader.sandbox.isolation import NAMESPACES, RLIMITS, isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import run_tests
 
+pytestmark = pytest.mark.linux_only  # the sandbox itself
+
 REFERENCE = (COURSE_ROOT / "solutions/code/count_pairs.py").read_text()
 PUBLIC = COURSE_ROOT / "student_templates/count_pairs/test_count_pairs_public.py"
 HIDDEN = COURSE_ROOT / "solutions/hidden_tests/test_count_pairs_hidden.py"

@@ -28,6 +28,8 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.runner import WarmRunner, run_tests
 from tests.workspace_helpers import CHECKOUT
 
+pytestmark = pytest.mark.linux_only  # the sandbox itself
+
 REFERENCE = (COURSE_ROOT / "solutions/code/count_pairs.py").read_text()
 PUBLIC = COURSE_ROOT / "student_templates/count_pairs/test_count_pairs_public.py"
 LIMITS = Limits(call_timeout_s=6, startup_timeout_s=30, memory_bytes=1 << 30, file_bytes=4 << 20)

@@ -12,6 +12,8 @@ from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox, SandboxFailure, StudentError
 
+pytestmark = pytest.mark.linux_only  # the sandbox itself
+
 STUDENT = b'''
 import os
 import socket

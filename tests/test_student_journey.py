@@ -101,6 +101,7 @@ def test_practice_workspace_grades_at_its_own_parameters(tmp_path: Path, bank):
     assert doc["items"]["1.2"]["status"] == "error" and "out of date" in doc["items"]["1.2"]["feedback"]
 
 
+@pytest.mark.linux_only  # code items run in the sandbox
 def test_check_grades_both_code_items_end_to_end(tmp_path: Path, bank):
     import shutil
 
@@ -133,6 +134,7 @@ def test_every_status_has_its_row_in_the_terminal_table():
     assert set(STATUS_STYLE) == set(STATUSES)
 
 
+@pytest.mark.linux_only  # code items run in the sandbox
 @pytest.mark.parametrize("source, status", [
     ("import os\nos._exit(0)\n", "crashed"),                                  # at import
     ("def count_pairs(sequences):\n    import os\n    os._exit(3)\n", "crashed"),  # in the call
