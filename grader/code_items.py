@@ -16,9 +16,8 @@ from grader.manifest import ManifestItem
 from grader.model import Item
 from grader.paths import COURSE_ROOT
 from grader.result import Result, error
-from grader.rules.code import grade_code_run
+from grader.rules.code import grade_code_run, sandbox_unavailable
 from grader.sandbox.limits import Limits
-from grader.sandbox.runner import run_tests
 from grader.state import read_state, write_state
 
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"  # CPU builds: no GBs of CUDA packages
@@ -111,7 +110,9 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     """Run the hidden tests (``hidden``) or the public ones, from the trusted copies.
 
     An untouched template is "unanswered" without running anything; with ``cache``,
-    files and tests identical to the last run reuse its result.
+    files and tests identical to the last run reuse its result. Where the sandbox cannot
+    run (not Linux), anything else is the grader's error that says so, and nothing of the
+    sandbox is imported.
     """
     assert item.code is not None
     files = submission_files(workspace, entry)
@@ -119,6 +120,9 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
         return files
     if is_untouched_template(item, files, root):
         return not_started(entry)
+    unavailable = sandbox_unavailable()
+    if unavailable is not None:
+        return unavailable
     tests = root / (item.code.hidden_tests if hidden else item.code.public_tests)
     if not tests.is_file():
         return error(f"The tests of item {item.id} are not installed ({tests.name}).")
@@ -133,6 +137,8 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     cached = cached_result(cache, item.id, digest)
     if cached is not None:
         return cached
+    from grader.sandbox.runner import run_tests  # Linux only from here on
+
     module = Path(item.code.template).stem
     limits = Limits().with_timeout(item.code.timeout_s)
     run = run_tests(files, module, tests, tuple(item.code.requires), limits)

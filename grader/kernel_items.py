@@ -26,6 +26,7 @@ from grader.kernels.spec import KernelTask
 from grader.manifest import ManifestItem
 from grader.paths import COURSE_ROOT
 from grader.result import Result, error
+from grader.rules.code import sandbox_unavailable
 from grader.sandbox.limits import Limits
 
 if TYPE_CHECKING:
@@ -92,9 +93,8 @@ def grade_kernel_entry(task: KernelTask, workspace: Path, entry: ManifestItem,
     A missing file or the untouched template is "unanswered" without running anything;
     with ``cache`` (practice workspaces), unchanged files reuse the last result.
     ``timeout_s`` bounds each call of the kernel (default: the kernel check's 120 s).
+    Where the sandbox cannot run (not Linux), anything else is the grader's error that says so.
     """
-    from grader.kernels.check import check_kernel
-
     found = submission_files(workspace, entry)
     if isinstance(found, Result):
         return found
@@ -102,6 +102,11 @@ def grade_kernel_entry(task: KernelTask, workspace: Path, entry: ManifestItem,
     files = {main: found[main]}
     if is_template(root / task.template, files):
         return not_started(entry)
+    unavailable = sandbox_unavailable("Kernel tasks", "kernels")
+    if unavailable is not None:
+        return unavailable
+    from grader.kernels.check import check_kernel  # Linux only from here on (resource, the sandbox)
+
     digest = _grading_digest(task, files, root)
     cached = cached_result(cache, entry.id, digest)
     if cached is not None:

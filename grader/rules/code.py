@@ -6,8 +6,13 @@ by hidden inputs; the messages of public tests, which students have, are shown.
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 from grader.result import Result
-from grader.sandbox.runner import CodeRun
+
+if TYPE_CHECKING:  # the sandbox is imported only where code runs: Linux (sandbox_unavailable)
+    from grader.sandbox.runner import CodeRun
 
 FATAL_MESSAGES = {
     "timeout": "Stopped: your code ran too long ({detail}). Look for an infinite loop or "
@@ -24,6 +29,21 @@ GRADER_FAILURE = ("The grader could not test your code here ({detail}). This is 
                   "your code: tell whoever runs the grader (pip install 'lm-workbook-grader' brings "
                   "what it needs).")
 MAX_LISTED = 6
+# The sandbox (namespaces, Landlock, seccomp, rlimits) is Linux's; elsewhere no code runs.
+PLATFORM_NAMES = {"win32": "Windows", "darwin": "macOS"}
+NO_SANDBOX = ("{what} run in a Linux sandbox, which {system} does not have, so this one was not run. "
+              "Use Linux or WSL 2: on Windows, 'wsl --install' gives you Ubuntu; on a Mac, a Linux virtual "
+              "machine. There, pip install 'lm-workbook-grader[{extra}]' and run grade check. This is not a "
+              "problem in your code, and the other items were checked here as usual.")
+
+
+def sandbox_unavailable(what: str = "Code items", extra: str = "code") -> Result | None:
+    """Where the sandbox cannot run (anything but Linux), the grader's error that says what
+    ``what`` needs: status error, matched "grader" (not graded, never cached). None on Linux."""
+    if sys.platform.startswith("linux"):
+        return None
+    system = PLATFORM_NAMES.get(sys.platform, sys.platform)
+    return Result("error", 0.0, (NO_SANDBOX.format(what=what, system=system, extra=extra),), matched="grader")
 
 
 def case_name(test: str) -> str:
