@@ -21,6 +21,8 @@ from grader.paths import COURSE_ROOT
 from tests.test_sandbox_isolation import _copier
 from tests.workspace_helpers import CHECKOUT
 
+pytestmark = pytest.mark.linux_only  # a POSIX venv (bin/), bash, the sandbox
+
 REFERENCE = COURSE_ROOT / "solutions/code/count_pairs.py"
 COURSE_FOLDERS = ("bank", "solutions", "student_templates")
 # nothing of the checkout or of the test environment may leak into the installed grader's runs
