@@ -172,7 +172,8 @@ def test_a_roster_outside_the_spec_folder_is_refused(tmp_path):
 
 
 def test_a_course_bank_outside_the_checkout_is_bundled_as_the_course(tmp_path, bank_copy, wheel):
-    (bank_copy.parent / "solutions/hidden_tests/test_count_pairs_hidden.py").write_text("# the course's own\n")
+    hidden = bank_copy.parent / "solutions/hidden_tests/test_count_pairs_hidden.py"
+    hidden.write_text("# the course's own\n")
     spec = write_spec(tmp_path / "spec", items=["1.1", "0.6"])
     result = grade("gradescope-autograder", spec, "--out", tmp_path / "a.zip", "--bank", bank_copy,
                    "--wheel", wheel)
