@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from grader import catalog
 from grader.answers_file import WorkspaceError
-from grader.loader import load_bank
 from grader.model import ITEM_TYPES, Bank
 from grader.paths import default_bank_dir
-from grader.validate import DEFAULT_SAMPLES, validate_bank
+from grader.user_cache import user_cache
+from grader.validate import DEFAULT_SAMPLES
+
+if TYPE_CHECKING:  # each command imports what it uses: 'grade check --json' needs no rich
+    from rich.console import Console
 
 bank_option = click.option(
     "--bank", "bank_dir", type=click.Path(path_type=Path, file_okay=False),
@@ -29,6 +32,8 @@ allow_weak_option = click.option(
 
 
 def _out() -> Console:
+    from rich.console import Console
+
     return Console(soft_wrap=True)
 
 
@@ -37,6 +42,8 @@ def _print_json(data: Any) -> None:
 
 
 def _load(bank_dir: Path | None) -> Bank:
+    from grader.loader import load_bank
+
     result = load_bank(bank_dir or default_bank_dir())
     if result.problems:
         click.echo(f"warning: the bank has {len(result.problems)} problem(s); "
@@ -44,7 +51,33 @@ def _load(bank_dir: Path | None) -> Bank:
     return result.bank
 
 
-@click.group()
+def _student(command: Callable[..., None]) -> Callable[..., None]:
+    """A student's command: the bank and the manifest may come from the user's cache of them,
+    validated before (grader.user_cache). Grading commands (batch, Gradescope) never use it."""
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        with user_cache():
+            command(*args, **kwargs)
+    return run
+
+
+_LAZY_COMMANDS = {"kernel": "grader.kernels.cli:kernel"}  # command groups of their own modules
+
+
+class _Commands(click.Group):
+    """The command group; the groups of ``_LAZY_COMMANDS`` are imported when used or listed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in _LAZY_COMMANDS and name not in self.commands:
+            module, attr = _LAZY_COMMANDS[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="lm-workbook-grader")
 def main() -> None:
     """Exercise bank and grader for building language models from scratch."""
@@ -60,6 +93,9 @@ def main() -> None:
                    "in the sandbox.")
 def validate(bank_dir: Path | None, as_json: bool, samples: int, code: bool) -> None:
     """Check the bank: schema, ids, solvers, workbook cross-checks, units, options, files."""
+    from grader import catalog
+    from grader.validate import validate_bank
+
     report = validate_bank(bank_dir or default_bank_dir(), samples=samples, code=code)
     bank = report.bank
     if as_json:
@@ -89,8 +125,13 @@ def validate(bank_dir: Path | None, as_json: bool, samples: int, code: bool) -> 
 @json_option
 @click.option("--chapter", type=int, help="Only this chapter.")
 @click.option("--type", "kind", type=click.Choice(ITEM_TYPES), help="Only this type.")
+@_student
 def list_items(bank_dir: Path | None, as_json: bool, chapter: int | None, kind: str | None) -> None:
     """List the items of the bank."""
+    from rich.table import Table
+
+    from grader import catalog
+
     bank = _load(bank_dir)
     entries = catalog.list_entries(bank, chapter, kind)
     if as_json:
@@ -112,8 +153,11 @@ def list_items(bank_dir: Path | None, as_json: bool, chapter: int | None, kind: 
 @bank_option
 @json_option
 @click.option("--solution", is_flag=True, help="Include the answer, hints and derivation.")
+@_student
 def show(item_id: str, bank_dir: Path | None, as_json: bool, solution: bool) -> None:
     """Show one item."""
+    from grader import catalog
+
     bank = _load(bank_dir)
     item = bank.items.get(item_id)
     if item is None:
@@ -158,6 +202,10 @@ spec_argument = click.argument("spec", type=click.Path(path_type=Path, dir_okay=
 @click.option("--student", help="The student whose variant to print (per-student assignments).")
 def key(bank_dir: Path | None, as_json: bool, spec: Path | None, student: str | None) -> None:
     """Print the answer key (instructors only): the bank's, or one student's in an assignment."""
+    from rich.table import Table
+
+    from grader import catalog
+
     bank = _load(bank_dir)
     if spec is None:
         if student:
@@ -221,8 +269,11 @@ def assign(spec: Path, out: Path, zips: bool, bank_dir: Path | None) -> None:
 @main.command()
 @bank_option
 @json_option
+@_student
 def errata(bank_dir: Path | None, as_json: bool) -> None:
     """List the workbook's mistakes recorded in the bank."""
+    from grader import catalog
+
     entries = catalog.errata_entries(_load(bank_dir))
     if as_json:
         _print_json(entries)
@@ -253,6 +304,8 @@ def _open(directory: Path | None) -> Any:
 
 def _chapter_titles(workspace: Any) -> dict[int, str]:
     """Chapter titles from the bank when it loads; numbers alone otherwise."""
+    from grader.loader import load_bank
+
     bank_dir = Path(workspace.manifest.bank) if workspace.manifest.bank else default_bank_dir()
     try:
         return {c.number: c.title for c in load_bank(bank_dir).bank.chapters}
@@ -269,6 +322,7 @@ def _chapter_titles(workspace: Any) -> dict[int, str]:
               help="Add these GPU kernel tasks, comma-separated, or 'all' ('grade kernel list'); "
                    "alone, the workspace holds only them.")
 @bank_option
+@_student
 def init(directory: Path, chapters: tuple[int, ...], item_lists: tuple[str, ...],
          kernel_lists: tuple[str, ...], bank_dir: Path | None) -> None:
     """Create a practice workspace in DIRECTORY (the whole bank by default)."""
@@ -297,10 +351,10 @@ def init(directory: Path, chapters: tuple[int, ...], item_lists: tuple[str, ...]
 @click.option("--item", "only", multiple=True, metavar="ID", help="Check only this item (repeatable).")
 @click.option("--explain", is_flag=True, help="Show the worked solution of every correct item.")
 @json_option
+@_student
 def check(directory: Path | None, only: tuple[str, ...], explain: bool, as_json: bool) -> None:
     """Check the answers of a workspace (default: the one containing the current folder)."""
     from grader.check import check_workspace
-    from grader.terminal import print_check
 
     try:
         workspace = _open(directory)
@@ -313,16 +367,18 @@ def check(directory: Path | None, only: tuple[str, ...], explain: bool, as_json:
     if as_json:
         _print_json(report.to_json())
         return
+    from grader.terminal import print_check
+
     print_check(report, _out(), report.titles or _chapter_titles(workspace), explain)
 
 
 @main.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @json_option
+@_student
 def progress(directory: Path | None, as_json: bool) -> None:
     """Mastery per chapter and overall, as recorded by the last checks."""
     from grader.progress import load_progress, mastery
-    from grader.terminal import print_progress
 
     try:
         workspace = _open(directory)
@@ -340,6 +396,8 @@ def progress(directory: Path | None, as_json: bool) -> None:
                      "total": sum(r.total for r in rows),
                      "chapters": [vars(r) for r in rows]})
         return
+    from grader.terminal import print_progress
+
     print_progress(rows, _out(), workspace.manifest.mode == "graded")
 
 
@@ -376,6 +434,8 @@ def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path
     assignment = _assignment(spec, bank) if spec else None
     if assignment is not None and roster_ids is None and assignment.roster:
         roster_ids, roster_warnings = list(assignment.roster), list(assignment.roster_warnings)
+    from rich.console import Console
+
     console = Console(stderr=True)
     from grader.sandbox.isolation import WeakSandboxError
 
@@ -495,8 +555,3 @@ def gradescope_grade(spec: Path, submission: Path, metadata: Path, out: Path, fi
     results = grade_one(bank, _assignment(spec, bank), submission, metadata, out,
                         tuple(f.strip() for f in fields.split(",") if f.strip()), allow_weak)
     click.echo(f"score {results.get('score', 0)} of {results.get('max_score', '?')}")
-
-
-from grader.kernels.cli import kernel  # noqa: E402 - a command group of its own
-
-main.add_command(kernel)

@@ -6,19 +6,23 @@ item id and the path inside the item, and the other files still load.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
+from grader import user_cache
 from grader.model import ITEM_TYPES, Bank, Chapter, build_item, parse_errata
 from grader.problems import Problem
+
+if TYPE_CHECKING:  # imported when a schema is checked: a cached bank needs none (grader.user_cache)
+    import jsonschema
 
 MAX_FILE_BYTES = 1 << 20
 # libyaml's safe loader when PyYAML was built with it (same safety, ~10x faster).
@@ -42,6 +46,8 @@ def chapter_schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _validator(branch: str | None) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     schema = chapter_schema()
     if branch is not None:
         schema = {"$defs": schema["$defs"],
@@ -82,13 +88,17 @@ def schema_problems(doc: Any, file: str) -> list[Problem]:
     return problems
 
 
-def read_yaml(path: Path, label: str) -> tuple[Any, list[Problem]]:
-    """Parse one YAML file with the safe loader, capping its size."""
+def read_yaml(path: Path, label: str, data: bytes | None = None) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file with the safe loader, capping its size (``data``: its bytes, already
+    read, as ``path.read_text`` would decode them)."""
     try:
-        size = path.stat().st_size
+        size = path.stat().st_size if data is None else len(data)
         if size > MAX_FILE_BYTES:
             return None, [Problem(label, f"file is too large ({size} bytes; limit {MAX_FILE_BYTES})")]
-        text = path.read_text(encoding="utf-8")
+        if data is None:
+            text = path.read_text(encoding="utf-8")
+        else:
+            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
         return yaml.load(text, Loader=_SafeLoader), []  # CSafeLoader/SafeLoader only
     except UnicodeDecodeError as exc:
         return None, [Problem(label, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
@@ -101,7 +111,12 @@ def read_yaml(path: Path, label: str) -> tuple[Any, list[Problem]]:
 
 
 def load_bank(bank_dir: Path) -> LoadResult:
-    """Load every ``*.yaml`` chapter file in ``bank_dir`` (sorted by name)."""
+    """Load every ``*.yaml`` chapter file in ``bank_dir`` (sorted by name).
+
+    Inside ``grader.user_cache.user_cache()`` (student commands only), the documents of a bank
+    whose files are byte for byte those of an earlier load without a problem come from the
+    user's cache, already validated; any other bytes are parsed and validated here.
+    """
     bank = Bank(root=bank_dir.resolve().parent)
     result = LoadResult(bank)
     files = sorted(bank_dir.glob("*.yaml")) if bank_dir.is_dir() else []
@@ -111,14 +126,23 @@ def load_bank(bank_dir: Path) -> LoadResult:
             "(pip install -e PATH), from $GRADE_BANK or from --bank")
         result.problems.append(Problem(str(bank_dir), why))
         return result
-    for path in files:
+    from grader.kernels.spec import KERNELS_FILE, kernel_document, kernel_tasks
+
+    snapshot = user_cache.bank_snapshot(bank_dir, files, bank_dir / KERNELS_FILE)
+    cached = user_cache.cached_bank(snapshot, len(files)) if snapshot is not None else None
+    docs: list[Any] = []
+    for index, path in enumerate(files):
         label = str(path)
-        doc, problems = read_yaml(path, label)
-        if not problems:
-            problems = schema_problems(doc, label)
+        if cached is not None:
+            doc, problems = cached.chapters[index], []
+        else:
+            doc, problems = read_yaml(path, label, snapshot.data[path] if snapshot else None)
+            if not problems:
+                problems = schema_problems(doc, label)
         result.problems.extend(problems)
         if problems:
             continue
+        docs.append(doc)
         ids: list[str] = []
         for raw in doc["items"]:
             if raw["id"] in bank.items:
@@ -131,10 +155,18 @@ def load_bank(bank_dir: Path) -> LoadResult:
                                      errata=parse_errata(doc.get("errata")), item_ids=tuple(ids)))
     bank.chapters.sort(key=lambda c: c.number)
     bank.items = dict(sorted(bank.items.items(), key=lambda kv: _id_key(kv[0])))
-    from grader.kernels.spec import load_kernel_tasks  # it reads YAML with this module
-
-    bank.kernels, problems = load_kernel_tasks(bank_dir)
+    if cached is not None:
+        kernels_doc, problems = cached.kernels, []
+    elif snapshot is not None:  # parse the very bytes the key was made of
+        kernels_doc, problems = kernel_document(bank_dir, snapshot.data[snapshot.kernels]) \
+            if snapshot.kernels is not None else (None, [])
+    else:
+        kernels_doc, problems = kernel_document(bank_dir)
+    if not problems and kernels_doc is not None:
+        bank.kernels, problems = kernel_tasks(kernels_doc, bank_dir)
     result.problems.extend(problems)
+    if snapshot is not None and cached is None and not result.problems:
+        user_cache.store_bank(snapshot, docs, kernels_doc)
     return result
 
 

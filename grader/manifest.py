@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
+from grader import user_cache
 from grader.answers_file import WorkspaceError
 from grader.model import Item
+
+if TYPE_CHECKING:  # imported when the schema is checked: a known manifest needs none (grader.user_cache)
+    import jsonschema
 
 MANIFEST_NAME = "grade.yaml"
 MODES = ("practice", "graded")
@@ -122,13 +125,16 @@ def manifest_item(item: Item, params: Mapping[str, float] | None = None,
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     text = resources.files("grader").joinpath("schemas/manifest.schema.json").read_text("utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 
 
-def manifest_from_dict(doc: Any, name: str = MANIFEST_NAME) -> Manifest:
-    """Validate a parsed manifest against its schema and build it."""
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+def manifest_from_dict(doc: Any, name: str = MANIFEST_NAME, validated: bool = False) -> Manifest:
+    """Validate a parsed manifest against its schema (unless ``validated``: it passed before)
+    and build it."""
+    errors = [] if validated else sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         err = errors[0]
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
@@ -160,7 +166,13 @@ def read_manifest(path: Path) -> Manifest:
         doc = yaml.load(data.decode("utf-8"), Loader=_SafeLoader)
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise WorkspaceError(f"{path.name} cannot be read: {str(exc).splitlines()[0]}") from None
-    return manifest_from_dict(doc, path.name)
+    key = user_cache.manifest_key(data)  # None unless the user's cache is on (student commands)
+    if key is not None and user_cache.manifest_known_valid(key):
+        return manifest_from_dict(doc, path.name, validated=True)
+    manifest = manifest_from_dict(doc, path.name)
+    if key is not None:
+        user_cache.remember_valid_manifest(key)
+    return manifest
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:

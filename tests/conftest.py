@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,15 @@ from grader.model import Bank
 from grader.paths import COURSE_ROOT
 
 BANK_DIR = COURSE_ROOT / "bank"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The student commands' cache of the validated bank and manifests (grader.user_cache) is a
+    folder of this test session, never the cache of the user running the tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRADE_CACHE_DIR", str(tmp_path_factory.mktemp("user-cache")))
+        yield
 
 
 @pytest.fixture(scope="session")

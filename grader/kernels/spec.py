@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from grader.expression import ExpressionError, parse_expression
 from grader.loader import read_yaml
 from grader.problems import Problem
+
+if TYPE_CHECKING:  # imported when the schema is checked: a cached bank needs none (grader.user_cache)
+    import jsonschema
 
 KERNELS_FILE = Path("kernels") / "kernels.yaml"
 ELEMENT_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -103,6 +104,8 @@ def traffic(task: KernelTask, dims: dict[str, Any], dtype: str) -> tuple[float, 
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     text = resources.files("grader").joinpath("schemas/kernels.schema.json").read_text("utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 
@@ -181,18 +184,26 @@ def _schema_problem(doc: Any, error: jsonschema.ValidationError) -> Problem:
     return Problem(str(KERNELS_FILE), message)
 
 
-def load_kernel_tasks(bank_dir: Path) -> tuple[dict[str, KernelTask], list[Problem]]:
-    """Every valid task by id, and the problems that kept the others out."""
+def kernel_document(bank_dir: Path, data: bytes | None = None) -> tuple[Any, list[Problem]]:
+    """The parsed, schema-valid ``kernels.yaml`` (None when the bank has none), or the problems
+    that make it unusable (``data``: its bytes, already read)."""
     path = bank_dir / KERNELS_FILE
-    if not path.is_file():
-        return {}, []
-    doc, problems = read_yaml(path, str(KERNELS_FILE))
+    if data is None and not path.is_file():
+        return None, []
+    doc, problems = read_yaml(path, str(KERNELS_FILE), data)
     if problems:
-        return {}, problems
+        return None, problems
     errors = sorted(_validator().iter_errors(doc),
                     key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path])
     if errors:
-        return {}, [_schema_problem(doc, e) for e in errors[:20]]
+        return None, [_schema_problem(doc, e) for e in errors[:20]]
+    return doc, []
+
+
+def kernel_tasks(doc: dict[str, Any], bank_dir: Path) -> tuple[dict[str, KernelTask], list[Problem]]:
+    """The tasks of a schema-valid document: every valid one by id, and the problems of the
+    others (formulas, shapes, files that must exist)."""
+    problems: list[Problem] = []
     tasks: dict[str, KernelTask] = {}
     for raw in doc["tasks"]:
         task = _task(raw)
@@ -204,3 +215,11 @@ def load_kernel_tasks(bank_dir: Path) -> tuple[dict[str, KernelTask], list[Probl
         if not found:
             tasks[task.id] = task
     return tasks, problems
+
+
+def load_kernel_tasks(bank_dir: Path) -> tuple[dict[str, KernelTask], list[Problem]]:
+    """Every valid task by id, and the problems that kept the others out."""
+    doc, problems = kernel_document(bank_dir)
+    if problems or doc is None:
+        return {}, problems
+    return kernel_tasks(doc, bank_dir)
