@@ -28,9 +28,9 @@ from typing import Any
 from grader.answers_file import AnswerSheet, WorkspaceError, read_answers
 from grader.assignment import Assignment, student_manifest
 from grader.check import CheckReport, ItemOutcome, grade_practice
-from grader.code_items import is_untouched_template, not_started, submission_files
+from grader.code_items import is_untouched_template, missing_requirements, not_started, submission_files
 from grader.intake import IntakeError, Submission, list_submissions, unpack
-from grader.kernel_items import KERNEL_REFERENCES, grade_kernel_entry
+from grader.kernel_items import KERNEL_MODULES, KERNEL_REFERENCES, grade_kernel_entry
 from grader.manifest import ManifestItem, manifest_item
 from grader.model import Bank, Item
 from grader.paths import COURSE_ROOT
@@ -240,6 +240,23 @@ def runs_student_code(bank: Bank, assignment: Assignment | None) -> bool:
         i in bank.items and bank.items[i].code is not None for i in assignment.items)
 
 
+class MissingRequirementError(RuntimeError):
+    """Grading would run code that needs a module this Python lacks (torch, Triton)."""
+
+
+def require_installed(bank: Bank, assignment: Assignment | None) -> None:
+    """Refuse before grading anything when an item or kernel task graded here needs a module
+    that is not installed: every student would get the same error on it."""
+    ids = assignment.items if assignment is not None else list(bank.items)
+    code = [(i, item.code) for i in ids if (item := bank.items.get(i)) is not None and item.code is not None]
+    needs = [missing_requirements(f"Item {i}", spec.requires, "code") for i, spec in code]
+    if assignment is not None and assignment.kernels:
+        needs.append(missing_requirements("The kernel check", KERNEL_MODULES, "kernels"))
+    problem = next((n for n in needs if n is not None), None)
+    if problem is not None:
+        raise MissingRequirementError(f"Refusing to grade: {problem.feedback[0]}")
+
+
 def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume: bool = False,
               roster: list[str] | None = None, timeout_s: float | None = None,
               on_done: Callable[[str, dict[str, Any]], None] | None = None,
@@ -247,9 +264,11 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
               on_start: Callable[[int], None] | None = None, allow_weak: bool = False) -> BatchSummary:
     """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``.
     Raises ``WeakSandboxError`` before grading anything when student code would run with weak
-    isolation and ``allow_weak`` is not set."""
+    isolation and ``allow_weak`` is not set, ``MissingRequirementError`` when it would need a
+    module that is not installed."""
     if runs_student_code(bank, assignment):
         require_strong(allow_weak, private=(submissions, out, bank.root))  # root: bank/, solutions/
+        require_installed(bank, assignment)
     start = time.monotonic()
     entries = entries_for(bank, assignment)
     fingerprint = bank_fingerprint(bank) + (f"-{assignment.fingerprint()}" if assignment else "")

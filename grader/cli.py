@@ -437,13 +437,14 @@ def batch(submissions: Path, out: Path, workers: int, resume: bool, roster: Path
     from rich.console import Console
 
     console = Console(stderr=True)
+    from grader.batch import MissingRequirementError
     from grader.sandbox.isolation import WeakSandboxError
 
     with progress_reporter(console) as reporter:
         try:
             summary = run_batch(submissions, out, bank, workers, resume, roster_ids, timeout_s,
                                 reporter.done, shard_kn, assignment, reporter.start, allow_weak)
-        except WeakSandboxError as exc:
+        except (WeakSandboxError, MissingRequirementError) as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             console.print("Stopped. Every finished student is saved in "

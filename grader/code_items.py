@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import shlex
 import sys
 import threading
+from collections.abc import Iterable
+from importlib import metadata
 from pathlib import Path
 
 from grader import __version__
@@ -21,6 +24,36 @@ from grader.sandbox.limits import Limits
 from grader.state import read_state, write_state
 
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"  # CPU builds: no GBs of CUDA packages
+
+DISTRIBUTION = "lm-workbook-grader"
+
+
+def missing_requirements(what: str, modules: Iterable[str], extra: str) -> Result | None:
+    """The grader's error (never cached, not the student's fault) when a module that ``what``
+    needs is not installed: it names the command that installs it into this Python, with the
+    versions the grader's ``extra`` asks for and torch's CPU index."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if not missing:
+        return None
+    wanted = {}
+    try:
+        for line in metadata.requires(DISTRIBUTION) or []:
+            spec, _, marker = line.partition(";")
+            name = re.match(r"[A-Za-z0-9_.-]+", spec.strip())
+            if name and f'extra == "{extra}"' in marker:
+                wanted[name.group(0).lower()] = spec.strip().replace(" ", "")
+    except metadata.PackageNotFoundError:
+        pass
+    requirements = " ".join(shlex.quote(wanted.get(m, m)) for m in missing)
+    python = shlex.quote(sys.executable)
+    installer = (f"{python} -m pip install" if importlib.util.find_spec("pip")
+                 else f"uv pip install --python {python}")
+    return Result("error", 0.0, (
+        f"{what} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed "
+        f"where the grader runs. This is not a problem in your code. Install the grader's [{extra}] extra, "
+        f"or run: {installer} {requirements} --extra-index-url {TORCH_CPU_INDEX} (CPU builds of torch; "
+        "a CUDA torch you have works too).",), matched="grader")
+
 
 CODE_RESULTS = "code_results.json"  # in the workspace's .grade folder
 _CACHE_LOCK = threading.Lock()  # code items are checked side by side; each adds its entry
@@ -126,13 +159,9 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     tests = root / (item.code.hidden_tests if hidden else item.code.public_tests)
     if not tests.is_file():
         return error(f"The tests of item {item.id} are not installed ({tests.name}).")
-    missing = [m for m in item.code.requires if importlib.util.find_spec(m) is None]
-    if missing:
-        return error(f"Item {item.id} needs {', '.join(missing)}, which is not installed where the grader "
-                     f"runs. Install the grader's [code] extra (pip install 'lm-workbook-grader[code]'), or "
-                     f"just {' and '.join(missing)}: {shlex.quote(sys.executable)} -m pip install "
-                     f"{' '.join(missing)}" + (f" --index-url {TORCH_CPU_INDEX} (a CPU build; a CUDA torch "
-                                               "you have works too)." if "torch" in missing else "."))
+    missing = missing_requirements(f"Item {item.id}", item.code.requires, "code")
+    if missing is not None:
+        return missing
     digest = files_digest(files, tests.read_bytes())
     cached = cached_result(cache, item.id, digest)
     if cached is not None:

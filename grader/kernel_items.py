@@ -18,6 +18,7 @@ from grader.code_items import (
     cached_result,
     files_digest,
     is_template,
+    missing_requirements,
     not_started,
     remember_result,
     submission_files,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from grader.kernels.check import KernelReport
 
 KERNEL_FOLDER = "kernels"
+KERNEL_MODULES = ("torch", "triton")  # what the kernel check and the student's kernel import
 KERNEL_REFERENCES = Path("solutions/kernels/reference.py")  # the fp32 references, from the root
 
 
@@ -102,7 +104,8 @@ def grade_kernel_entry(task: KernelTask, workspace: Path, entry: ManifestItem,
     files = {main: found[main]}
     if is_template(root / task.template, files):
         return not_started(entry)
-    unavailable = sandbox_unavailable("Kernel tasks", "kernels")
+    unavailable = (sandbox_unavailable("Kernel tasks", "kernels")
+                   or missing_requirements(f"Kernel task {task.id}", KERNEL_MODULES, "kernels"))
     if unavailable is not None:
         return unavailable
     from grader.kernels.check import check_kernel  # Linux only from here on (resource, the sandbox)

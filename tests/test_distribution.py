@@ -104,7 +104,19 @@ def test_the_installed_wheel_runs_every_command_from_any_folder(venv: Path, tmp_
     shutil.copyfile(COURSE_ROOT / "solutions/code/moe_router.py", here / "router/moe_router/moe_router.py")
     router = json.loads(_ok(_run(grade, "check", "router", "--json", cwd=here)))["items"]["3.5"]
     feedback = " ".join(router["feedback"]) if isinstance(router["feedback"], list) else router["feedback"]
-    assert router["status"] == "error" and "-m pip install torch --index-url" in feedback, router
+    assert router["status"] == "error" and "-m pip install 'torch<2.14,>=2.1' --extra-index-url" in feedback
+    # nor Triton: a kernel task is the grader's error too, and the rest is graded
+    _ok(_run(grade, "init", "kk", "--items", "1.1", "--kernel", "softmax", cwd=here))
+    (here / "kk/kernels/softmax.py").write_text((here / "kk/kernels/softmax.py").read_text() + "# started\n")
+    (here / "kk/answers.yaml").write_text('"1.1": 34359.74\n')
+    kernel = json.loads(_ok(_run(grade, "check", "kk", "--json", cwd=here)))["items"]
+    assert kernel["1.1"]["status"] == "correct" and kernel["softmax"]["status"] == "error", kernel
+    (here / "ks.yaml").write_text("name: ks\ntitle: KS\nmode: practice\nitems: ['1.1']\nkernels: [softmax]\n")
+    for command in (["kernel", "check", "kk"],
+                    ["batch", "kk", "--out", "kk-graded", "--assignment", "ks.yaml"]):
+        refused = _run(grade, *command, cwd=here)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
+        assert "needs torch and triton, which are not installed" in refused.stderr, refused.stderr
 
     (here / "roster.txt").write_text("student_id\nalice\nbob\n")
     (here / "ps1.yaml").write_text("name: ps1\ntitle: PS1\nmode: practice\nvariants: per-student\n"

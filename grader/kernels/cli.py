@@ -68,6 +68,19 @@ def init(directory: Path, bank_dir: Path | None) -> None:
     click.echo(f"{len(tasks)} kernel templates in {directory}; run: grade kernel check {directory}")
 
 
+def _require_kernel_stack() -> None:
+    """Kernel tasks run in the Linux sandbox with torch and Triton: where one is missing, say
+    what to install instead of failing on an import."""
+    from grader.code_items import missing_requirements
+    from grader.kernel_items import KERNEL_MODULES
+    from grader.rules.code import sandbox_unavailable
+
+    problem = (sandbox_unavailable("Kernel tasks", "kernels")
+               or missing_requirements("The kernel check", KERNEL_MODULES, "kernels"))
+    if problem is not None:
+        raise click.ClickException(problem.feedback[0])
+
+
 def _unknown(only: tuple[str, ...], tasks: dict[str, KernelTask]) -> None:
     unknown = [t for t in only if t not in tasks]
     if unknown:
@@ -92,6 +105,7 @@ def check(directory: Path, only: tuple[str, ...], timeout_s: float | None, bank_
           as_json: bool) -> None:
     """Check the kernels in DIRECTORY (one <task>.py per task, or a workspace's kernels/) for
     correctness, and on a CUDA GPU time them against the roofline; exit 1 if any fails."""
+    _require_kernel_stack()
     from grader.kernels.check import check_kernel
     from grader.sandbox.limits import Limits
 
@@ -183,6 +197,7 @@ def bench(only: tuple[str, ...], runs: int, bank_dir: Path | None, as_json: bool
     """Time the reference solutions on this GPU against the roofline (needs CUDA)."""
     from dataclasses import asdict
 
+    _require_kernel_stack()
     from grader.kernels.bench import NoGPU, bench_task, current_device
 
     tasks, root = _tasks(bank_dir)

@@ -26,7 +26,7 @@ FATAL_MESSAGES = {
     "tampered": "Stopped: the grader's channel to your code was disturbed ({detail}).",
 }
 GRADER_FAILURE = ("The grader could not test your code here ({detail}). This is not a problem in "
-                  "your code: tell whoever runs the grader (pip install 'lm-workbook-grader' brings "
+                  "your code: tell whoever runs the grader (installing the grader again brings "
                   "what it needs).")
 MAX_LISTED = 6
 # The sandbox (namespaces, Landlock, seccomp, rlimits) is Linux's; elsewhere no code runs.
