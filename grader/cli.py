@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +45,12 @@ def _print_json(data: Any) -> None:
 def _load(bank_dir: Path | None) -> Bank:
     from grader.loader import load_bank
 
-    result = load_bank(bank_dir or default_bank_dir())
+    folder = bank_dir or default_bank_dir()
+    result = load_bank(folder)
+    if not result.bank.chapters:  # nothing to work with: an empty list or workspace would mislead
+        source = "--bank" if bank_dir else "$GRADE_BANK" if os.environ.get("GRADE_BANK") else "the bank"
+        why = result.problems[0].message if result.problems else "no chapters"
+        raise click.ClickException(f"{source} {folder}: {why}")
     if result.problems:
         click.echo(f"warning: the bank has {len(result.problems)} problem(s); "
                    "run 'grade validate' for details", err=True)

@@ -18,8 +18,9 @@ from grader.course import COURSE_ROOT
 DISTRIBUTION = "lm-workbook-grader"
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 SOURCE_DATE = 1577836800  # ZIP_TIME, for a built wheel
-# files of an installed distribution that describe that install, not the wheel
-INSTALL_ONLY = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
+# the metadata files a wheel carries (an installer adds its own: RECORD, INSTALLER,
+# direct_url.json, uv_cache.json, ...; those describe the install, not the wheel)
+WHEEL_METADATA = ("METADATA", "WHEEL", "entry_points.txt", "top_level.txt")
 # what pyproject.toml builds the wheel from
 BUILD_INPUTS = ("pyproject.toml", "README.md", "grader", "bank", "solutions", "student_templates")
 
@@ -79,7 +80,8 @@ def _repack(dist: metadata.Distribution, folder: Path) -> Path:
     members: list[tuple[str, bytes]] = []
     for file in sorted(dist.files or [], key=str):
         parts = file.parts
-        inside = parts[0] == "grader" or (parts[0] == info and parts[-1] not in INSTALL_ONLY)
+        inside = parts[0] == "grader" or (parts[0] == info and (
+            parts[1:] in [(name,) for name in WHEEL_METADATA] or parts[1:2] == ("licenses",)))
         if not inside or "__pycache__" in parts or ".." in parts:
             continue
         members.append(("/".join(parts), Path(str(file.locate())).read_bytes()))

@@ -122,8 +122,8 @@ def load_bank(bank_dir: Path) -> LoadResult:
     files = sorted(bank_dir.glob("*.yaml")) if bank_dir.is_dir() else []
     if not files:
         why = "no chapter files (*.yaml) found" if bank_dir.is_dir() else (
-            "no bank folder here: grade reads its bank from the checkout it was installed from "
-            "(pip install -e PATH), from $GRADE_BANK or from --bank")
+            "no such folder: a bank is a folder of chapter files (*.yaml); without --bank or "
+            "$GRADE_BANK the grader uses the bank it ships")
         result.problems.append(Problem(str(bank_dir), why))
         return result
     from grader.kernels.spec import KERNELS_FILE, kernel_document, kernel_tasks

@@ -130,8 +130,8 @@ def _header(bank: Bank, assignment: Assignment, chapter: int) -> str:
     if assignment.late_policy:
         lines.append(f"**Late policy:** {late_policy_text(assignment.late_policy)}.")
     lines += ["", "Answer in the cells marked for you, run the check cell below each answer, then "
-              "submit. The check cells import `grader`: install it in this kernel from the course's copy of "
-              "the grader (`pip install -e PATH/TO/lm-workbook-grader`)."]
+              "submit. The check cells import `grader`: install it in this notebook's kernel from the "
+              "wheel your course gives you (`%pip install lm_workbook_grader-<version>-py3-none-any.whl`)."]
     return "\n".join(lines)
 
 

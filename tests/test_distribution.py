@@ -6,6 +6,7 @@ A file missing from the package data fails here."""
 from __future__ import annotations
 
 import glob
+import io
 import json
 import os
 import shutil
@@ -49,12 +50,18 @@ def _course_files() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(wheel, sdist), as ``python -m build`` makes them from the checkout."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """(wheel, sdist, what the build printed), as ``python -m build`` makes them."""
     out = tmp_path_factory.mktemp("dist")
-    _ok(_run(sys.executable, "-m", "build", "--outdir", out, CHECKOUT, cwd=out))
+    run = _run(sys.executable, "-m", "build", "--outdir", out, CHECKOUT, cwd=out)
+    _ok(run)
     (wheel,), (sdist,) = out.glob("*.whl"), out.glob("*.tar.gz")
-    return wheel, sdist
+    return wheel, sdist, run.stdout + run.stderr
+
+
+@pytest.fixture(scope="module")
+def dists(built: tuple[Path, Path, str]) -> tuple[Path, Path]:
+    return built[0], built[1]
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +73,21 @@ def venv(dists: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> 
     return folder / "venv/bin"
 
 
-def test_the_wheel_and_the_sdist_carry_the_course_inside_the_grader(dists):
-    wheel, sdist = dists
+def test_the_wheel_and_the_sdist_carry_the_course_inside_the_grader(built):
+    wheel, sdist, output = built
+    assert "absent from the `packages` configuration" not in output  # a folder pyproject.toml misses
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"grader/course/{name}" for name in _course_files()} <= names
+    assert "lm_workbook_grader-0.1.0.dist-info/licenses/LICENSE" in names
     assert {"grader/schemas/chapter.schema.json", "grader/data/gradescope/setup.sh"} <= names
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"grader"}, tops  # no top-level 'solutions' (or anything else) beside it
     with tarfile.open(sdist) as archive:
         root = archive.getnames()[0].split("/")[0]
         members = {name.removeprefix(f"{root}/") for name in archive.getnames()}
-    assert _course_files() <= members and "pyproject.toml" in members
+    assert _course_files() <= members
+    assert {"pyproject.toml", "LICENSE", "mkdocs.yml", "docs/index.md", "examples/workspace/answers.yaml",
+            "tests/test_distribution.py"} <= members
 
 
 def test_the_installed_wheel_runs_every_command_from_any_folder(venv: Path, tmp_path: Path):
@@ -154,8 +165,17 @@ def test_the_gradescope_zip_of_an_installed_wheel_grades_as_gradescope_runs_it(v
     assert results["score"] == 1.0, results
 
 
+def _repacked(grade: Path, folder: Path, env: dict[str, str] | None = None) -> bytes:
+    """The wheel in the Gradescope zip that ``grade`` (an installed grader) builds."""
+    (folder / "ps.yaml").write_text("name: ps\ntitle: PS\nmode: practice\nitems: ['1.1']\n")
+    _ok(_run(grade, "gradescope-autograder", "ps.yaml", "--out", "a.zip", cwd=folder, env=env))
+    with zipfile.ZipFile(folder / "a.zip") as archive:
+        (name,) = [n for n in archive.namelist() if n.startswith("dist/")]
+        return archive.read(name)
+
+
 @pytest.mark.parametrize("installer", ["pipx", "uv"])
-def test_pipx_and_uv_install_the_wheel_as_a_tool(installer: str, dists, tmp_path: Path):
+def test_pipx_and_uv_install_the_wheel_as_a_tool(installer: str, dists, venv: Path, tmp_path: Path):
     home, bin_dir = tmp_path / "home", tmp_path / "bin"
     env = {**CLEAN_ENV, "PIPX_HOME": str(home), "PIPX_BIN_DIR": str(bin_dir), "UV_TOOL_DIR": str(home),
            "UV_TOOL_BIN_DIR": str(bin_dir), "UV_CACHE_DIR": str(tmp_path / "cache"),
@@ -172,3 +192,13 @@ def test_pipx_and_uv_install_the_wheel_as_a_tool(installer: str, dists, tmp_path
     (tmp_path / "ws/answers.yaml").write_text('"1.1": 34359.74\n')
     checked = json.loads(_ok(_run(grade, "check", "ws", "--json", cwd=tmp_path, env=env)))
     assert checked["items"]["1.1"]["status"] == "correct", checked["items"]["1.1"]
+    # the repacked wheel holds the package and the wheel's own metadata, not the installer's
+    # records (uv's uv_cache.json has a time in it): the same bytes whoever installed it
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    repacked = _repacked(grade, tmp_path / "a", env)
+    assert repacked == _repacked(venv / "grade", tmp_path / "b")
+    names = zipfile.ZipFile(io.BytesIO(repacked)).namelist()
+    assert {n.split("/")[0] for n in names} == {"grader", "lm_workbook_grader-0.1.0.dist-info"}
+    assert sorted(n.split("/", 1)[1] for n in names if ".dist-info/" in n) == [
+        "METADATA", "RECORD", "WHEEL", "entry_points.txt", "licenses/LICENSE", "top_level.txt"]

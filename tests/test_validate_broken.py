@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -199,7 +200,21 @@ def test_a_kernel_section_against_its_schema_is_located(bank_copy):
 
 def test_a_missing_bank_folder_says_where_grade_looks(tmp_path: Path):
     code, output = _validate(tmp_path / "nowhere")
-    assert code == 1 and "no bank folder here" in output and "pip install -e" in output
+    assert code == 1 and "no such folder" in output and "uses the bank it ships" in output
     (tmp_path / "empty").mkdir()
     code, output = _validate(tmp_path / "empty")
     assert code == 1 and "no chapter files (*.yaml) found" in output
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "1.1"], ["init", "WS"], ["errata"]])
+def test_a_bank_that_is_not_there_stops_a_command_instead_of_an_empty_result(tmp_path, monkeypatch, command):
+    """A mistyped $GRADE_BANK or --bank once listed 0 items, or made an empty workspace, and
+    exited 0."""
+    args = [str(tmp_path / "ws") if a == "WS" else a for a in command]
+    monkeypatch.setenv("GRADE_BANK", str(tmp_path / "nowhere"))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and f"$GRADE_BANK {tmp_path / 'nowhere'}: no such folder" in result.output
+    monkeypatch.delenv("GRADE_BANK")
+    result = CliRunner().invoke(main, [*args, "--bank", str(tmp_path)])
+    assert result.exit_code == 1 and f"--bank {tmp_path}: no chapter files" in result.output
+    assert not (tmp_path / "ws").exists()
