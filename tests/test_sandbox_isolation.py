@@ -622,8 +622,10 @@ def test_a_root_container_without_landlock_grades_each_student_as_its_own_user(b
             (subs / name / "count_pairs" / "count_pairs.py").write_text(source)
         (folder / "launch.py").write_text(NO_LANDLOCK)
         env = {k: v for k, v in os.environ.items() if k not in ("GRADE_SANDBOX", "VIRTUAL_ENV")}
+        spec = folder / "private/ps.yaml"  # count_pairs alone: this venv has no torch for the router
+        spec.write_text("name: ps\ntitle: PS\nmode: practice\nitems: ['0.6']\n")
         grade_cmd = [str(venv / "bin/python"), str(folder / "launch.py"), str(venv / "bin/grade"), "batch",
-                     str(subs), "--bank", str(repo / "bank")]
+                     str(subs), "--bank", str(repo / "bank"), "--assignment", str(spec)]
 
         repo.chmod(0o755)  # first as cloned: readable by everyone, so graded work refuses
         refused = subprocess.run([*grade_cmd, "--out", str(folder / "private/out1")], env=env,

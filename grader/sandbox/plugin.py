@@ -36,6 +36,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # not dumpable: a same-user process cannot open /proc/<this pid>/fd, mem or cwd
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    if not _state["config"].get("serve"):  # cold: the zygote imports torch while pytest collects
+        _sandbox().prepare()
 
 
 def _sandbox() -> Sandbox:

@@ -276,12 +276,17 @@ class Sandbox:
     devices: list[str] | None = None
 
     # -- lifecycle ------------------------------------------------------------------
-    def start(self) -> None:
-        """A fresh student process, forked by the zygote (one started for this submission
-        alone when none was given)."""
+    def prepare(self) -> None:
+        """Start the zygote for this submission alone when none was given; it imports its
+        preloads (torch) while the caller goes on (the cold runner collects its tests)."""
         if self.zygote is None:
             self.zygote = Zygote(self.job.preload, self.mode, self.limits, self.job.env())
             self._own_zygote = True
+
+    def start(self) -> None:
+        """A fresh student process, forked by the zygote (see ``prepare``)."""
+        self.prepare()
+        assert self.zygote is not None
         self._start_in(self.zygote)
         self._waiting = f"the module was not imported within {self.limits.startup_timeout_s:g} s"
         hello = self._receive(time.monotonic() + self.limits.startup_timeout_s)
