@@ -35,7 +35,7 @@ from grader.manifest import ManifestItem, manifest_item
 from grader.model import Bank, Item
 from grader.paths import COURSE_ROOT
 from grader.result import Result, error
-from grader.rules.code import grade_code_run
+from grader.rules.code import grade_code_run, sandbox_unavailable
 from grader.sandbox.isolation import require_strong
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import WarmRunner
@@ -241,12 +241,17 @@ def runs_student_code(bank: Bank, assignment: Assignment | None) -> bool:
 
 
 class MissingRequirementError(RuntimeError):
-    """Grading would run code that needs a module this Python lacks (torch, Triton)."""
+    """Grading would run student code where it cannot run: not Linux, or without a module it
+    needs (torch, Triton)."""
 
 
-def require_installed(bank: Bank, assignment: Assignment | None) -> None:
-    """Refuse before grading anything when an item or kernel task graded here needs a module
-    that is not installed: every student would get the same error on it."""
+def require_runnable(bank: Bank, assignment: Assignment | None) -> None:
+    """Refuse before grading anything when student code cannot run here: not Linux (no
+    sandbox), or a module an item or kernel task graded here needs is not installed. Every
+    student would get the same error on it."""
+    unavailable = sandbox_unavailable()
+    if unavailable is not None:
+        raise MissingRequirementError(f"Refusing to grade: {unavailable.feedback[0]}")
     ids = assignment.items if assignment is not None else list(bank.items)
     code = [(i, item.code) for i in ids if (item := bank.items.get(i)) is not None and item.code is not None]
     needs = [missing_requirements(f"Item {i}", spec.requires, "code") for i, spec in code]
@@ -267,8 +272,8 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
     isolation and ``allow_weak`` is not set, ``MissingRequirementError`` when it would need a
     module that is not installed."""
     if runs_student_code(bank, assignment):
+        require_runnable(bank, assignment)
         require_strong(allow_weak, private=(submissions, out, bank.root))  # root: bank/, solutions/
-        require_installed(bank, assignment)
     start = time.monotonic()
     entries = entries_for(bank, assignment)
     fingerprint = bank_fingerprint(bank) + (f"-{assignment.fingerprint()}" if assignment else "")

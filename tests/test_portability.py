@@ -195,6 +195,22 @@ def test_other_platforms_grade_all_but_code_and_say_what_code_needs(tmp_path: Pa
     assert fixed["items"]["0.6"]["status"] == "correct", fixed["items"]["0.6"]
 
 
+@pytest.mark.linux_only
+@pytest.mark.parametrize("target", TARGETS)
+def test_commands_that_run_student_code_refuse_off_linux_with_the_reason(tmp_path: Path, target: str):
+    """A TA's batch of code items and a student's kernel check stop before running anything,
+    saying what they need (simulate() fails on any traceback)."""
+    subs = tmp_path / "subs"
+    assert grade("init", subs / "alice", "--items", "0.6,1.1", "--kernel", KERNEL).exit_code == 0
+    (tmp_path / "ps.yaml").write_text("name: ps\ntitle: PS\nmode: practice\nitems: ['0.6', '1.1']\n")
+    for args in (("batch", subs, "--out", tmp_path / "out", "--assignment", tmp_path / "ps.yaml"),
+                 ("kernel", "check", subs / "alice")):
+        done, _ = simulate(target, tmp_path, *args)
+        assert done.returncode == 1, (args, done.stderr)
+        assert NO_SANDBOX in done.stderr and "WSL 2" in done.stderr, (args, done.stderr)
+    assert not (tmp_path / "out/results").exists() or not any((tmp_path / "out/results").iterdir())
+
+
 def test_a_code_item_off_linux_is_the_graders_error_and_not_cached(tmp_path: Path, monkeypatch):
     """In process, on every platform (CI runs this on Windows and macOS for real)."""
     ws = tmp_path / "ws"
