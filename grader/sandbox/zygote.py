@@ -243,6 +243,7 @@ def _cpu_limit(signum, frame):
 def spawn(request, harness, mode, box, jobs_dir, uid, child, files_as_root=False):
     """Fork one student process for ``request``: (pid to wait for, pid of the child itself)."""
     read_fd, write_fd = os.pipe()
+    zygote = os.getpid()
     pid = os.fork()
     if pid:
         os.close(write_fd)
@@ -275,6 +276,8 @@ def spawn(request, harness, mode, box, jobs_dir, uid, child, files_as_root=False
         # dies with its parent, on every path (set after any change of user, which clears it;
         # seccomp keeps it set)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if mode != "namespaces" and os.getppid() != zygote:  # it died before that line: no signal comes
+            os._exit(70)
         set_limits(limits, mode != "rlimits")
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # pid 1 of its namespace ignores a signal it does not handle: the CPU limit's SIGXCPU
