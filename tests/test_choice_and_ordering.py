@@ -89,3 +89,13 @@ def test_result_json_shape_is_the_per_item_contract():
         "status": "partial", "score": 2.0, "max_score": 4.0,
         "feedback": "Not in the right order.\nTry again.",
     }
+
+
+@given(st.permutations(["A", "B", "C", "D", "E"]))
+def test_no_message_about_an_unreadable_order_gives_the_key_away(order):
+    """An unknown step or a missing one is named in label order, whatever the key's order."""
+    key = OrderingKey(tuple(order))
+    unknown = grade_ordering(key, [*order[:4], "X"]).feedback[0]
+    assert "choose from A, B, C, D, E" in unknown, unknown
+    missing = grade_ordering(key, [order[4], order[0]]).feedback[0]
+    assert f"missing {', '.join(sorted(order[1:4]))}" in missing, missing

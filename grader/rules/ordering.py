@@ -79,7 +79,7 @@ def read_order(steps: Sequence[str], response: object) -> list[str] | Result:
         ids = read_ids(response, steps)
     except SelectionError as exc:
         return error(f"Could not read your order: {exc}.")
-    missing = [i for i in steps if i not in ids]
+    missing = sorted(i for i in steps if i not in ids)  # sorted: ``steps`` may be the key's order
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if missing or repeated:
         parts = []

@@ -15,7 +15,8 @@ class SelectionError(ValueError):
 def read_ids(response: object, known: Sequence[str]) -> list[str]:
     """Turn "B", "A,C", "A C", "CADB" or a YAML list into upper-case ids.
 
-    Raises SelectionError naming unknown ids or a wrong type.
+    Raises SelectionError naming unknown ids or a wrong type. ``known`` may be in the key's
+    order (an ordering's steps): messages list ids sorted, never in that order.
     """
     if isinstance(response, str):
         text = response.strip()
@@ -38,6 +39,6 @@ def read_ids(response: object, known: Sequence[str]) -> list[str]:
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise SelectionError(
-            f"unknown option {', '.join(repr(u) for u in unknown)}; choose from {', '.join(known)}"
+            f"unknown option {', '.join(repr(u) for u in unknown)}; choose from {', '.join(sorted(known))}"
         )
     return ids
