@@ -72,7 +72,7 @@ def parse_answers(text: str, name: str = "answers.yaml") -> AnswerSheet:
         return sheet
     if not isinstance(root, yaml.MappingNode):
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
-        raise WorkspaceError(f"{name} must map item ids to answers (\"1.1\": 34360), "
+        raise WorkspaceError(f"{name} must map item ids to answers (\"1.1\": 52000), "
                              f"but it holds {kind}")
     loader = _AnswersLoader("")
     for key_node, value_node in root.value:

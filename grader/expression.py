@@ -169,7 +169,7 @@ class _Parser:
     def _number(self, match: re.Match[str]) -> float:
         literal = match.group()
         if "," in literal and not _GROUPED.fullmatch(literal):
-            raise self._fail("a comma may only separate groups of three digits (34,360); "
+            raise self._fail("a comma may only separate groups of three digits (52,000); "
                              "use '.' for the decimal point")
         self.pos = match.end()
         exponent = _EXPONENT.match(self.text, self.pos)
@@ -223,7 +223,7 @@ def parse_expression(text: str) -> Parsed:
     rest = text[parser.pos:]
     if rest[:1].isdigit():
         raise parser._fail(f"unexpected '{rest[:12]}' after a complete number; "
-                           "write 34360 or 34,360 without spaces")
+                           "write 52000 or 52,000 without spaces")
     if rest[:1] in (".", "("):
         raise parser._fail(f"unexpected '{rest[:12]}' after a complete number")
     if rest[:1] == ")":
