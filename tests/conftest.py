@@ -1,8 +1,12 @@
 """Shared fixtures: the shipped bank, loaded once. And the ``linux_only`` marker: tests of the
 sandbox (bubblewrap, namespaces, Landlock, seccomp, uid switching, /proc), which code items and
 kernel tasks run in, skip elsewhere with the reason. A module marks itself whole with the line
-``pytestmark = pytest.mark.linux_only``; elsewhere it is then skipped without being imported
-(its imports and skip conditions may use what only Linux has)."""
+``pytestmark = pytest.mark.linux_only`` (or a list holding it); elsewhere it is then skipped
+without being imported (its imports and skip conditions may use what only Linux has).
+
+Stage markers (registered in pyproject.toml): ``slow`` (whole modules of end-to-end tests: the
+quick loop is ``pytest -m "not slow"``), ``sandbox`` (runs student code), ``nbgrader`` (runs the
+real nbgrader), ``gpu`` (needs CUDA). CI runs everything."""
 
 from __future__ import annotations
 
@@ -51,7 +55,7 @@ def bank_copy(tmp_path: Path) -> Path:
 LINUX = sys.platform.startswith("linux")
 LINUX_ONLY = (f"needs Linux (this is {sys.platform}): code items and kernel tasks run in its sandbox "
               "(bubblewrap, namespaces, Landlock, seccomp, uid switching, /proc)")
-_MODULE_MARK = re.compile(r"^pytestmark = pytest\.mark\.linux_only\s*(#.*)?$", re.M)
+_MODULE_MARK = re.compile(r"^pytestmark = .*\bpytest\.mark\.linux_only\b", re.M)
 
 
 class _LinuxOnlyModule(pytest.Module):

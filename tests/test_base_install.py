@@ -15,7 +15,8 @@ import pytest
 from grader.paths import COURSE_ROOT
 from tests.workspace_helpers import CHECKOUT
 
-pytestmark = pytest.mark.linux_only  # a system python3 venv, and a code item in the sandbox
+# a system python3 venv, and a code item in the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]
 
 DEPENDENCIES = ("click", "pyyaml", "jsonschema", "rich")  # the base install less pytest
 

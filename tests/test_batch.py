@@ -21,7 +21,8 @@ from grader.paths import COURSE_ROOT
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import grade, write_answers
 
-pytestmark = pytest.mark.linux_only  # grade batch runs code items in the sandbox
+# grade batch runs code items in the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]
 
 CHECK_KEYS = {"total", "max_total", "items", "mode", "chapters", "warnings"}
 

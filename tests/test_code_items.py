@@ -19,7 +19,7 @@ from grader.paths import COURSE_ROOT
 from grader.rules.code import grade_code_run
 from grader.sandbox.runner import run_tests
 
-pytestmark = pytest.mark.linux_only  # code items run in the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]  # code items run in the sandbox
 
 ROUTER_FIXES = [("probs.topk(1, dim=-1)", "probs.topk(top_k, dim=-1)"),
                 ("torch.softmax(logits, dim=0)", "torch.softmax(logits, dim=-1)")]

@@ -22,7 +22,8 @@ from grader.paths import COURSE_ROOT
 from tests.test_sandbox_isolation import _copier
 from tests.workspace_helpers import CHECKOUT
 
-pytestmark = pytest.mark.linux_only  # a POSIX venv (bin/), bash, the sandbox
+# a POSIX venv (bin/), bash, the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]
 
 REFERENCE = COURSE_ROOT / "solutions/code/count_pairs.py"
 COURSE_FOLDERS = ("bank", "solutions", "student_templates")

@@ -18,7 +18,8 @@ from tests.answer_forms import in_asked_unit
 from tests.test_assign import write_spec
 from tests.workspace_helpers import grade, write_answers
 
-pytestmark = pytest.mark.linux_only  # Gradescope runs autograders on Ubuntu: bash, the sandbox
+# Gradescope runs autograders on Ubuntu: bash, the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]
 
 # The required parts of https://gradescope-autograders.readthedocs.io/en/latest/specs/
 RESULTS_SCHEMA = {

@@ -27,7 +27,8 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.session import sandbox_root
 from tests.workspace_helpers import CHECKOUT
 
-pytestmark = pytest.mark.linux_only  # grade kernel check runs the sandbox
+# grade kernel check runs the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]
 
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 if torch.cuda.is_available():

@@ -22,7 +22,8 @@ from grader.paths import COURSE_ROOT
 from grader.release_scan import find_secrets
 from tests.workspace_helpers import check_json, grade
 
-pytestmark = pytest.mark.linux_only  # kernel tasks are checked in the sandbox
+# kernel tasks are checked in the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]
 
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 if torch.cuda.is_available():  # scores below assume performance is not measured

@@ -22,7 +22,8 @@ from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox, Zygote
 
-pytestmark = pytest.mark.linux_only  # kernel tasks are timed in the sandbox
+# kernel tasks are timed in the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]
 
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 

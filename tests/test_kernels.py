@@ -23,7 +23,8 @@ from grader.kernels.spec import load_kernel_tasks, traffic
 from grader.kernels.static import forbidden_uses
 from grader.paths import COURSE_ROOT
 
-pytestmark = pytest.mark.linux_only  # kernel tasks are checked in the sandbox
+# kernel tasks are checked in the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]
 
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 pytest.importorskip("triton", reason="Triton kernels are checked by its interpreter (pip install '.[test]')")

@@ -15,7 +15,8 @@ from grader.kernels.roofline import find_device
 from grader.kernels.spec import load_kernel_tasks
 from grader.paths import COURSE_ROOT
 
-pytestmark = pytest.mark.linux_only  # CUDA, and the sandbox
+# CUDA, and the sandbox
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox, pytest.mark.gpu]
 
 torch = pytest.importorskip("torch", reason="kernel tasks need torch (pip install '.[test]')")
 if not torch.cuda.is_available():

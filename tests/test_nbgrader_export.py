@@ -17,6 +17,8 @@ from nbgrader.api import Gradebook
 from grader.paths import COURSE_ROOT
 from tests.workspace_helpers import grade
 
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]  # runs the real nbgrader
+
 SPEC = """\
 name: ps1
 title: Problem set 1

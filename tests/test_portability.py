@@ -21,13 +21,12 @@ import pytest
 
 import grader
 from grader.instance import key_entry
+from grader.paths import COURSE_ROOT
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import check_json, grade, write_answers
 
-try:
-    from grader.paths import COURSE_ROOT
-except ImportError:  # before the rename
-    from grader.paths import REPO_ROOT as COURSE_ROOT  # type: ignore[attr-defined,no-redef]
+pytestmark = [pytest.mark.slow]  # the CLI in a Python playing other platforms
+
 
 # Run as ``python -c SIMULATE TARGET MODULES_OUT ARGS...``: the grade command ARGS on TARGET.
 SIMULATE = r'''

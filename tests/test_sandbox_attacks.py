@@ -17,7 +17,7 @@ from grader.sandbox.isolation import NAMESPACES, RLIMITS, isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import run_tests
 
-pytestmark = pytest.mark.linux_only  # the sandbox itself
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]  # the sandbox itself
 
 REFERENCE = (COURSE_ROOT / "solutions/code/count_pairs.py").read_text()
 PUBLIC = COURSE_ROOT / "student_templates/count_pairs/test_count_pairs_public.py"

@@ -12,7 +12,7 @@ from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox, SandboxFailure, StudentError
 
-pytestmark = pytest.mark.linux_only  # the sandbox itself
+pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]  # the sandbox itself
 
 STUDENT = b'''
 import os

@@ -16,6 +16,8 @@ from grader.workspace import write_workspace
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import check_json, grade, write_answers
 
+pytestmark = [pytest.mark.slow]  # whole workspaces through the CLI, code items in the sandbox
+
 
 def test_graded_workspace_checks_format_only(tmp_path: Path, bank):
     manifest = Manifest(mode="graded", title="Assignment 1",
