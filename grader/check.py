@@ -27,6 +27,7 @@ from grader.rules.choice import ChoiceKey, read_choice
 from grader.rules.numeric import read_numeric
 from grader.rules.ordering import read_order
 from grader.state import check_state
+from grader.status import Status
 from grader.workspace import Workspace
 
 PENDING = "Readable. Graded on submission."
@@ -96,8 +97,8 @@ class CheckReport:
 
 def as_pending(result: Result) -> Result:
     """Graded mode: a gradable run is reported, and graded on submission."""
-    if result.status in ("correct", "partial", "incorrect"):
-        return Result("pending", 0.0, (*result.feedback[result.status == "correct":], PENDING))
+    if result.status.judged:  # "Correct." is not said before the due date
+        return Result(Status.PENDING, 0.0, (*result.feedback[result.status.passed:], PENDING))
     return result
 
 
@@ -141,7 +142,7 @@ def check_format(entry: ManifestItem, response: object) -> Result:
         if reading.matched == "unit":  # a wrong unit is a format problem here
             return error(reading.feedback[0])
         return reading
-    return Result("pending", 0.0, (PENDING,))
+    return Result(Status.PENDING, 0.0, (PENDING,))
 
 
 def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> Result:
@@ -166,9 +167,9 @@ def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> 
 
 def coach(item: Item, result: Result, after: ItemProgress) -> tuple[str | None, str | None]:
     """The next hint for a wrong answer, or the worked solution for a right one."""
-    if result.status == "correct":
+    if result.status.passed:
         return None, item.derivation
-    if result.status in ("incorrect", "partial") and item.hints:
+    if result.status.judged and item.hints:  # judged, not passed: a wrong answer
         k = max(1, min(after.wrong_answers, len(item.hints)))
         return f"Hint {k}/{len(item.hints)}: {item.hints[k - 1]}", None
     return None, None
@@ -248,7 +249,7 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
         newly = False
         if progress is not None:
             before = record(progress, entry.id, result.status, result.score, response)
-            newly = result.status == "correct" and before.status != "correct"
+            newly = result.status.passed and not before.passed
             if item is not None:
                 hint, derivation = coach(item, result, progress.of(entry.id))
         report.outcomes.append(ItemOutcome(entry, result, hint, derivation, newly))

@@ -66,7 +66,7 @@ def check_format(item_id: str, answer: object, params: Mapping[str, float] | Non
         raise AssertionError(f"No answer yet: set the answer variable of {item_id} in the cell above.")
     entry = manifest_item(_item(item_id), params)
     result = _format_result(entry, as_response(answer))
-    if result.status == "error" or result.status == "unanswered":
+    if not result.status.answered:
         raise AssertionError(" ".join(result.feedback))
     print(f"{item_id}: your answer can be read. It is graded when you submit.")
 

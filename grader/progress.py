@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.state import read_state, write_state
+from grader.status import Status
 
 PROGRESS_NAME = "progress.json"
 
@@ -25,6 +26,18 @@ class ItemProgress:
     wrong_answers: int = 0
     last_answer: str | None = None
     ever_correct: bool = False
+
+    @property
+    def passed(self) -> bool:
+        """The latest check was right (a label progress.json does not know is not)."""
+        status = Status.lookup(self.status)
+        return status is not None and status.passed
+
+    @property
+    def answered(self) -> bool:
+        """The latest check found an answer (readable, in a graded workspace)."""
+        status = Status.lookup(self.status)
+        return status is not None and status.answered
 
 
 @dataclass
@@ -59,17 +72,19 @@ def load_progress(state_dir: Path) -> tuple[Progress, str | None]:
         return Progress(), f"{path} was unreadable ({type(exc).__name__}); progress starts afresh"
 
 
-def record(progress: Progress, item_id: str, status: str, score: float, response: object) -> ItemProgress:
+def record(progress: Progress, item_id: str, status: Status | str, score: float,
+           response: object) -> ItemProgress:
     """Record one graded item; returns its state *before* this check."""
+    status = Status(status)
     before = progress.of(item_id)
     now = ItemProgress(**asdict(before))
     fingerprint = answer_fingerprint(response)
     is_new = fingerprint != before.last_answer
-    if status in ("incorrect", "partial") and is_new:
+    if status.judged and not status.passed and is_new:  # a new wrong answer: the next hint
         now.wrong_answers += 1
-    now.status, now.score, now.last_answer = status, score, fingerprint
+    now.status, now.score, now.last_answer = status.label, score, fingerprint
     now.checks += 1
-    now.ever_correct = before.ever_correct or status == "correct"
+    now.ever_correct = before.ever_correct or status.passed
     progress.items[item_id] = now
     return before
 
@@ -101,7 +116,7 @@ def mastery(entries: list[tuple[str, int]], progress: Progress,
     for item_id, chapter in entries:
         state = progress.of(item_id)
         row = rows.setdefault(chapter, [0, 0, 0])
-        row[0] += state.status == "correct"
-        row[1] += state.status not in ("unanswered", "error")
+        row[0] += state.passed
+        row[1] += state.answered
         row[2] += 1
     return [ChapterMastery(ch, (titles or {}).get(ch, ""), *row) for ch, row in rows.items()]

@@ -5,36 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# "pending" is only for graded workspaces checked locally: readable, graded on submission.
-# The last six are how sandboxed code can fail; each scores zero for its item.
-STATUSES = ("correct", "partial", "incorrect", "unanswered", "error", "pending",
-            "timeout", "memory_limit", "crashed", "output_limit", "forbidden", "tampered")
+from grader.status import Status
 
 
 @dataclass(frozen=True)
 class Result:
     """What a rule says about one response.
 
-    ``score`` is the fraction of the item's points earned, in [0, 1]. ``matched``
-    names what the answer was recognised as (a reading such as "binary", or the
-    label of a known mistake) for item analysis.
+    ``status`` is a ``Status`` (given as one or as its label). ``score`` is the fraction of
+    the item's points earned, in [0, 1]. ``matched`` names what the answer was recognised as
+    (a reading such as "binary", or the label of a known mistake) for item analysis.
     """
 
-    status: str
+    status: Status
     score: float
     feedback: tuple[str, ...] = ()
     matched: str | None = None
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
+        status = Status.lookup(self.status)
+        if status is None:
             raise ValueError(f"unknown status {self.status!r}")
+        object.__setattr__(self, "status", status)
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"score {self.score} outside [0, 1]")
 
     def to_json(self, max_score: float = 1.0) -> dict[str, Any]:
         """The per-item JSON shape shared by ``check --json`` and batch results."""
         return {
-            "status": self.status,
+            "status": self.status.label,
             "score": round(self.score * max_score, 6),
             "max_score": max_score,
             "feedback": "\n".join(self.feedback),

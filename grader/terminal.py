@@ -10,16 +10,7 @@ from rich.text import Text
 
 from grader.check import CheckReport
 from grader.progress import ChapterMastery
-
-STATUS_STYLE = {
-    "correct": ("✓ correct", "green"), "partial": ("◐ partial", "yellow"),
-    "incorrect": ("✗ incorrect", "red"), "unanswered": ("· unanswered", "dim"),
-    "error": ("! error", "magenta"), "pending": ("… pending", "cyan"),
-    # how sandboxed code fails (result.STATUSES): each scores zero for its item
-    "timeout": ("⏱ timeout", "red"), "memory_limit": ("! memory limit", "red"),
-    "crashed": ("! crashed", "red"), "output_limit": ("! output limit", "red"),
-    "forbidden": ("⛔ forbidden", "red"), "tampered": ("! tampered", "red"),
-}
+from grader.status import Status
 
 
 def _one_paragraph(text: str) -> str:
@@ -43,17 +34,17 @@ def print_check(report: CheckReport, console: Console, titles: dict[int, str],
         table.add_row("", "", Text(_points(earned, possible), style="bold"),
                       Text(f"Chapter {chapter} · {titles.get(chapter, '')}", style="bold"))
         for o in outcomes:
-            label, style = STATUS_STYLE[o.result.status]
+            status = o.result.status
             lines = [_one_paragraph(line) for line in o.result.feedback]
             if o.hint:
                 lines.append(_one_paragraph(o.hint))
-            table.add_row(o.entry.id, Text(label, style=style), _points(o.earned, o.entry.points),
-                          Text("\n".join(lines)))
+            table.add_row(o.entry.id, Text(status.terminal, style=status.style),
+                          _points(o.earned, o.entry.points), Text("\n".join(lines)))
     console.print(table)
     for warning in report.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
-    counts = {s: sum(o.result.status == s for o in report.outcomes) for s in STATUS_STYLE}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    counts = {s: sum(o.result.status is s for o in report.outcomes) for s in Status}
+    summary = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n)
     console.print(Text(f"Total {report.total:g} / {report.max_total:g}  ({summary})", style="bold"))
     if report.mode == "graded":
         console.print("Graded workspace: answers were checked for format only. "

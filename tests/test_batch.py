@@ -255,7 +255,8 @@ def test_report_renders_student_text_inert(tmp_path: Path, bank):
     link or extra table cell comes through, raw or rendered."""
     from markdown_it import MarkdownIt
 
-    from grader.batch_outputs import report_md
+    from grader.reporters import ClassResults, StudentResult
+    from grader.reporters.report_md import report_md
 
     subs = tmp_path / "submissions"
     subs.mkdir()
@@ -267,7 +268,8 @@ def test_report_renders_student_text_inert(tmp_path: Path, bank):
     docs = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
     docs.append({**docs[0], "student": "<img src=x onerror=alert(1)>|![t](http://e/x.png)",
                  "status": "error", "error": "bad YAML near '" + "\n".join(HOSTILE) + "'"})
-    for report in ((out / "report.md").read_text(), report_md(docs)):
+    rendered = report_md(ClassResults(tuple(StudentResult.from_json(d) for d in docs)))
+    for report in ((out / "report.md").read_text(), rendered):
         assert "<img" not in report and "![" not in report and "<http" not in report and "<!--" not in report
         rows = [line for line in report.splitlines() if line.startswith("|")]
         assert len(rows) == 2 + len(docs[0]["items"]) and all(_unescaped_pipes(r) == 6 for r in rows), rows

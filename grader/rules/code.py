@@ -10,21 +10,11 @@ import sys
 from typing import TYPE_CHECKING
 
 from grader.result import Result
+from grader.status import Status
 
 if TYPE_CHECKING:  # the sandbox is imported only where code runs: Linux (sandbox_unavailable)
     from grader.sandbox.runner import CodeRun
 
-FATAL_MESSAGES = {
-    "timeout": "Stopped: your code ran too long ({detail}). Look for an infinite loop or "
-               "an algorithm much slower than linear.",
-    "memory_limit": "Stopped: your code used too much memory ({detail}).",
-    "crashed": "Stopped: the process running your code exited ({detail}). Do not call exit() "
-               "or os._exit() in your module.",
-    "output_limit": "Stopped: your code wrote too much ({detail}). Remove large prints or files.",
-    "forbidden": "Stopped: your code tried something the grader does not allow ({detail}): "
-                 "no network, subprocesses, ctypes or signals.",
-    "tampered": "Stopped: the grader's channel to your code was disturbed ({detail}).",
-}
 GRADER_FAILURE = ("The grader could not test your code here ({detail}). This is not a problem in "
                   "your code: tell whoever runs the grader (installing the grader again brings "
                   "what it needs).")
@@ -57,9 +47,10 @@ def grade_code_run(run: CodeRun, show_messages: bool, label: str = "tests") -> R
     """Score = passed / total cases; any sandbox failure scores zero with its own status."""
     if run.fatal is not None:
         kind, detail = run.fatal
-        if kind == "grader":  # an error of the grader's, not graded, never cached
+        status = Status.lookup(kind)
+        if status is None or status.stopped is None:  # "grader": its error, not graded, never cached
             return Result("error", 0.0, (GRADER_FAILURE.format(detail=detail),), matched="grader")
-        return Result(kind, 0.0, (FATAL_MESSAGES[kind].format(detail=detail),), matched=kind)
+        return Result(status, 0.0, (status.stopped.format(detail=detail),), matched=kind)
     if run.import_error is not None:
         err = run.import_error
         return Result("error", 0.0, (f"Your module could not be imported: {err.get('type')}: "
