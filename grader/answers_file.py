@@ -1,10 +1,10 @@
 """Read a student's ``answers.yaml`` (item id -> answer) without trusting it.
 
-Every scalar is read as a string (PyYAML's base loader resolves no tags), so
-``1.1: 34360`` keeps the id ``"1.1"`` and the answer text ``"34360"`` exactly as
-typed; the grading rules parse the text themselves. The file is capped in size,
-must be UTF-8, and must be a mapping. Answers given twice are reported, not
-silently overwritten.
+Every scalar is read as a string (no tag is resolved), so ``1.1: 34360`` keeps the
+id ``"1.1"`` and the answer text ``"34360"`` exactly as typed; the grading rules
+parse the text themselves. The file is read by ``grader.fileio``: capped in size,
+UTF-8, no anchors or aliases, no deep nesting; and it must be a mapping. Answers
+given twice are reported, not silently overwritten.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from pathlib import Path
 
 import yaml
 
+from grader.fileio import YamlError, compose_yaml, construct_yaml, read_capped
+
 MAX_ANSWERS_BYTES = 256 * 1024
 MAX_LIST = 64
 _BLANK = {"", "~", "null", "Null", "NULL"}
-_Base = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 class WorkspaceError(Exception):
@@ -44,10 +45,6 @@ class WrongShape:
                 "or a list of option ids such as [A, C].")
 
 
-class _AnswersLoader(_Base):  # type: ignore[misc, valid-type]
-    """Strings only; remembers the line of each top-level key and repeated keys."""
-
-
 def _shape(value: object) -> object:
     """None for YAML's null spellings, a string, a flat list of strings, or WrongShape."""
     if isinstance(value, str):
@@ -61,12 +58,13 @@ def _shape(value: object) -> object:
     return WrongShape("a mapping (key: value pairs)" if isinstance(value, dict) else "not text")
 
 
-def parse_answers(text: str, name: str = "answers.yaml") -> AnswerSheet:
-    """Parse the text of an answers file; raise WorkspaceError when it is unusable."""
+def parse_answers(text: str | bytes, name: str = "answers.yaml") -> AnswerSheet:
+    """Parse an answers file's text (or its bytes, UTF-8); raise WorkspaceError when it is
+    unusable."""
     try:
-        root = yaml.compose(text, Loader=_AnswersLoader)
-    except yaml.YAMLError as exc:
-        raise WorkspaceError(_yaml_message(exc, name)) from None
+        root = compose_yaml(text, label=name, max_bytes=MAX_ANSWERS_BYTES, strings=True)
+    except YamlError as exc:
+        raise WorkspaceError(_yaml_message(exc)) from None
     sheet = AnswerSheet()
     if root is None:
         return sheet
@@ -74,7 +72,6 @@ def parse_answers(text: str, name: str = "answers.yaml") -> AnswerSheet:
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
         raise WorkspaceError(f"{name} must map item ids to answers (\"1.1\": 52000), "
                              f"but it holds {kind}")
-    loader = _AnswersLoader("")
     for key_node, value_node in root.value:
         line = key_node.start_mark.line + 1
         if not isinstance(key_node, yaml.ScalarNode):
@@ -84,20 +81,20 @@ def parse_answers(text: str, name: str = "answers.yaml") -> AnswerSheet:
             sheet.duplicates.setdefault(item_id, [sheet.lines[item_id]]).append(line)
         sheet.lines[item_id] = line
         try:
-            value = loader.construct_object(value_node, deep=True)
-        except (yaml.YAMLError, TypeError, RecursionError):
+            value = construct_yaml(value_node, label=name, strings=True)
+        except YamlError:
             raise WorkspaceError(f"{name} line {line}: the answer to {item_id} is not a number, "
                                  "text or a list of option ids") from None
         sheet.answers[item_id] = _shape(value)
     return sheet
 
 
-def _yaml_message(exc: yaml.YAMLError, name: str) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    message = f"{name}{where} is not valid YAML: {problem}"
-    if "mapping values" in problem or "found character" in problem or "expected" in problem:
+def _yaml_message(exc: YamlError) -> str:
+    message = str(exc)
+    if exc.kind == "encoding":
+        message += "; save it as UTF-8"
+    elif exc.kind == "yaml" and any(w in exc.problem for w in ("mapping values", "found character",
+                                                                "expected", "aliases")):
         message += (". Put quotes around an answer that contains ': ' or starts with one of "
                     "[ { * & ! | > % @ ` (e.g. \"4.2\": \"*2\")")
     return message
@@ -106,15 +103,9 @@ def _yaml_message(exc: yaml.YAMLError, name: str) -> str:
 def read_answers(path: Path) -> AnswerSheet:
     """Read and parse ``path``; every failure is a WorkspaceError with a clear reason."""
     try:
-        size = path.stat().st_size
+        data = read_capped(path, label=path.name, max_bytes=MAX_ANSWERS_BYTES)
     except FileNotFoundError:
         raise WorkspaceError(f"{path} does not exist; 'grade init' creates it") from None
-    if size > MAX_ANSWERS_BYTES:
-        raise WorkspaceError(f"{path.name} is too large ({size} bytes; at most {MAX_ANSWERS_BYTES})")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise WorkspaceError(f"{path.name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
-                             f"offset {exc.start}); save it as UTF-8") from None
-    return parse_answers(text, path.name)
+    except YamlError as exc:
+        raise WorkspaceError(_yaml_message(exc)) from None
+    return parse_answers(data, path.name)

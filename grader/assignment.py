@@ -18,9 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
+from grader.fileio import YamlError, read_capped, read_yaml, schema_problems
 from grader.instance import key_entry, sample_variant
 from grader.kernel_items import kernel_entry
 from grader.manifest import Manifest, ManifestItem, manifest_item
@@ -28,23 +26,6 @@ from grader.model import Bank
 from grader.roster import read_roster
 
 MAX_SPEC_BYTES = 256 * 1024
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-
-
-class _SpecLoader(yaml.SafeLoader):
-    """The safe loader, minus timestamps (a due date stays the text the instructor wrote) and
-    minus aliases (a few nested ``*refs`` in 1 KB could expand to gigabytes)."""
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.YAMLError("YAML aliases (*name) are not allowed in a spec")
-        return super().compose_node(parent, index)
-
-
-_SpecLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 
 class AssignmentError(ValueError):
@@ -96,13 +77,9 @@ class Assignment:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
+def assignment_schema() -> dict[str, Any]:
     text = resources.files("grader").joinpath("schemas/assignment.schema.json").read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
-
-
-def _where(err: jsonschema.ValidationError) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+    return json.loads(text)
 
 
 def resolve_items(bank: Bank, selectors: list[Any]) -> dict[str, float]:
@@ -164,9 +141,9 @@ def _check_due(due: str | None) -> None:
 
 def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None = None) -> Assignment:
     """Validate a parsed spec and resolve its items and roster (relative to ``base``)."""
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    errors = schema_problems(doc, assignment_schema())
     if errors:
-        raise AssignmentError(f"{_where(errors[0])}: {errors[0].message}")
+        raise AssignmentError(": ".join(errors[0]))
     _check_due(doc.get("due"))
     roster: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -191,15 +168,17 @@ def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None =
 def load_assignment(path: Path, bank: Bank) -> Assignment:
     """Read and resolve a spec file; every failure is an AssignmentError naming the file."""
     try:
-        data = path.read_bytes()
-        if len(data) > MAX_SPEC_BYTES:
-            raise AssignmentError(f"{path} is too large ({len(data)} bytes)")
-        doc = yaml.load(data.decode("utf-8"), Loader=_SpecLoader)
+        # dates stay the text the instructor wrote; anchors and aliases are refused (a few
+        # nested *refs in 1 KB could expand to gigabytes)
+        doc = read_yaml(read_capped(path, label=str(path), max_bytes=MAX_SPEC_BYTES), label=path.name,
+                        max_bytes=MAX_SPEC_BYTES, timestamps=False)
         return assignment_from_dict(doc, bank, path.parent, path)
     except OSError as exc:
         raise AssignmentError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise AssignmentError(f"{path.name} is not readable YAML: {str(exc).splitlines()[0]}") from None
+    except YamlError as exc:
+        if exc.kind == "size":
+            raise AssignmentError(str(exc)) from None
+        raise AssignmentError(f"{path.name} is not readable YAML: {exc.detail}") from None
     except AssignmentError as exc:
         raise AssignmentError(f"{path.name}: {exc}") from None
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import queue
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader import fileio
 from grader.answers_file import AnswerSheet, WorkspaceError, read_answers
 from grader.assignment import Assignment, student_manifest
 from grader.check import CheckReport, ItemOutcome, grade_practice
@@ -146,17 +146,10 @@ def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], p
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:  # Ctrl-C mid-write included: leave no half-written temporary behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write one of the class's files (results, grades, reports) with ``grader.fileio.
+    write_atomic``: a reader never sees half a file; missing folders are created, and the file
+    is readable by the grader's user only."""
+    fileio.write_atomic(path, text, mode=0o600, parents=True)
 
 
 def result_path(out: Path, student: str) -> Path:

@@ -9,7 +9,6 @@ import json
 import re
 import shlex
 import sys
-import threading
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
@@ -21,7 +20,7 @@ from grader.paths import COURSE_ROOT
 from grader.result import Result, error
 from grader.rules.code import grade_code_run, sandbox_unavailable
 from grader.sandbox.limits import Limits
-from grader.state import read_state, write_state
+from grader.state import read_state, update_state
 
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"  # CPU builds: no GBs of CUDA packages
 
@@ -56,7 +55,6 @@ def missing_requirements(what: str, modules: Iterable[str], extra: str) -> Resul
 
 
 CODE_RESULTS = "code_results.json"  # in the workspace's .grade folder
-_CACHE_LOCK = threading.Lock()  # code items are checked side by side; each adds its entry
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_FILES = 16
@@ -131,11 +129,21 @@ def cached_result(cache: Path | None, item_id: str, digest: str) -> Result | Non
 def remember_result(cache: Path | None, item_id: str, digest: str, result: Result) -> None:
     if cache is None:
         return
-    with _CACHE_LOCK:
-        doc = _read_cache(cache)
-        doc[item_id] = {"digest": digest, "status": result.status, "score": result.score,
-                        "feedback": list(result.feedback)}
-        write_state(cache.parent, cache.name, json.dumps(doc, indent=1))
+    entry = {"digest": digest, "status": result.status, "score": result.score,
+             "feedback": list(result.feedback)}
+
+    def add(text: str | None) -> str:
+        try:
+            doc = json.loads(text or "{}")
+        except ValueError:
+            doc = {}
+        doc = doc if isinstance(doc, dict) else {}
+        doc[item_id] = entry
+        return json.dumps(doc, indent=1)
+
+    # code items and kernel tasks finish side by side (threads), and two checks of one
+    # workspace may run at once (processes): the update holds the cache's lock
+    update_state(cache.parent, cache.name, add)
 
 
 def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bool,

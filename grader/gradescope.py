@@ -23,6 +23,7 @@ from grader.batch import RunnerPool, error_document, grade_submission, runs_stud
 from grader.batch_outputs import gradescope_results
 from grader.code_items import TORCH_CPU_INDEX
 from grader.distribution import WheelError, add_member, grader_wheel
+from grader.fileio import atomic_file
 from grader.intake import Submission, valid_student_id
 from grader.model import Bank
 from grader.sandbox.isolation import WeakSandboxError, require_strong
@@ -87,12 +88,9 @@ def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path,
         entries.append((roster[0], roster[1].read_bytes(), False))
     entries.append(wheel_entry)
     entries += [(name, path.read_bytes(), False) for name, path in _course_files(bank_dir.resolve())]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with zipfile.ZipFile(tmp, "w") as archive:
+    with atomic_file(out, parents=True) as fh, zipfile.ZipFile(fh, "w") as archive:
         for name, data, executable in entries:
             add_member(archive, name, data, executable)
-    tmp.replace(out)
     return [name for name, _data, _x in entries]
 
 

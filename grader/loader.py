@@ -6,27 +6,18 @@ item id and the path inside the item, and the other files still load.
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import yaml
-
-from grader import user_cache
+from grader import fileio, user_cache
 from grader.model import ITEM_TYPES, Bank, Chapter, build_item, parse_errata
 from grader.problems import Problem
 
-if TYPE_CHECKING:  # imported when a schema is checked: a cached bank needs none (grader.user_cache)
-    import jsonschema
-
 MAX_FILE_BYTES = 1 << 20
-# libyaml's safe loader when PyYAML was built with it (same safety, ~10x faster).
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BRANCH = {"derive": "derive_item", "trace": "trace_item", "design": "design_item",
            "build": "code_item", "debug": "code_item"}
 
@@ -45,68 +36,45 @@ def chapter_schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _validator(branch: str | None) -> jsonschema.Draft202012Validator:
-    import jsonschema
-
-    schema = chapter_schema()
-    if branch is not None:
-        schema = {"$defs": schema["$defs"],
-                  "allOf": [{"$ref": "#/$defs/common"}, {"$ref": f"#/$defs/{branch}"}]}
-    return jsonschema.Draft202012Validator(schema)
-
-
-def _path(parts: Iterator[Any] | list[Any]) -> str:
-    out = "$"
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}"
-    return out
+def _branch_schema(branch: str) -> dict[str, Any]:
+    """The schema of one item type (kept, so its validator is built once)."""
+    return {"$defs": chapter_schema()["$defs"],
+            "allOf": [{"$ref": "#/$defs/common"}, {"$ref": f"#/$defs/{branch}"}]}
 
 
 def schema_problems(doc: Any, file: str) -> list[Problem]:
     """Schema violations of one chapter document, located by item id and path."""
     problems: list[Problem] = []
     bad_items: set[int] = set()
-    for err in _validator(None).iter_errors(doc):
-        path = list(err.absolute_path)
+    for path, message in fileio.schema_errors(doc, chapter_schema()):
         if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
             bad_items.add(path[1])
             continue
-        problems.append(Problem(file, err.message, path=_path(path)))
+        problems.append(Problem(file, message, path=fileio.json_path(path)))
     for index in sorted(bad_items):
         raw = doc["items"][index]
         item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         kind = raw.get("type") if isinstance(raw, dict) else None
+        # Paths are inside the item when it has an id to name it by, else from the file's root.
+        prefix: list[str | int] = [] if item_id else ["items", index]
         if kind not in ITEM_TYPES:
             problems.append(Problem(file, f"type must be one of {', '.join(ITEM_TYPES)}, got {kind!r}",
-                                    item=item_id, path=_path([] if item_id else ["items", index]) + ".type"))
+                                    item=item_id, path=fileio.json_path([*prefix, "type"])))
             continue
-        # Paths are inside the item when it has an id to name it by, else from the file's root.
-        prefix = [] if item_id else ["items", index]
-        for err in sorted(_validator(_BRANCH[kind]).iter_errors(raw), key=lambda e: list(e.path)):
-            problems.append(Problem(file, err.message, item=item_id,
-                                    path=_path([*prefix, *err.absolute_path])))
+        for where, message in fileio.schema_problems(raw, _branch_schema(_BRANCH[kind]), prefix=prefix):
+            problems.append(Problem(file, message, item=item_id, path=where))
     return problems
 
 
 def read_yaml(path: Path, label: str, data: bytes | None = None) -> tuple[Any, list[Problem]]:
-    """Parse one YAML file with the safe loader, capping its size (``data``: its bytes, already
-    read, as ``path.read_text`` would decode them)."""
+    """Parse one bank file (``data``: its bytes, already read) with ``grader.fileio.read_yaml``;
+    a failure is a problem of the file."""
     try:
-        size = path.stat().st_size if data is None else len(data)
-        if size > MAX_FILE_BYTES:
-            return None, [Problem(label, f"file is too large ({size} bytes; limit {MAX_FILE_BYTES})")]
-        if data is None:
-            text = path.read_text(encoding="utf-8")
-        else:
-            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
-        return yaml.load(text, Loader=_SafeLoader), []  # CSafeLoader/SafeLoader only
-    except UnicodeDecodeError as exc:
-        return None, [Problem(label, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        return None, [Problem(label, f"invalid YAML: {where}{getattr(exc, 'problem', exc)}")]
-    except (OSError, RecursionError) as exc:
+        return fileio.read_yaml(path if data is None else data, label=label, max_bytes=MAX_FILE_BYTES), []
+    except fileio.YamlError as exc:
+        return None, [Problem(label, f"invalid YAML: {exc.detail}" if exc.kind == "yaml"
+                              else f"file is {exc.problem}")]
+    except OSError as exc:
         return None, [Problem(label, f"could not read: {exc}")]
 
 

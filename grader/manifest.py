@@ -14,21 +14,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import yaml
+from typing import Any
 
 from grader import user_cache
 from grader.answers_file import WorkspaceError
+from grader.fileio import YamlError, dump_yaml, read_capped, read_yaml, schema_problems, write_atomic
 from grader.model import Item
-
-if TYPE_CHECKING:  # imported when the schema is checked: a known manifest needs none (grader.user_cache)
-    import jsonschema
 
 MANIFEST_NAME = "grade.yaml"
 MODES = ("practice", "graded")
 MAX_MANIFEST_BYTES = 512 * 1024
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _HEADER = ("# Workspace manifest written by 'grade'. It lists the items of this workspace\n"
            "# and holds no answers. Do not edit it: write your answers in answers.yaml.\n")
 
@@ -124,21 +119,18 @@ def manifest_item(item: Item, params: Mapping[str, float] | None = None,
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
-    import jsonschema
-
+def manifest_schema() -> dict[str, Any]:
     text = resources.files("grader").joinpath("schemas/manifest.schema.json").read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
+    return json.loads(text)
 
 
 def manifest_from_dict(doc: Any, name: str = MANIFEST_NAME, validated: bool = False) -> Manifest:
     """Validate a parsed manifest against its schema (unless ``validated``: it passed before)
     and build it."""
-    errors = [] if validated else sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    errors = [] if validated else schema_problems(doc, manifest_schema())
     if errors:
-        err = errors[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
-        raise WorkspaceError(f"{name} is not a valid workspace manifest: ${where}: {err.message}")
+        where, message = errors[0]
+        raise WorkspaceError(f"{name} is not a valid workspace manifest: {where}: {message}")
     items, kernels = (tuple(ManifestItem(
         id=i["id"], type=i["type"], chapter=i["chapter"], title=i["title"], points=float(i["points"]),
         unit=i.get("unit"), params={k: float(v) for k, v in i.get("params", {}).items()},
@@ -156,16 +148,13 @@ def manifest_from_dict(doc: Any, name: str = MANIFEST_NAME, validated: bool = Fa
 def read_manifest(path: Path) -> Manifest:
     """Read ``grade.yaml``; every failure is a WorkspaceError naming the problem."""
     try:
-        data = path.read_bytes()
+        data = read_capped(path, label=path.name, max_bytes=MAX_MANIFEST_BYTES)
+        doc = read_yaml(data, label=path.name, max_bytes=MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         raise WorkspaceError(f"{path} does not exist: this is not a workspace "
                              "('grade init DIR' creates one)") from None
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise WorkspaceError(f"{path.name} is too large ({len(data)} bytes)")
-    try:
-        doc = yaml.load(data.decode("utf-8"), Loader=_SafeLoader)
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise WorkspaceError(f"{path.name} cannot be read: {str(exc).splitlines()[0]}") from None
+    except YamlError as exc:
+        raise WorkspaceError(str(exc)) from None
     key = user_cache.manifest_key(data)  # None unless the user's cache is on (student commands)
     if key is not None and user_cache.manifest_known_valid(key):
         return manifest_from_dict(doc, path.name, validated=True)
@@ -176,5 +165,5 @@ def read_manifest(path: Path) -> Manifest:
 
 
 def write_manifest(path: Path, manifest: Manifest) -> None:
-    text = yaml.safe_dump(manifest.to_dict(), sort_keys=False, allow_unicode=True, width=100)
-    path.write_text(_HEADER + text, encoding="utf-8")
+    text = dump_yaml(manifest.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+    write_atomic(path, _HEADER + text)

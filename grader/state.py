@@ -8,7 +8,9 @@ file from elsewhere as its own. Nothing under ``.grade`` is used except through 
   are opened relative to that descriptor with ``O_NOFOLLOW`` (and ``O_NONBLOCK``, so a FIFO
   cannot hang a check), and must be regular files.
 - A write goes to a fresh temporary name (``O_CREAT | O_EXCL``) that is then renamed over the
-  file: a rename replaces a link, it never writes through one.
+  file (``grader.fileio.write_atomic``): a rename replaces a link, it never writes through one.
+- ``update_state`` reads, changes and writes a file under a lock (``.NAME.lock`` beside it)
+  that threads and processes take in turn, so concurrent updates all keep their change.
 - A link, or something that is not a folder or a file, is refused with a ``StateError`` (a
   ``WorkspaceError``, so the CLI prints it and exits 2) before anything is read or written.
 
@@ -21,12 +23,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from grader.answers_file import WorkspaceError
+from grader.fileio import exclusive, write_atomic
 
 MAX_STATE_BYTES = 16 << 20
 
@@ -134,19 +136,29 @@ def write_state(state_dir: Path, name: str, text: str) -> None:
     with contextlib.suppress(FileExistsError):
         os.mkdir(state_dir)
     with _folder(state_dir) as dir_fd:
-        tmp = f".{name}.{secrets.token_hex(8)}.tmp"
-        fd = _open(state_dir, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, dir_fd)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(text.encode("utf-8"))
-            if dir_fd is not None:
-                os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-            else:
-                os.replace(state_dir / tmp, state_dir / name)
-        except BaseException:  # Ctrl-C mid-write included: leave no temporary behind
-            with contextlib.suppress(OSError):
-                if dir_fd is not None:
-                    os.unlink(tmp, dir_fd=dir_fd)
-                else:
-                    os.unlink(state_dir / tmp)
-            raise
+        if dir_fd is not None:
+            write_atomic(name, text, mode=0o644, dir_fd=dir_fd)
+        else:
+            write_atomic(state_dir / name, text, mode=0o644)
+
+
+def update_state(state_dir: Path, name: str, change: Callable[[str | None], str]) -> None:
+    """Replace ``state_dir/name`` with ``change(its text)`` (None when it is missing, too large
+    or not UTF-8) while holding its lock, so that threads and processes updating it at once
+    each keep their change."""
+    check_state(state_dir, name)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(state_dir)
+    lock = f".{name}.lock"
+    with _folder(state_dir) as dir_fd:
+        fd = _open(state_dir, lock, os.O_RDWR | os.O_CREAT, dir_fd)
+    try:
+        _refuse(state_dir / lock, os.fstat(fd), folder=False)
+        with exclusive(fd, os.path.realpath(state_dir / name)):
+            try:
+                text = read_state(state_dir, name)
+            except ValueError:
+                text = None
+            write_state(state_dir, name, change(text))
+    finally:
+        os.close(fd)

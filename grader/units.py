@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from grader.fileio import read_yaml
 
 Dims = tuple[tuple[str, int], ...]
 
@@ -47,9 +47,8 @@ class UnitTable:
 @lru_cache(maxsize=1)
 def unit_table() -> UnitTable:
     """Load and index the unit vocabulary (cached)."""
-    raw: dict[str, Any] = yaml.safe_load(
-        resources.files("grader").joinpath("data/units.yaml").read_text(encoding="utf-8")
-    )
+    raw: dict[str, Any] = read_yaml(resources.files("grader").joinpath("data/units.yaml").read_bytes(),
+                                    label="units.yaml", max_bytes=1 << 20)
     aliases: dict[str, tuple[str, str, float, bool, bool]] = {}
     for sym, spec in raw["base_units"].items():
         entry = (sym, spec["dimension"], float(spec["factor"]), bool(spec.get("count")),

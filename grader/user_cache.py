@@ -32,7 +32,6 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterator, Sequence
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
+from grader.fileio import write_atomic
 
 FORMAT = 1
 APP = "lm-workbook-grader"
@@ -123,24 +123,12 @@ def _read(name: str) -> bytes | None:
 
 
 def _write(name: str, data: bytes) -> None:
-    """Replace the entry atomically (a temporary file renamed over it); failures are ignored."""
+    """Replace the entry atomically (``grader.fileio.write_atomic``); failures are ignored."""
     folder = _folder(create=True)
     if folder is None:
         return
-    tmp = folder / f".{name}.{secrets.token_hex(8)}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o600)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, folder / name)
-    except BaseException as exc:  # Ctrl-C mid-write included: leave no temporary behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if not isinstance(exc, OSError):
-            raise
+    with contextlib.suppress(OSError):
+        write_atomic(folder / name, data, mode=0o600)
 
 
 def _pack(key: str, payload: Any) -> bytes:
@@ -220,7 +208,7 @@ def bank_snapshot(bank_dir: Path, files: Sequence[Path], kernels_file: Path) -> 
 
     h = hashlib.sha256(f"bank {FORMAT} {__version__} {yaml.__version__} "
                        f"{getattr(yaml, '__with_libyaml__', False)}\0".encode())
-    for part in (_schema("chapter.schema.json"), _schema("kernels.schema.json"),
+    for part in (_schema("chapter.schema.json"), _schema("kernels.schema.json"), _source("grader.fileio"),
                  _source("grader.loader"), _source("grader.kernels.spec")):
         h.update(hashlib.sha256(part).digest())
     snapshot = BankSnapshot(entry="", key="")
@@ -271,7 +259,7 @@ def manifest_key(data: bytes) -> str | None:
     if cache_dir() is None:
         return None
     h = hashlib.sha256(f"manifest {FORMAT} {__version__}\0".encode())
-    for part in (_schema("manifest.schema.json"), _source("grader.manifest"), data):
+    for part in (_schema("manifest.schema.json"), _source("grader.fileio"), _source("grader.manifest"), data):
         h.update(hashlib.sha256(part).digest())
     return h.hexdigest()
 

@@ -60,19 +60,20 @@ def _rmsnorm_formula_uses_r(doc: dict[str, Any]) -> None:
 
 SCHEMA_BREAKS = [  # the whole section is refused; matmul is task 3
     ("bench entry without dtype", lambda d: _task(d, "matmul")["bench"][0].pop("dtype"),
-     r"tasks/3/bench/0: 'dtype' is a required property \(task matmul\)"),
+     r"\$\.tasks\[3\]\.bench\[0\]: 'dtype' is a required property \(task matmul\)"),
     ("bench dtype that is no dtype", lambda d: _task(d, "matmul")["bench"][1].update(dtype=3),
-     r"tasks/3/bench/1/dtype: 3 is not one of \['float32', 'float16', 'bfloat16'\] \(task matmul\)"),
+     r"\$\.tasks\[3\]\.bench\[1\]\.dtype: 3 is not one of "
+     r"\['float32', 'float16', 'bfloat16'\] \(task matmul\)"),
     ("no workbook items", lambda d: _task(d, "matmul").update(items=[]),
-     rf"tasks/3/items: \[\] {NON_EMPTY} \(task matmul\)"),
+     rf"\$\.tasks\[3\]\.items: \[\] {NON_EMPTY} \(task matmul\)"),
     ("no mutants", lambda d: _task(d, "matmul").update(mutants=[]),
-     rf"tasks/3/mutants: \[\] {NON_EMPTY} \(task matmul\)"),
+     rf"\$\.tasks\[3\]\.mutants: \[\] {NON_EMPTY} \(task matmul\)"),
     ("no bench shapes", lambda d: _task(d, "matmul").update(bench=[]),
-     rf"tasks/3/bench: \[\] {NON_EMPTY} \(task matmul\)"),
+     rf"\$\.tasks\[3\]\.bench: \[\] {NON_EMPTY} \(task matmul\)"),
     ("no correctness shapes", lambda d: _task(d, "matmul").update(shapes=[]),
-     rf"tasks/3/shapes: \[\] {NON_EMPTY} \(task matmul\)"),
+     rf"\$\.tasks\[3\]\.shapes: \[\] {NON_EMPTY} \(task matmul\)"),
     ("no dtypes", lambda d: _task(d, "matmul").update(dtypes={}),
-     rf"tasks/3/dtypes: \{{\}} {NON_EMPTY} \(task matmul\)"),
+     rf"\$\.tasks\[3\]\.dtypes: \{{\}} {NON_EMPTY} \(task matmul\)"),
 ]
 
 TASK_BREAKS = [  # only the broken task is refused

@@ -178,13 +178,13 @@ def test_a_manifest_is_validated_once_per_exact_bytes(tmp_path, cache, monkeypat
     assert grade("init", tmp_path / "ws", "--items", "1.1,1.5").exit_code == 0
     path = tmp_path / "ws" / "grade.yaml"
     schema_checks: list[int] = []
-    real = manifest._validator
+    real = manifest.schema_problems
 
-    def counting():
+    def counting(doc, schema):
         schema_checks.append(1)
-        return real()
+        return real(doc, schema)
 
-    monkeypatch.setattr(manifest, "_validator", counting)
+    monkeypatch.setattr(manifest, "schema_problems", counting)
     plain = read_manifest(path)
     with user_cache.user_cache():
         assert read_manifest(path) == plain  # validated, remembered

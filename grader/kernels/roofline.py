@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from grader.fileio import read_yaml
 
 FLOOR_SLACK = 0.9  # a time under 90% of the floor cannot be real
 
@@ -42,9 +42,9 @@ def _device(row: dict[str, Any]) -> Device:
 @lru_cache(maxsize=1)
 def device_table() -> tuple[tuple[tuple[tuple[str, ...], ...], Device], ...]:
     """Each row's accepted names (as ``device_key``s) and its peaks; a name in two rows is an error."""
-    text = resources.files("grader").joinpath("data/devices.yaml").read_text("utf-8")
+    data = resources.files("grader").joinpath("data/devices.yaml").read_bytes()
     table, seen = [], set()
-    for row in yaml.safe_load(text)["devices"]:
+    for row in read_yaml(data, label="devices.yaml", max_bytes=1 << 20)["devices"]:
         keys = tuple(device_key(m) for m in row["match"])
         if seen & set(keys) or len(set(keys)) < len(keys):
             raise ValueError(f"devices.yaml: {row['name']} lists a name twice, or one another row lists")

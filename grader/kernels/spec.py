@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from grader.expression import ExpressionError, parse_expression
+from grader.fileio import json_path, schema_errors
 from grader.loader import read_yaml
 from grader.problems import Problem
-
-if TYPE_CHECKING:  # imported when the schema is checked: a cached bank needs none (grader.user_cache)
-    import jsonschema
 
 KERNELS_FILE = Path("kernels") / "kernels.yaml"
 ELEMENT_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -103,11 +101,9 @@ def traffic(task: KernelTask, dims: dict[str, Any], dtype: str) -> tuple[float, 
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
-    import jsonschema
-
+def kernels_schema() -> dict[str, Any]:
     text = resources.files("grader").joinpath("schemas/kernels.schema.json").read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
+    return json.loads(text)
 
 
 def _task(doc: dict[str, Any]) -> KernelTask:
@@ -172,16 +168,14 @@ def _task_problems(task: KernelTask, root: Path, where: str) -> list[Problem]:
     return [Problem(where, f"{task.id}: {m}") for m in dict.fromkeys(messages)]
 
 
-def _schema_problem(doc: Any, error: jsonschema.ValidationError) -> Problem:
-    """``tasks/3/items: [] should be non-empty (task matmul)``: the path, and the task's id
+def _schema_problem(doc: Any, path: tuple[str | int, ...], message: str) -> Problem:
+    """``$.tasks[3].items: [] should be non-empty (task matmul)``: the path, and the task's id
     when it has one."""
-    path = list(error.absolute_path)
-    message = f"{'/'.join(map(str, path))}: {error.message}"
     if len(path) >= 2 and path[0] == "tasks" and isinstance(path[1], int):
         raw = doc["tasks"][path[1]]
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             message += f" (task {raw['id']})"
-    return Problem(str(KERNELS_FILE), message)
+    return Problem(str(KERNELS_FILE), message, path=json_path(path))
 
 
 def kernel_document(bank_dir: Path, data: bytes | None = None) -> tuple[Any, list[Problem]]:
@@ -193,10 +187,9 @@ def kernel_document(bank_dir: Path, data: bytes | None = None) -> tuple[Any, lis
     doc, problems = read_yaml(path, str(KERNELS_FILE), data)
     if problems:
         return None, problems
-    errors = sorted(_validator().iter_errors(doc),
-                    key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path])
+    errors = schema_errors(doc, kernels_schema())
     if errors:
-        return None, [_schema_problem(doc, e) for e in errors[:20]]
+        return None, [_schema_problem(doc, path, message) for path, message in errors[:20]]
     return doc, []
 
 
