@@ -22,6 +22,7 @@ from grader.batch import run_batch
 from grader.batch_outputs import write_aggregates
 from grader.instance import key_entry
 from grader.loader import load_bank
+from grader.mutants import mutant_source
 from grader.paths import COURSE_ROOT, default_bank_dir
 from grader.workspace import init_workspace
 
@@ -63,8 +64,10 @@ def make_class(root: Path, students: int, bank) -> Path:
         shutil.copytree(template, ws)
         fill(ws, bank, wrong_every=0 if kind < 2 else 4)
         shutil.copyfile(code / "count_pairs.py", ws / "count_pairs" / "count_pairs.py")
-        router = code / "moe_router.py" if kind < 3 else code / "mutants" / "moe_router" / "hardcoded_top1.py"
-        shutil.copyfile(router, ws / "moe_router" / "moe_router.py")
+        router = (code / "moe_router.py").read_text() if kind < 3 else mutant_source(
+            COURSE_ROOT, "solutions/code/mutants/moe_router.yaml", "solutions/code/moe_router.py",
+            "hardcoded_top1")
+        (ws / "moe_router" / "moe_router.py").write_text(router)
         if kind == 4:
             (ws / "count_pairs" / "count_pairs.py").write_text("import os\nos._exit(0)\n")
     return subs

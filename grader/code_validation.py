@@ -4,6 +4,7 @@ real sandbox.
 The reference must pass every hidden and public test, every declared mutant must fail
 at least one hidden test, and the unfixed template must pass none. A kernel task's
 solution must pass its correctness check, and its template and every mutant must fail it.
+Mutants are generated from their patch files (``grader.mutants``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from grader.kernels.spec import KERNELS_FILE, KernelTask
 from grader.model import Item
+from grader.mutants import apply_mutant, read_patches, read_solution
 from grader.paths import COURSE_ROOT
 from grader.problems import Problem
 from grader.rules.code import case_name
@@ -22,21 +24,26 @@ from grader.sandbox.runner import CodeRun, WarmRunner, run_tests
 
 @dataclass(frozen=True)
 class CodeCheck:
-    """Run ``source`` against ``tests`` and expect ``all`` to pass, ``some`` to fail or ``none`` to pass."""
+    """Run ``code`` against ``tests`` and expect ``all`` to pass, ``some`` to fail or ``none`` to
+    pass. ``source`` is where the code comes from: its file, or a mutant's patch file."""
 
     label: str
     source: str
     tests: str
     expect: str
+    code: bytes
 
 
-def code_checks(item: Item) -> list[CodeCheck]:
+def code_checks(item: Item, root: Path = COURSE_ROOT) -> list[CodeCheck]:
     spec = item.code
     assert spec is not None
-    return [CodeCheck("reference", spec.reference, spec.hidden_tests, "all"),
-            CodeCheck("reference", spec.reference, spec.public_tests, "all"),
-            CodeCheck("template", spec.template, spec.hidden_tests, "none"),
-            *(CodeCheck(f"mutant {Path(m).stem}", m, spec.hidden_tests, "some") for m in spec.mutants)]
+    reference = read_solution(root, spec.reference)
+    template = (root / spec.template).read_bytes()
+    return [CodeCheck("reference", spec.reference, spec.hidden_tests, "all", reference.encode()),
+            CodeCheck("reference", spec.reference, spec.public_tests, "all", reference.encode()),
+            CodeCheck("template", spec.template, spec.hidden_tests, "none", template),
+            *(CodeCheck(f"mutant {m.name}", m.file, spec.hidden_tests, "some",
+                        apply_mutant(reference, m).encode()) for m in read_patches(root, spec.mutants))]
 
 
 def _verdict(check: CodeCheck, run: CodeRun) -> str | None:
@@ -56,23 +63,25 @@ def _verdict(check: CodeCheck, run: CodeRun) -> str | None:
     return None
 
 
-def validate_code_item(item: Item, root: Path = COURSE_ROOT) -> list[Problem]:
-    """Every check of ``item`` in the sandbox. The hidden-test checks share one warm runner."""
+def validate_code_item(item: Item, root: Path = COURSE_ROOT) -> tuple[list[Problem], int]:
+    """(problems, sandboxed runs) of every check of ``item``. The hidden-test checks share one
+    warm runner."""
     spec = item.code
     assert spec is not None
     module = Path(spec.template).stem
     limits = Limits().with_timeout(spec.timeout_s)
-    checks = code_checks(item)
+    checks = code_checks(item, root)
     runs: list[CodeRun] = []
     with WarmRunner(root / spec.hidden_tests, module, tuple(spec.requires), limits) as warm:
         for check in checks:
-            files = {f"{module}.py": (root / check.source).read_bytes()}
+            files = {f"{module}.py": check.code}
             if check.tests == spec.hidden_tests:
                 runs.append(warm.run(files))
             else:
                 runs.append(run_tests(files, module, root / check.tests, tuple(spec.requires), limits))
-    return [Problem(item.source, f"{check.label} ({check.source}) {why}", item=item.id, path="$.code")
-            for check, result in zip(checks, runs, strict=True) if (why := _verdict(check, result))]
+    problems = [Problem(item.source, f"{check.label} ({check.source}) {why}", item=item.id, path="$.code")
+                for check, result in zip(checks, runs, strict=True) if (why := _verdict(check, result))]
+    return problems, len(runs)
 
 
 def validate_kernel_task(task: KernelTask, root: Path = COURSE_ROOT) -> tuple[list[Problem], int, str | None]:
@@ -83,12 +92,16 @@ def validate_kernel_task(task: KernelTask, root: Path = COURSE_ROOT) -> tuple[li
     if mode is None:
         return [], 0, f"kernel task {task.id} not run: {why}"
     main = Path(task.template).name
-    expected = [(task.solution, "passed"), (task.template, "failed"), *((m, "failed") for m in task.mutants)]
+    solution = read_solution(root, task.solution)
+    expected = [("solution", task.solution, solution.encode(), "passed"),
+                ("template", task.template, (root / task.template).read_bytes(), "failed"),
+                *((f"mutant {m.name}", m.file, apply_mutant(solution, m).encode(), "failed")
+                  for m in read_patches(root, task.mutants))]
     problems = []
-    for path, want in expected:
-        report = check_kernel(task, {main: (root / path).read_bytes()})
+    for label, path, code, want in expected:
+        report = check_kernel(task, {main: code})
         if report.status != want:
             detail = "; ".join(report.feedback[1:3]) or report.status
-            problems.append(Problem(str(KERNELS_FILE), f"{task.id}: {path} should have {want} its "
+            problems.append(Problem(str(KERNELS_FILE), f"{task.id}: {label} ({path}) should have {want} its "
                                     f"correctness check but {report.status} ({detail})"))
     return problems, len(expected), None

@@ -77,7 +77,7 @@ class CodeSpec:
     public_tests: str
     reference: str
     hidden_tests: str
-    mutants: tuple[str, ...] = ()
+    mutants: tuple[str, ...] = ()  # patch files declaring the mutants (grader/mutants.py)
     requires: tuple[str, ...] = ()
     timeout_s: float | None = None
 

@@ -3,7 +3,7 @@
 Schema, ids, parameters, prompt rendering, units, every solver on its defaults
 and on sampled variants, solver vs the workbook's stated answer (unless an
 erratum is recorded), known mistakes distinct from the right answer, options,
-steps and code files.
+steps, code files and the mutants' patches (each mutant applies to its solution).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from grader.constraints import broken, check_names
 from grader.instance import VariantError, instantiate, numeric_key, sample_variant
 from grader.loader import load_bank
 from grader.model import Bank, Item
+from grader.mutants import patch_problems
 from grader.problems import Problem
 from grader.quantity import Quantity
 from grader.render import RenderError, placeholders
@@ -63,10 +64,9 @@ def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0,
 
         code_items = [i for i in loaded.bank.items.values() if i.code is not None]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            for item, problems in zip(code_items, pool.map(
-                    lambda i: validate_code_item(i, loaded.bank.root), code_items), strict=True):
+            for problems, runs in pool.map(lambda i: validate_code_item(i, loaded.bank.root), code_items):
                 report.problems.extend(problems)
-                report.code_runs += 3 + len(item.code.mutants)
+                report.code_runs += runs
             for problems, runs, skipped in pool.map(
                     lambda t: validate_kernel_task(t, loaded.bank.root), loaded.bank.kernels.values()):
                 report.problems.extend(problems)
@@ -76,13 +76,16 @@ def validate_bank(bank_dir: Path, samples: int = DEFAULT_SAMPLES, seed: int = 0,
 
 
 def _check_kernels(bank: Bank, report: Report) -> list[Problem]:
-    """The kernel section's workbook items exist (the loader checked its schema, formulas and
-    files)."""
+    """The kernel section's workbook items exist and its mutants' patches apply (the loader
+    checked its schema, formulas and files)."""
     from grader.kernels.spec import KERNELS_FILE
 
     report.kernel_tasks = len(bank.kernels)
-    return [Problem(str(KERNELS_FILE), f"{task.id}: item {i} is not in the bank")
-            for task in bank.kernels.values() for i in task.items if i not in bank.items]
+    return [*(Problem(str(KERNELS_FILE), f"{task.id}: item {i} is not in the bank")
+              for task in bank.kernels.values() for i in task.items if i not in bank.items),
+            *(Problem(exc.file or str(KERNELS_FILE), f"{task.id}: {exc}", path=exc.where or None)
+              for task in bank.kernels.values()
+              for exc in patch_problems(bank.root, task.mutants, task.solution))]
 
 
 def _check_item(item: Item, bank: Bank, samples: int, seed: int, report: Report) -> list[Problem]:
@@ -103,12 +106,14 @@ def _check_item(item: Item, bank: Bank, samples: int, seed: int, report: Report)
         elif item.correct_display_order() == sorted(item.correct_display_order()):
             out.append(problem("the shuffled display order is already correct", "$.steps"))
     elif item.code is not None:
-        spec = item.code
+        spec, missing = item.code, []
         for label, rel in [("template", spec.template), ("public_tests", spec.public_tests),
                            ("reference", spec.reference), ("hidden_tests", spec.hidden_tests),
                            *[("mutants", m) for m in spec.mutants]]:
             if not (bank.root / rel).is_file():
-                out.append(problem(f"{label} file {rel} does not exist", f"$.code.{label}"))
+                missing.append(problem(f"{label} file {rel} does not exist", f"$.code.{label}"))
+        out += missing or [Problem(exc.file or item.source, str(exc), item=item.id, path=exc.where or None)
+                           for exc in patch_problems(bank.root, spec.mutants, spec.reference)]
     return out
 
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.code_validation import validate_code_item
+from grader.code_validation import code_checks, validate_code_item
 from grader.paths import COURSE_ROOT
 from grader.rules.code import grade_code_run
 from grader.sandbox.runner import run_tests
@@ -31,18 +31,19 @@ def test_grade_validate_code_runs_references_templates_and_mutants(bank):
     result = CliRunner().invoke(main, ["validate", "--code", "--json"])
     doc = json.loads(result.output)
     assert result.exit_code == 0 and doc["ok"], doc["problems"]
-    expected_runs = sum(3 + len(i.code.mutants) for i in bank.items.values() if i.code is not None)
-    assert doc["code_runs"] == expected_runs == 21
+    expected_runs = sum(len(code_checks(i)) for i in bank.items.values() if i.code is not None)
+    assert doc["code_runs"] == expected_runs == 21  # 2 x (reference x 2, template) + 15 mutants
 
 
 def test_validation_reports_a_mutant_no_test_catches(bank, tmp_path: Path):
     item = bank.items["0.6"]
-    survivor = tmp_path / "copy_of_reference.py"
-    survivor.write_bytes((COURSE_ROOT / item.code.reference).read_bytes())
+    survivor = tmp_path / "survivor.yaml"  # a mutant that only rewords the docstring
+    survivor.write_text("mutants:\n- name: reworded_docstring\n  bug: changes nothing that runs\n"
+                        "  edits:\n  - replace: {old: Reference solution, new: Not a bug}\n")
     broken = dataclasses.replace(item, code=dataclasses.replace(item.code, mutants=(str(survivor),)))
-    problems = validate_code_item(broken)
-    assert [p.message for p in problems] == [
-        f"mutant copy_of_reference ({survivor}) passes every test in test_count_pairs_hidden.py: "
+    problems, runs = validate_code_item(broken)
+    assert runs == 4 and [p.message for p in problems] == [
+        f"mutant reworded_docstring ({survivor}) passes every test in test_count_pairs_hidden.py: "
         "no test catches this mutant"]
 
 

@@ -18,6 +18,7 @@ from grader.code_validation import validate_kernel_task
 from grader.kernel_items import kernel_result
 from grader.kernels.check import KernelReport
 from grader.manifest import read_manifest
+from grader.mutants import mutant_source
 from grader.paths import COURSE_ROOT
 from grader.release_scan import find_secrets
 from tests.workspace_helpers import check_json, grade
@@ -30,6 +31,12 @@ if torch.cuda.is_available():  # scores below assume performance is not measured
     pytest.skip("a CUDA device is present: these tests cover the CPU path", allow_module_level=True)
 
 KERNELS = COURSE_ROOT / "solutions/kernels"
+
+
+def _mutant(task: str, name: str) -> str:
+    """A kernel task's mutant, generated from its patch file."""
+    patches, solution = f"solutions/kernels/mutants/{task}.yaml", f"solutions/kernels/{task}.py"
+    return mutant_source(COURSE_ROOT, patches, solution, name)
 
 
 def _passed(performance: dict) -> KernelReport:
@@ -85,7 +92,7 @@ def test_init_with_kernels_writes_their_files_and_checks_them(tmp_path: Path):
     assert missing == {"status": "unanswered", "score": 0.0, "max_score": 1.0,
                        "feedback": "kernels/moe_gating.py is missing."}
 
-    shutil.copyfile(KERNELS / "mutants/moe_gating/cached_output.py", ws / "kernels/moe_gating.py")
+    (ws / "kernels/moe_gating.py").write_text(_mutant("moe_gating", "cached_output"))
     doc = check_json(ws, "--item", "moe_gating")
     assert doc["items"]["moe_gating"]["status"] == "incorrect"
     assert "topk_idx: differs" in doc["items"]["moe_gating"]["feedback"]
@@ -108,7 +115,7 @@ def test_a_triton_kernel_is_labelled_interpreter_checked_and_files_are_checked_a
     assert read_manifest(ws / "grade.yaml").items == ()
     shutil.copyfile(KERNELS / "softmax.py", ws / "kernels/softmax.py")
     # the other task's file calls torch.softmax: it must not count against softmax.py
-    shutil.copyfile(KERNELS / "mutants/softmax/torch_fallback.py", ws / "kernels/moe_gating.py")
+    (ws / "kernels/moe_gating.py").write_text(_mutant("softmax", "torch_fallback"))
     kernel = check_json(ws, "--item", "softmax")["items"]["softmax"]
     assert kernel["status"] == "correct", kernel
     assert "interpreter-checked" in kernel["feedback"]
@@ -202,7 +209,7 @@ def test_batch_grades_the_kernels_an_assignment_lists(tmp_path: Path):
     shutil.copytree(out / "shared", subs / "alice")
     shutil.copytree(out / "shared", subs / "bob")
     shutil.copyfile(KERNELS / "moe_gating.py", subs / "alice/kernels/moe_gating.py")
-    shutil.copyfile(KERNELS / "mutants/moe_gating/cached_output.py", subs / "bob/kernels/moe_gating.py")
+    (subs / "bob/kernels/moe_gating.py").write_text(_mutant("moe_gating", "cached_output"))
     shutil.copytree(out / "shared", subs / "carol")  # loops forever: --timeout bounds her kernel too
     (subs / "carol/kernels/moe_gating.py").write_text("def moe_gating(logits, k):\n    while True:\n"
                                                       "        pass\n")
@@ -225,10 +232,14 @@ def test_batch_grades_the_kernels_an_assignment_lists(tmp_path: Path):
 def test_validate_code_catches_a_kernel_mutant_that_passes(tmp_path: Path, bank):
     task = bank.kernels["moe_gating"]
     problems, runs, skipped = validate_kernel_task(task)
-    assert (problems, runs, skipped) == ([], 2 + len(task.mutants), None)
-    broken = dataclasses.replace(task, mutants=(task.solution,), template=task.solution)
+    assert (problems, runs, skipped) == ([], 6, None)  # solution, template, 4 mutants
+    survivor = tmp_path / "survivor.yaml"  # a mutant that only rewords the docstring
+    survivor.write_text("mutants:\n- name: reworded\n  bug: changes nothing that runs\n  edits:\n"
+                        "  - replace: {old: (reference solution), new: (a survivor)}\n")
+    broken = dataclasses.replace(task, mutants=(str(survivor),), template=task.solution)
     problems, runs, _ = validate_kernel_task(broken)
-    assert runs == 3 and len(problems) == 2
+    assert runs == 3 and [p.message.split(" should")[0] for p in problems] == [
+        f"moe_gating: template ({task.solution})", f"moe_gating: mutant reworded ({survivor})"]
     assert all("should have failed its correctness check but passed" in p.message for p in problems)
 
 

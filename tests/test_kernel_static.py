@@ -16,10 +16,13 @@ from grader.kernels.static import (
     missing_triton_launch,
     static_problems,
 )
+from grader.mutants import mutant_source, mutant_sources
 from grader.paths import COURSE_ROOT
 
 TASKS, _ = load_kernel_tasks(COURSE_ROOT / "bank")
-MUTANTS = sorted((COURSE_ROOT / "solutions" / "kernels" / "mutants").glob("*/*.py"))
+MUTANTS = [(task.id, name, source) for task in TASKS.values()
+           for name, source in mutant_sources(COURSE_ROOT, task.mutants, task.solution).items()]
+SOFTMAX = TASKS["softmax"]
 # Mutants that fall back on PyTorch instead of writing a kernel: the only ones the scan may flag.
 FALLBACKS = {"torch_fallback", "torch_composition", "hidden_name"}
 
@@ -86,7 +89,7 @@ def test_each_evasion_is_flagged_with_what_and_why(body: str, expected: str):
 
 
 def test_the_review_softmax_is_flagged_though_no_forbidden_name_is_written():
-    source = (COURSE_ROOT / "solutions/kernels/mutants/softmax/hidden_name.py").read_text()
+    source = mutant_source(COURSE_ROOT, SOFTMAX.mutants, SOFTMAX.solution, "hidden_name")
     assert forbidden_uses(source, TASKS["softmax"].forbidden, "softmax.py") == []
     found = static_problems({"softmax.py": source}, TASKS["softmax"].forbidden, "triton")
     assert found == [
@@ -128,18 +131,18 @@ def test_every_solution_and_template_passes_both_checks():
             assert static_problems({name: source}, task.forbidden, task.language) == [], path
 
 
-@pytest.mark.parametrize("path", MUTANTS, ids=lambda p: f"{p.parent.name}/{p.stem}")
-def test_only_the_fallback_mutants_are_flagged(path: Path):
-    source = path.read_text()
-    task = TASKS[path.parent.name]
-    evasive = evasive_uses(source, path.name)
-    assert bool(evasive) == (path.stem == "hidden_name"), evasive
+@pytest.mark.parametrize(("task_id", "name", "source"), MUTANTS, ids=[f"{t}/{n}" for t, n, _ in MUTANTS])
+def test_only_the_fallback_mutants_are_flagged(task_id: str, name: str, source: str):
+    task = TASKS[task_id]
+    file = Path(task.template).name
+    evasive = evasive_uses(source, file)
+    assert bool(evasive) == (name == "hidden_name"), evasive
     if task.language == "triton":
-        assert bool(missing_triton_launch({path.name: source})) == (path.stem in FALLBACKS)
+        assert bool(missing_triton_launch({file: source})) == (name in FALLBACKS)
 
 
 def test_a_plain_pytorch_softmax_is_flagged_by_the_launch_check():
-    source = (COURSE_ROOT / "solutions/kernels/mutants/softmax/torch_composition.py").read_text()
+    source = mutant_source(COURSE_ROOT, SOFTMAX.mutants, SOFTMAX.solution, "torch_composition")
     assert static_problems({"softmax.py": source}, TASKS["softmax"].forbidden, "triton") == [
         LAUNCH_MESSAGE + " (no function is decorated with @triton.jit)"]
     assert static_problems({"softmax.py": source}, (), "pytorch") == []

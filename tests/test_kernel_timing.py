@@ -17,6 +17,7 @@ from grader.kernels.check import StudentTiming, measure_performance, time_studen
 from grader.kernels.roofline import find_device
 from grader.kernels.spec import load_kernel_tasks
 from grader.kernels.timing import LATENCY_CAP_S, SIDE_STREAM_SLACK_S, call_seconds, confirm, summarize
+from grader.mutants import mutant_source
 from grader.paths import COURSE_ROOT
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
@@ -31,7 +32,7 @@ TASK = load_kernel_tasks(COURSE_ROOT / "bank")[0]["moe_gating"]
 SOLUTION = (COURSE_ROOT / TASK.solution).read_text()
 SHAPE, DTYPE, RUNS = {"T": 33, "E": 8}, "bfloat16", 5
 LIMITS = Limits(call_timeout_s=30, startup_timeout_s=60)
-REPLAY = (COURSE_ROOT / "solutions/kernels/mutants/moe_gating/cached_output.py").read_text()
+REPLAY = mutant_source(COURSE_ROOT, TASK.mutants, TASK.solution, "cached_output")
 SLEEPY = SOLUTION.replace('    """Route each', '    time.sleep(0.02)\n    """Route each').replace(
     "import torch\n", "import time\n\nimport torch\n", 1)
 FORGE = textwrap.dedent("""

@@ -21,6 +21,7 @@ from grader.kernels.inputs import make_inputs
 from grader.kernels.roofline import find_device, floor_seconds, judge
 from grader.kernels.spec import load_kernel_tasks, traffic
 from grader.kernels.static import forbidden_uses
+from grader.mutants import mutant_sources
 from grader.paths import COURSE_ROOT
 
 # kernel tasks are checked in the sandbox
@@ -35,16 +36,29 @@ TASKS, PROBLEMS = load_kernel_tasks(COURSE_ROOT / "bank")
 
 
 def _check(task_id: str, path: str):
+    return _run(task_id, (COURSE_ROOT / path).read_text())
+
+
+def _run(task_id: str, source: str):
     task = TASKS[task_id]
-    return check_kernel(task, {Path(task.template).name: (COURSE_ROOT / path).read_bytes()})
+    return check_kernel(task, {Path(task.template).name: source.encode()})
+
+
+def _sources(task_id: str) -> dict[str, str]:
+    """The task's solution, template and mutants (by name), as the grader checks them."""
+    task = TASKS[task_id]
+    return {"solution": (COURSE_ROOT / task.solution).read_text(),
+            "template": (COURSE_ROOT / task.template).read_text(),
+            **mutant_sources(COURSE_ROOT, task.mutants, task.solution)}
 
 
 @pytest.fixture(scope="module")
 def every_run() -> dict[tuple[str, str], object]:
-    """Solution, template and every mutant of every task, two sandboxes at a time."""
-    runs = [(t.id, p) for t in TASKS.values() for p in (t.solution, t.template, *t.mutants)]
+    """Solution, template and every mutant of every task, keyed (task, "solution" | "template" |
+    mutant name), two sandboxes at a time."""
+    runs = [(t, name, source) for t in TASKS for name, source in _sources(t).items()]
     with ThreadPoolExecutor(2) as pool:
-        return dict(zip(runs, pool.map(lambda r: _check(*r), runs), strict=True))
+        return dict(zip([r[:2] for r in runs], pool.map(lambda r: _run(r[0], r[2]), runs), strict=True))
 
 
 def test_the_kernel_section_loads_with_six_tasks_tied_to_workbook_items():
@@ -60,7 +74,7 @@ def test_the_kernel_section_loads_with_six_tasks_tied_to_workbook_items():
 
 def test_reference_solutions_pass_and_are_labelled(every_run):
     for task in TASKS.values():
-        report = every_run[(task.id, task.solution)]
+        report = every_run[(task.id, "solution")]
         assert report.status == "passed", (task.id, report.feedback)
         assert report.mode == ("interpreter" if task.language == "triton" else "cpu")
         if task.language == "triton":
@@ -70,10 +84,10 @@ def test_reference_solutions_pass_and_are_labelled(every_run):
 
 
 def test_templates_and_every_mutant_fail(every_run):
-    for task in TASKS.values():
-        for path in (task.template, *task.mutants):
-            report = every_run[(task.id, path)]
-            assert report.status == "failed" and report.score == 0.0, (task.id, path)
+    for task in TASKS:
+        for name in _sources(task).keys() - {"solution"}:
+            report = every_run[(task, name)]
+            assert report.status == "failed" and report.score == 0.0, (task, name)
 
 
 @pytest.mark.parametrize(("task", "mutant", "reason"), [
@@ -94,13 +108,13 @@ def test_templates_and_every_mutant_fail(every_run):
     ("attention", "no_rescale", "values off"),
 ])
 def test_each_cheat_is_caught_for_its_reason(every_run, task: str, mutant: str, reason: str):
-    report = every_run[(task, f"solutions/kernels/mutants/{task}/{mutant}.py")]
+    report = every_run[(task, mutant)]
     assert any(reason in line for line in report.feedback), report.feedback
 
 
 def test_ghost_mutants_pass_every_case_and_fail_only_the_launch_check(every_run):
     for task in ("softmax", "rmsnorm"):
-        report = every_run[(task, f"solutions/kernels/mutants/{task}/ghost_launch.py")]
+        report = every_run[(task, "ghost_launch")]
         assert not report.forbidden and not any(c.problems for c in report.cases), report.feedback
         assert len(report.cases) == len(cases(TASKS[task])) and report.launch == check.GHOST_MESSAGE
 
@@ -121,7 +135,7 @@ def test_a_launch_check_that_cannot_patch_triton_gives_no_verdict(monkeypatch: p
     moved.write_text("class LaunchPatchUnavailable(RuntimeError):\n    pass\n\n\n"
                      "raise LaunchPatchUnavailable('JITFunction.run is gone')\n")
     monkeypatch.setattr(check, "NO_LAUNCH_SOURCE", moved)
-    report = _check("softmax", "solutions/kernels/mutants/softmax/ghost_launch.py")
+    report = _run("softmax", _sources("softmax")["ghost_launch"])
     assert report.status == "passed" and report.launch == ""  # never judged without the patch
     assert any("the ghost-launch check could not run: JITFunction.run is gone" in line
                for line in report.feedback), report.feedback

@@ -13,6 +13,7 @@ import pytest
 from grader.kernels.check import check_kernel
 from grader.kernels.roofline import find_device
 from grader.kernels.spec import load_kernel_tasks
+from grader.mutants import mutant_source
 from grader.paths import COURSE_ROOT
 
 # CUDA, and the sandbox
@@ -94,8 +95,8 @@ def test_a_kernel_that_fails_its_cases_is_not_timed():
 @pytest.mark.parametrize("task_id", ["softmax", "rmsnorm"])
 def test_a_ghost_launch_fails_on_the_gpu_too(task_id: str):
     # compiled launches are skipped too (JITFunction.run), and a ghost is never timed
-    ghost = COURSE_ROOT / f"solutions/kernels/mutants/{task_id}/ghost_launch.py"
-    report = _check(task_id, ghost.read_text())
+    ghost = mutant_source(COURSE_ROOT, TASKS[task_id].mutants, TASKS[task_id].solution, "ghost_launch")
+    report = _check(task_id, ghost)
     assert report.mode == "cuda" and report.status == "failed" and not any(c.problems for c in report.cases)
     assert any("unchanged when the kernel launches are skipped" in line for line in report.feedback), \
         report.feedback

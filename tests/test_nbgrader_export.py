@@ -14,6 +14,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from grader.mutants import mutant_source
 from grader.paths import COURSE_ROOT
 from tests.workspace_helpers import grade
 
@@ -86,7 +87,8 @@ def course(tmp_path_factory) -> Path:
     submit(course, "ref", reference)
     partly = dict(reference)
     partly["q0_1_answer"] = "answer_0_1 = 32000  # forgot the base alphabet"
-    partly["q0_6_answer"] = (COURSE_ROOT / "solutions/code/mutants/count_pairs/skips_overlaps.py").read_text()
+    partly["q0_6_answer"] = mutant_source(COURSE_ROOT, "solutions/code/mutants/count_pairs.yaml",
+                                          "solutions/code/count_pairs.py", "skips_overlaps")
     partly["q1_4_answer"] = 'answer_1_4 = "12 apples"'
     submit(course, "partly", partly)
     nbgrader(course, "autograde", "ps1")
