@@ -110,6 +110,7 @@ def test_check_grades_both_code_items_end_to_end(tmp_path: Path, bank):
     import pytest
 
     pytest.importorskip("torch", reason="the MoE router item needs torch (pip install '.[test]')")
+    from grader.mutants import mutant_source
     from grader.paths import COURSE_ROOT
 
     ws = tmp_path / "code"
@@ -117,8 +118,9 @@ def test_check_grades_both_code_items_end_to_end(tmp_path: Path, bank):
     untouched = check_json(ws)["items"]
     assert {e["status"] for e in untouched.values()} == {"unanswered"}
     shutil.copyfile(COURSE_ROOT / "solutions/code/count_pairs.py", ws / "count_pairs/count_pairs.py")
-    shutil.copyfile(COURSE_ROOT / "solutions/code/mutants/moe_router/hardcoded_top1.py",
-                    ws / "moe_router/moe_router.py")
+    (ws / "moe_router/moe_router.py").write_text(mutant_source(
+        COURSE_ROOT, "solutions/code/mutants/moe_router.yaml", "solutions/code/moe_router.py",
+        "hardcoded_top1"))
     items = check_json(ws)["items"]
     assert items["0.6"]["status"] == "correct" and "Hidden tests: 26/26 passed." in items["0.6"]["feedback"]
     assert items["3.5"]["status"] == "partial" and 0 < items["3.5"]["score"] < 1
