@@ -17,7 +17,7 @@ _RULE = "# " + "=" * (WIDTH - 2)
 
 def _comment(text: str, indent: str = "  ", hang: str = "") -> list[str]:
     """``text`` as comment lines, keeping its line breaks and wrapping long lines."""
-    out = []
+    out: list[str] = []
     for line in text.splitlines():
         wrapped = textwrap.wrap(line, WIDTH - 2 - len(indent), subsequent_indent=hang) or [""]
         out.extend(f"#{indent}{w}".rstrip() for w in wrapped)

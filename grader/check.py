@@ -24,7 +24,7 @@ from grader.paths import COURSE_ROOT, default_bank_dir
 from grader.progress import PROGRESS_NAME, ItemProgress, Progress, load_progress, record, save_progress
 from grader.result import Result, error
 from grader.rules.choice import ChoiceKey, read_choice
-from grader.rules.numeric import read_numeric
+from grader.rules.numeric import ReadNumber, read_numeric
 from grader.rules.ordering import read_order
 from grader.state import check_state
 from grader.status import Status
@@ -118,7 +118,7 @@ def check_kernel_entry(bank: Bank | None, workspace: Workspace, entry: ManifestI
                        graded: bool) -> Result:
     """A kernel task: its correctness cases in the sandbox (and its timing on a CUDA GPU)."""
     task = bank.kernels.get(entry.id) if bank else None
-    if task is None:
+    if bank is None or task is None:
         return error(f"Kernel task {entry.id} is not in the installed bank; update grade.")
     result = grade_kernel_entry(task, workspace.root, entry, bank.root,
                                 cache=workspace.state_dir / CODE_RESULTS)
@@ -129,6 +129,7 @@ def check_format(entry: ManifestItem, response: object) -> Result:
     """Graded mode: is the answer readable? Uses only the manifest, never an expected answer."""
     if isinstance(response, WrongShape):
         return error(response.message())
+    reading: ReadNumber | list[str] | Result
     if entry.type == "derive":
         reading = read_numeric(entry.unit or "1", response)
     elif entry.type == "trace":

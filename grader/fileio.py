@@ -83,7 +83,7 @@ class YamlError(ValueError):
         return f"{self.label}{' ' + self.where if self.where else ''} is not valid YAML: {self.problem}"
 
 
-class _Guarded(Composer, _Parser):  # type: ignore[misc, valid-type]
+class _Guarded(Composer, _Parser):
     """Events from the parser, composed in Python without anchors, aliases or deep nesting."""
 
     def __init__(self, stream: str) -> None:

@@ -65,7 +65,7 @@ def build_autograder(bank: Bank, assignment: Assignment, spec: Path, out: Path,
     grades code even where the sandbox cannot isolate it. ``wheel``: the grader's wheel to
     install (default: this grader, repacked or built)."""
     needs_torch = bool(assignment.kernels) or any(
-        "torch" in (bank.items[i].code.requires if bank.items[i].code else ()) for i in assignment.items)
+        "torch" in code.requires for i in assignment.items if (code := bank.items[i].code) is not None)
     torch_line = ('# CPU torch from PyTorch\'s CPU index: the default index would fetch GBs of CUDA\n'
                   f'$PY -m pip install --index-url {TORCH_CPU_INDEX} '
                   '"torch>=2.1,<2.14"') if needs_torch else "# no item needs torch"
@@ -156,6 +156,6 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
     if assignment.per_student and assignment.roster and not assignment.lists(student):
         notes.append(f"{student} is not on the course roster, so these numbers may not be the ones "
                      "you were given: please tell your instructor.")
-    results["output"] = " ".join([*notes, results.get("output", "")]).strip()
+    results["output"] = " ".join([*notes, str(results.get("output", ""))]).strip()
     write_atomic(out, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results

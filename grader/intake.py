@@ -317,7 +317,7 @@ def _extract_tar(path: Path, dest: Path) -> None:
     try:
         _check_archive_size(path)
         with gzip.open(path, "rb") as raw:
-            _walk_tar(_TarStream(raw), dest)
+            _walk_tar(_TarStream(raw), dest)  # type: ignore[arg-type]  # a GzipFile reads bytes
     except IntakeError:
         raise
     except (EOFError, OSError, zlib.error, UnicodeDecodeError, ValueError) as exc:

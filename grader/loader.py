@@ -102,7 +102,7 @@ def load_bank(bank_dir: Path) -> LoadResult:
     for index, path in enumerate(files):
         label = str(path)
         if cached is not None:
-            doc, problems = cached.chapters[index], []
+            doc, problems = cached.chapters[index], list[Problem]()
         else:
             doc, problems = read_yaml(path, label, snapshot.data[path] if snapshot else None)
             if not problems:

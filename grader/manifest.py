@@ -106,7 +106,8 @@ def workspace_files(item: Item) -> tuple[str, ...]:
 def manifest_item(item: Item, params: Mapping[str, float] | None = None,
                   points: float = 1.0) -> ManifestItem:
     """The manifest entry of a bank item (at ``params``, defaults when None)."""
-    common = dict(id=item.id, type=item.type, chapter=item.chapter, title=item.title, points=points)
+    common: dict[str, Any] = dict(id=item.id, type=item.type, chapter=item.chapter, title=item.title,
+                                  points=points)
     if item.type == "derive":
         assert item.answer is not None
         values = {**item.defaults(), **(params or {})}

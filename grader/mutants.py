@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import jsonschema
+from grader.fileio import json_path, schema_errors
 
 
 class PatchError(ValueError):
@@ -59,15 +58,9 @@ class Mutant:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
-    import jsonschema
-
+def _schema() -> dict[str, Any]:
     text = resources.files("grader").joinpath("schemas/mutants.schema.json").read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
-
-
-def _located(path: list[Any]) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    return dict(json.loads(text))
 
 
 def _named(doc: Any, path: list[Any]) -> str:
@@ -82,10 +75,10 @@ def _named(doc: Any, path: list[Any]) -> str:
 def parse_patches(doc: Any, file: str = "") -> tuple[Mutant, ...]:
     """The mutants of a parsed patch file (``file``: its name, kept on each mutant); its first
     schema problem, or a name used twice, raises."""
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    errors = schema_errors(doc, _schema())
     if errors:
-        path = list(errors[0].absolute_path)
-        raise PatchError(f"{_named(doc, path)}{errors[0].message}", _located(path), file)
+        path, message = list(errors[0][0]), errors[0][1]
+        raise PatchError(f"{_named(doc, path)}{message}", json_path(path), file)
     mutants = tuple(Mutant(m["name"], m["bug"].strip(), tuple(m["edits"]), i, file)
                     for i, m in enumerate(doc["mutants"]))
     _unique(mutants)
@@ -168,7 +161,8 @@ def apply_mutant(solution: str, mutant: Mutant) -> str:
     try:
         compile(text, f"{mutant.name}.py", "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
-        line = f"line {exc.lineno}: " if getattr(exc, "lineno", None) else ""
+        lineno = getattr(exc, "lineno", None)
+        line = f"line {lineno}: " if lineno else ""
         raise PatchError(f"mutant {mutant.name}: the edited source is not Python: {line}"
                          f"{getattr(exc, 'msg', exc)}", f"{mutant.where}.edits", mutant.file) from None
     return text

@@ -75,7 +75,7 @@ def load_progress(state_dir: Path) -> tuple[Progress, str | None]:
 def record(progress: Progress, item_id: str, status: Status | str, score: float,
            response: object) -> ItemProgress:
     """Record one graded item; returns its state *before* this check."""
-    status = Status(status)
+    status = Status(status)  # type: ignore[arg-type]  # by value: a label
     before = progress.of(item_id)
     now = ItemProgress(**asdict(before))
     fingerprint = answer_fingerprint(response)

@@ -8,7 +8,7 @@ from typing import Any
 from grader.status import Status
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Result:
     """What a rule says about one response.
 
@@ -22,13 +22,16 @@ class Result:
     feedback: tuple[str, ...] = ()
     matched: str | None = None
 
-    def __post_init__(self) -> None:
-        status = Status.lookup(self.status)
-        if status is None:
-            raise ValueError(f"unknown status {self.status!r}")
-        object.__setattr__(self, "status", status)
-        if not 0.0 <= self.score <= 1.0:
-            raise ValueError(f"score {self.score} outside [0, 1]")
+    def __init__(self, status: Status | str, score: float, feedback: tuple[str, ...] = (),
+                 matched: str | None = None) -> None:
+        known = Status.lookup(status)
+        if known is None:
+            raise ValueError(f"unknown status {status!r}")
+        if not 0.0 <= score <= 1.0:
+            raise ValueError(f"score {score} outside [0, 1]")
+        fields = {"status": known, "score": score, "feedback": feedback, "matched": matched}
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
 
     def to_json(self, max_score: float = 1.0) -> dict[str, Any]:
         """The per-item JSON shape shared by ``check --json`` and batch results."""

@@ -10,7 +10,8 @@ from grader.intake import valid_student_id
 def read_roster(path: Path) -> tuple[list[str], list[str]]:
     """Student ids (one per line or in the first CSV column; '#' starts a comment) and
     warnings about lines that are not usable ids."""
-    ids, warnings = [], []
+    ids: list[str] = []
+    warnings: list[str] = []
     for number, line in enumerate(path.read_text("utf-8-sig").splitlines(), 1):
         value = line.split("#", 1)[0].split(",", 1)[0].strip().strip('"')
         if not value or value.lower() in ("id", "student", "student_id"):

@@ -116,7 +116,7 @@ class Status(str, Enum):
         return member
 
     __str__ = str.__str__  # the label, in f-strings and str() too
-    __format__ = str.__format__
+    __format__ = str.__format__  # type: ignore[assignment]  # str's, not Enum's
 
     @property
     def passed(self) -> bool:
@@ -132,6 +132,6 @@ class Status(str, Enum):
     def lookup(cls, label: object) -> Status | None:
         """The status of a stored label (progress.json, a result file), None when it is none."""
         try:
-            return cls(label)
+            return cls(label)  # type: ignore[arg-type]  # by value: the label
         except ValueError:
             return None

@@ -18,4 +18,4 @@ _CHECKOUT = _HERE.parents[1]
 COURSE_ROOT: Path = _HERE if (_HERE / "bank").is_dir() else _CHECKOUT
 
 if COURSE_ROOT != _HERE:
-    __path__.append(str(COURSE_ROOT))  # type: ignore[name-defined]  # grader.course.solutions
+    __path__.append(str(COURSE_ROOT))  # grader.course.solutions

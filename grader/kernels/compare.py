@@ -26,9 +26,9 @@ def _values(name: str, got: torch.Tensor, want: torch.Tensor, tol: Tolerance) ->
     bound = tol.atol + tol.rtol * want32.abs()
     bad = err > bound.where(finite, torch.full_like(want32, float("inf")))
     if bool(bad.any()):
-        where = tuple(bad.nonzero()[0].tolist())
-        return (f"{name}: {int(bad.sum())} of {want32.numel()} values off (first at {list(where)}: "
-                f"got {got32[where].item():.6g}, expected {want32[where].item():.6g}); "
+        first = tuple(bad.nonzero()[0].tolist())
+        return (f"{name}: {int(bad.sum())} of {want32.numel()} values off (first at {list(first)}: "
+                f"got {got32[first].item():.6g}, expected {want32[first].item():.6g}); "
                 f"max error {err.max().item():.3g}, tolerance atol={tol.atol:g} rtol={tol.rtol:g}")
     return None
 

@@ -43,7 +43,8 @@ def _device(row: dict[str, Any]) -> Device:
 def device_table() -> tuple[tuple[tuple[tuple[str, ...], ...], Device], ...]:
     """Each row's accepted names (as ``device_key``s) and its peaks; a name in two rows is an error."""
     data = resources.files("grader").joinpath("data/devices.yaml").read_bytes()
-    table, seen = [], set()
+    table: list[tuple[tuple[tuple[str, ...], ...], Device]] = []
+    seen: set[tuple[str, ...]] = set()
     for row in read_yaml(data, label="devices.yaml", max_bytes=1 << 20)["devices"]:
         keys = tuple(device_key(m) for m in row["match"])
         if seen & set(keys) or len(set(keys)) < len(keys):

@@ -128,7 +128,7 @@ def _grade_once(session: pytest.Session, job: Job, limits: Limits, mode: str,
     _state["sandbox"] = Sandbox(job, limits, mode, zygote=zygote)
     for i, item in enumerate(session.items):
         nextitem = session.items[i + 1] if i + 1 < len(session.items) else None
-        item._initrequest()  # type: ignore[attr-defined] - as pytest-rerunfailures does
+        item._initrequest()  # type: ignore[attr-defined]  # as pytest-rerunfailures does
         runtestprotocol(item, nextitem=nextitem, log=True)
     report = _report()
     _state["sandbox"] = None

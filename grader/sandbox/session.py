@@ -367,7 +367,8 @@ class Sandbox:
         """Send fresh inputs for the next ``run``; the child moves them to ``device`` and, on a
         GPU, zeroes a ``flush_bytes`` buffer (an L2 flush) and synchronises before replying."""
         blobs: list[bytes] = []
-        request = {"op": "stage", "func": func, "args": [wire.encode_value(a, blobs) for a in args]}
+        request: dict[str, Any] = {"op": "stage", "func": func,
+                                   "args": [wire.encode_value(a, blobs) for a in args]}
         if device:
             request["device"] = device
         if flush_bytes:
@@ -414,7 +415,7 @@ class Sandbox:
         if reply.get("id") != self._next_id or not isinstance(reply.get("ok"), bool):
             raise self._fail("tampered", "the sandbox answered out of turn")
         if not reply["ok"]:
-            err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+            err: dict[str, Any] = reply["error"] if isinstance(reply.get("error"), dict) else {}
             full = any(f"[Errno {n}]" in str(err.get("message")) for n in (27, 28))  # EFBIG, ENOSPC
             if full or self._hit_file_limit():
                 raise self._fail("output_limit", f"a file, the output or the work folder reached "
