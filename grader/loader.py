@@ -15,9 +15,8 @@ from typing import Any
 
 from grader import fileio, user_cache
 from grader.model import ITEM_TYPES, Bank, Chapter, build_item, parse_errata
-from grader.problems import Problem
+from grader.problems import Problem, read_document
 
-MAX_FILE_BYTES = 1 << 20
 _BRANCH = {"derive": "derive_item", "trace": "trace_item", "design": "design_item",
            "build": "code_item", "debug": "code_item"}
 
@@ -66,18 +65,6 @@ def schema_problems(doc: Any, file: str) -> list[Problem]:
     return problems
 
 
-def read_yaml(path: Path, label: str, data: bytes | None = None) -> tuple[Any, list[Problem]]:
-    """Parse one bank file (``data``: its bytes, already read) with ``grader.fileio.read_yaml``;
-    a failure is a problem of the file."""
-    try:
-        return fileio.read_yaml(path if data is None else data, label=label, max_bytes=MAX_FILE_BYTES), []
-    except fileio.YamlError as exc:
-        return None, [Problem(label, f"invalid YAML: {exc.detail}" if exc.kind == "yaml"
-                              else f"file is {exc.problem}")]
-    except OSError as exc:
-        return None, [Problem(label, f"could not read: {exc}")]
-
-
 def load_bank(bank_dir: Path) -> LoadResult:
     """Load every ``*.yaml`` chapter file in ``bank_dir`` (sorted by name).
 
@@ -104,7 +91,7 @@ def load_bank(bank_dir: Path) -> LoadResult:
         if cached is not None:
             doc, problems = cached.chapters[index], list[Problem]()
         else:
-            doc, problems = read_yaml(path, label, snapshot.data[path] if snapshot else None)
+            doc, problems = read_document(path, label, snapshot.data[path] if snapshot else None)
             if not problems:
                 problems = schema_problems(doc, label)
         result.problems.extend(problems)

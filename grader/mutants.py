@@ -97,14 +97,14 @@ def _unique(mutants: Sequence[Mutant]) -> None:
 def read_patches(root: Path, files: str | Sequence[str]) -> tuple[Mutant, ...]:
     """The mutants declared in the patch files ``files`` (relative to the course root ``root``),
     in order; a name may be used once across them."""
-    from grader.loader import read_yaml
+    from grader.problems import read_document
 
     mutants: list[Mutant] = []
     for file in (files,) if isinstance(files, str) else files:
         if Path(file).suffix not in (".yaml", ".yml"):
             raise PatchError(f"{file} is not a patch file (.yaml): mutants are declared as edits of "
                              "their solution (docs/bank-format.md)", file=file)
-        doc, problems = read_yaml(root / file, file)
+        doc, problems = read_document(root / file, file)
         if problems:
             raise PatchError(problems[0].message, file=file)
         mutants += parse_patches(doc, file)

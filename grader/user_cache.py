@@ -209,6 +209,7 @@ def bank_snapshot(bank_dir: Path, files: Sequence[Path], kernels_file: Path) -> 
     h = hashlib.sha256(f"bank {FORMAT} {__version__} {yaml.__version__} "
                        f"{getattr(yaml, '__with_libyaml__', False)}\0".encode())
     for part in (_schema("chapter.schema.json"), _schema("kernels.schema.json"), _source("grader.fileio"),
+                 _source("grader.problems"),
                  _source("grader.loader"), _source("grader.kernels.spec")):
         h.update(hashlib.sha256(part).digest())
     snapshot = BankSnapshot(entry="", key="")

@@ -183,7 +183,7 @@ def test_every_row_is_complete_sourced_and_owns_its_names():
 
 def test_an_unknown_gpu_is_reported_as_not_in_the_device_table(monkeypatch: pytest.MonkeyPatch):
     torch = pytest.importorskip("torch")
-    from grader.kernels.bench import NoGPU, current_device
+    from grader.kernels.roofline import NoGPU, current_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "NVIDIA GeForce RTX 4090")

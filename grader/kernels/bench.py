@@ -11,13 +11,9 @@ from types import ModuleType
 from grader.kernels.check import reference_outputs
 from grader.kernels.compare import compare_outputs
 from grader.kernels.inputs import make_inputs
-from grader.kernels.roofline import Device, find_device, floor_seconds, judge
+from grader.kernels.roofline import Device, floor_seconds, judge
 from grader.kernels.spec import KernelTask, traffic
 from grader.kernels.timing import time_cuda
-
-
-class NoGPU(RuntimeError):
-    """Performance needs a CUDA device (or one the device table knows)."""
 
 
 @dataclass(frozen=True)
@@ -40,18 +36,6 @@ def _module(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def current_device() -> Device:
-    import torch
-
-    if not torch.cuda.is_available():
-        raise NoGPU("no CUDA device: performance is measured only on a GPU")
-    name = torch.cuda.get_device_name()
-    device = find_device(name)
-    if device is None:
-        raise NoGPU(f"{name} is not in the device table (grader/data/devices.yaml)")
-    return device
 
 
 def bench_task(task: KernelTask, root: Path, device: Device, runs: int = 30) -> list[BenchRow]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from grader.kernels.compare import compare_outputs
 from grader.kernels.inputs import make_inputs
-from grader.kernels.roofline import Device, floor_seconds, judge
+from grader.kernels.roofline import Device, NoGPU, current_device, floor_seconds, judge
 from grader.kernels.spec import KernelTask, traffic
 from grader.kernels.static import static_problems
 from grader.kernels.timing import L2_FLUSH_BYTES, Timing, call_seconds, confirm, summarize
@@ -273,8 +273,6 @@ def measure_performance(box: Sandbox, task: KernelTask, device: Device, clock: s
 
 def _gpu_device() -> Device | str:
     """This machine's GPU from the device table, or why performance cannot be judged."""
-    from grader.kernels.bench import NoGPU, current_device  # bench imports this module
-
     try:
         return current_device()
     except NoGPU as exc:

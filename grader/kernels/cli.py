@@ -198,7 +198,8 @@ def bench(only: tuple[str, ...], runs: int, bank_dir: Path | None, as_json: bool
     from dataclasses import asdict
 
     _require_kernel_stack()
-    from grader.kernels.bench import NoGPU, bench_task, current_device
+    from grader.kernels.bench import bench_task
+    from grader.kernels.roofline import NoGPU, current_device
 
     tasks, root = _tasks(bank_dir)
     _unknown(only, tasks)

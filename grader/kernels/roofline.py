@@ -60,6 +60,22 @@ def find_device(device_name: str) -> Device | None:
     return next((dev for keys, dev in device_table() if key in keys), None)
 
 
+class NoGPU(RuntimeError):
+    """Performance needs a CUDA device (or one the device table knows)."""
+
+
+def current_device() -> Device:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise NoGPU("no CUDA device: performance is measured only on a GPU")
+    name = torch.cuda.get_device_name()
+    device = find_device(name)
+    if device is None:
+        raise NoGPU(f"{name} is not in the device table (grader/data/devices.yaml)")
+    return device
+
+
 def floor_seconds(bytes_moved: float, flops: float, device: Device, dtype: str) -> float:
     return max(bytes_moved / device.bandwidth, flops / device.flops[dtype])
 

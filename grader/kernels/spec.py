@@ -13,8 +13,7 @@ from typing import Any
 
 from grader.expression import ExpressionError, parse_expression
 from grader.fileio import json_path, schema_errors
-from grader.loader import read_yaml
-from grader.problems import Problem
+from grader.problems import Problem, read_document
 
 KERNELS_FILE = Path("kernels") / "kernels.yaml"
 ELEMENT_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -184,7 +183,7 @@ def kernel_document(bank_dir: Path, data: bytes | None = None) -> tuple[Any, lis
     path = bank_dir / KERNELS_FILE
     if data is None and not path.is_file():
         return None, []
-    doc, problems = read_yaml(path, str(KERNELS_FILE), data)
+    doc, problems = read_document(path, str(KERNELS_FILE), data)
     if problems:
         return None, problems
     errors = schema_errors(doc, kernels_schema())
