@@ -262,7 +262,7 @@ def test_every_status_through_every_batch_reporter(batch_out: Path):
                 assert "\ufffd" in children[0].get("message") or student in ("dan", "eve")
 
     report = (batch_out / "report.md").read_text()
-    assert "5 students: 3 graded, 1 errors, 1 without a submission." in report
+    assert "5 students: 3 graded, 1 with an error, 1 without a submission." in report
     assert "- dan: the archive is broken" in report
     table = [line for line in report.splitlines() if line.startswith("| 1.")]
     assert len(table) == len(LABELS) and all(len(re.findall(r"(?<!\\)\|", line)) == 6 for line in table)

@@ -19,7 +19,7 @@ def report_md(results: ClassResults) -> str:
     graded = [s for s in students if s.status == GRADED]
     lines = ["# Batch report", "",
              f"{len(students)} students: {len(graded)} graded, "
-             f"{sum(s.status == ERROR for s in students)} errors, "
+             f"{sum(s.status == ERROR for s in students)} with an error, "
              f"{sum(s.status == NO_SUBMISSION for s in students)} without a submission.", ""]
     if graded:
         mean = sum(s.total for s in graded) / len(graded)
