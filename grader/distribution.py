@@ -21,6 +21,8 @@ SOURCE_DATE = 1577836800  # ZIP_TIME, for a built wheel
 # the metadata files a wheel carries (an installer adds its own: RECORD, INSTALLER,
 # direct_url.json, uv_cache.json, ...; those describe the install, not the wheel)
 WHEEL_METADATA = ("METADATA", "WHEEL", "entry_points.txt", "top_level.txt")
+# a file only a wheel of this grader holds (its command line)
+MARKER = "grader/cli/__init__.py"
 # what pyproject.toml builds the wheel from
 BUILD_INPUTS = ("pyproject.toml", "README.md", "grader", "bank", "solutions", "student_templates")
 
@@ -51,8 +53,8 @@ def _checked(path: Path) -> Path:
             names = archive.namelist()
     except (OSError, zipfile.BadZipFile) as exc:
         raise WheelError(f"{path} is not a wheel: {exc}") from None
-    if not path.name.endswith(".whl") or "grader/cli.py" not in names:
-        raise WheelError(f"{path} is not a wheel of the grader (no grader/cli.py in it)")
+    if not path.name.endswith(".whl") or MARKER not in names:
+        raise WheelError(f"{path} is not a wheel of the grader (no {MARKER} in it)")
     return path
 
 
@@ -64,8 +66,8 @@ def _installed(package: Path) -> metadata.Distribution | None:
         return None
     if dist.read_text("WHEEL") is None:
         return None
-    cli = Path(str(dist.locate_file("grader/cli.py"))).resolve()
-    return dist if cli == package / "cli.py" else None
+    marker = Path(str(dist.locate_file(MARKER))).resolve()
+    return dist if marker == package.parent / MARKER else None
 
 
 def _record_hash(data: bytes) -> str:
@@ -85,7 +87,7 @@ def _repack(dist: metadata.Distribution, folder: Path) -> Path:
         if not inside or "__pycache__" in parts or ".." in parts:
             continue
         members.append(("/".join(parts), Path(str(file.locate())).read_bytes()))
-    if not any(name == "grader/cli.py" for name, _ in members):
+    if not any(name == MARKER for name, _ in members):
         raise WheelError("the installed grader lists no files to repack: pass --wheel")
     record = [f"{name},{_record_hash(data)},{len(data)}" for name, data in members]
     members.append((f"{info}/RECORD", ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()))

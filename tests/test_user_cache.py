@@ -169,7 +169,7 @@ def test_outside_the_student_commands_a_planted_entry_is_never_read(bank_copy, c
 
 def test_only_the_student_commands_use_the_cache():
     wrapped = {name for name, command in main.commands.items()
-               if getattr(command.callback, "__wrapped__", None) is not None}
+               if getattr(command.callback, "uses_user_cache", False)}
     assert wrapped == STUDENT_COMMANDS
 
 

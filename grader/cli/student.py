@@ -1,0 +1,224 @@
+"""The student's commands: ``init``, ``check``, ``progress``, and the read-only views ``list``,
+``show`` and ``errata``. Each may use the user's cache of the validated bank and manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from grader.answers_file import WorkspaceError
+from grader.cli.common import (
+    CliContext,
+    bank_option,
+    console,
+    json_option,
+    pass_cli,
+    print_json,
+    uses_user_cache,
+)
+from grader.model import ITEM_TYPES
+from grader.paths import default_bank_dir
+
+if TYPE_CHECKING:
+    from grader.workspace import Workspace
+
+
+def _open(directory: Path | None) -> Workspace:
+    from grader.workspace import find_workspace, open_workspace
+
+    root = directory if directory is not None else find_workspace(Path.cwd())
+    return open_workspace(root)
+
+
+def _chapter_titles(workspace: Workspace) -> dict[int, str]:
+    """Chapter titles from the bank when it loads; numbers alone otherwise."""
+    from grader.loader import load_bank
+
+    bank_dir = Path(workspace.manifest.bank) if workspace.manifest.bank else default_bank_dir()
+    try:
+        return {c.number: c.title for c in load_bank(bank_dir).bank.chapters}
+    except OSError:
+        return {}
+
+
+@click.command("list")
+@bank_option
+@json_option
+@click.option("--chapter", type=int, help="Only this chapter.")
+@click.option("--type", "kind", type=click.Choice(ITEM_TYPES), help="Only this type.")
+@uses_user_cache
+@pass_cli
+def list_items(cli: CliContext, chapter: int | None, kind: str | None) -> None:
+    """List the items of the bank."""
+    from rich.table import Table
+
+    from grader import catalog
+
+    bank = cli.bank()
+    entries = catalog.list_entries(bank, chapter, kind)
+    if cli.as_json:
+        print_json(entries)
+        return
+    table = Table("id", "type", "title", title=f"{len(entries)} items")
+    current = None
+    for e in entries:
+        if e["chapter"] != current:
+            current = e["chapter"]
+            ch = bank.chapter(current)
+            table.add_row("", "", f"[bold]Chapter {current}: {ch.title if ch else ''}[/bold]")
+        table.add_row(e["id"], e["type"], e["title"])
+    console().print(table)
+
+
+@click.command()
+@click.argument("item_id")
+@bank_option
+@json_option
+@click.option("--solution", is_flag=True, help="Include the answer, hints and derivation.")
+@uses_user_cache
+@pass_cli
+def show(cli: CliContext, item_id: str, solution: bool) -> None:
+    """Show one item, ITEM_ID ('grade list' shows the ids)."""
+    from grader import catalog
+
+    item = cli.bank().items.get(item_id)
+    if item is None:
+        raise click.UsageError(f"no item {item_id!r}; 'grade list' shows the ids")
+    card = catalog.show_entry(item, solution)
+    if cli.as_json:
+        print_json(card)
+        return
+    out = console()
+    out.print(f"[bold]{item.id} {item.title}[/bold] ({item.type})\n")
+    out.print(card["prompt"], markup=False)
+    if "unit" in card:
+        unit = "a plain number" if card["unit"] in ("1", "") else card["unit"]
+        out.print(f"\nAnswer in: {unit} (checked {card['tolerance']})", markup=False)
+    for opt in card.get("options", []):
+        out.print(f"  {opt['id']}. {opt['text']}", markup=False)
+    if solution:
+        out.print(f"\nAnswer: {json.dumps(card['answer'], ensure_ascii=False)}", markup=False)
+        for i, hint in enumerate(card["hints"], 1):
+            out.print(f"Hint {i}: {hint}", markup=False)
+        out.print(f"\n{card['derivation']}", markup=False)
+
+
+@click.command()
+@bank_option
+@json_option
+@uses_user_cache
+@pass_cli
+def errata(cli: CliContext) -> None:
+    """List the workbook's mistakes recorded in the bank."""
+    from grader import catalog
+
+    entries = catalog.errata_entries(cli.bank())
+    if cli.as_json:
+        print_json(entries)
+        return
+    out = console()
+    out.print(f"[bold]{len(entries)} errata[/bold]\n")
+    for e in entries:
+        out.print(f"[bold]{e['where']}[/bold] ({e['kind']})")
+        out.print(f"  workbook: {e['workbook']}", markup=False)
+        out.print(f"  correct:  {e['correct']}", markup=False)
+        out.print(f"  why:      {e['why']}\n", markup=False)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--chapter", "chapters", type=int, multiple=True, help="Take this chapter (repeatable).")
+@click.option("--items", "item_lists", multiple=True, metavar="ID,...",
+              help="Take these items, comma-separated (repeatable).")
+@click.option("--kernel", "kernel_lists", multiple=True, metavar="TASK,...",
+              help="Add these GPU kernel tasks, comma-separated, or 'all' ('grade kernel list'); "
+                   "alone, the workspace holds only them.")
+@bank_option
+@uses_user_cache
+@pass_cli
+def init(cli: CliContext, directory: Path, chapters: tuple[int, ...], item_lists: tuple[str, ...],
+         kernel_lists: tuple[str, ...]) -> None:
+    """Create a practice workspace in DIRECTORY (the whole bank by default)."""
+    from grader.workspace import init_workspace, select_items, select_kernels
+
+    bank = cli.bank()
+    ids = [i for text in item_lists for i in text.split(",")]
+    try:
+        kernels = select_kernels(bank, [k for text in kernel_lists for k in text.split(",")])
+        selected = select_items(bank, chapters, ids) if chapters or ids or not kernels else []
+        workspace = init_workspace(directory, bank, selected, cli.bank_dir, kernels)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except WorkspaceError as exc:
+        cli.workspace_error(exc)
+    code = [e for e in workspace.manifest.items if e.files]
+    click.echo(f"Created {directory} with {len(selected)} item(s)"
+               + (f", {len(code)} of them code items" if code else "")
+               + (f", and {len(kernels)} kernel task(s) in kernels/" if kernels else "") + ".")
+    click.echo(f"Next: write your answers in {directory / 'answers.yaml'}, "
+               f"then run 'grade check {directory}'.")
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--item", "only", multiple=True, metavar="ID", help="Check only this item (repeatable).")
+@click.option("--explain", is_flag=True, help="Show the worked solution of every correct item.")
+@json_option
+@uses_user_cache
+@pass_cli
+def check(cli: CliContext, directory: Path | None, only: tuple[str, ...], explain: bool) -> None:
+    """Check the answers of the workspace DIRECTORY (default: the one containing the current
+    folder)."""
+    from grader.check import check_workspace
+
+    try:
+        workspace = _open(directory)
+        unknown = [i for i in only if workspace.manifest.item(i) is None]
+        if unknown:
+            raise click.UsageError(f"no item {', '.join(map(repr, unknown))} in this workspace")
+        report = check_workspace(workspace, only)
+    except WorkspaceError as exc:
+        cli.workspace_error(exc)
+    if cli.as_json:
+        print_json(report.to_json())
+        return
+    from grader.terminal import print_check
+
+    print_check(report, console(), report.titles or _chapter_titles(workspace), explain)
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@json_option
+@uses_user_cache
+@pass_cli
+def progress(cli: CliContext, directory: Path | None) -> None:
+    """Mastery per chapter and overall, as recorded by the last checks of the workspace DIRECTORY
+    (default: the one containing the current folder)."""
+    from grader.progress import load_progress, mastery
+
+    try:
+        workspace = _open(directory)
+        state, warning = load_progress(workspace.state_dir)
+    except WorkspaceError as exc:
+        cli.workspace_error(exc)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    entries = [(e.id, e.chapter) for e in workspace.manifest.entries]
+    rows = mastery(entries, state, _chapter_titles(workspace))
+    if cli.as_json:
+        print_json({"mode": workspace.manifest.mode,
+                    "mastered": sum(r.mastered for r in rows),
+                    "answered": sum(r.answered for r in rows),
+                    "total": sum(r.total for r in rows),
+                    "chapters": [vars(r) for r in rows]})
+        return
+    from grader.terminal import print_progress
+
+    print_progress(rows, console(), workspace.manifest.mode == "graded")
+
+
+COMMANDS = (init, check, progress, list_items, show, errata)
