@@ -21,9 +21,10 @@ from grader.answers_file import MAX_ANSWERS_BYTES, WorkspaceError, parse_answers
 from grader.assignment import MAX_SPEC_BYTES, AssignmentError, assignment_schema, load_assignment
 from grader.fileio import YamlError, read_yaml, schema_problems, write_atomic
 from grader.kernels.spec import KERNELS_FILE, kernels_schema, load_kernel_tasks
-from grader.loader import MAX_FILE_BYTES, load_bank
+from grader.loader import load_bank
 from grader.loader import schema_problems as chapter_problems
 from grader.manifest import MAX_MANIFEST_BYTES, manifest_schema, read_manifest
+from grader.problems import MAX_FILE_BYTES
 from grader.result import Result
 from tests.workspace_helpers import CHECKOUT, grade
 
