@@ -203,7 +203,10 @@ def _power(base: float, exponent: float, shown: str) -> float:
     if abs(magnitude) > MAX_EXPONENT:
         raise ExpressionError(
             f"'{shown}' is too large or too small (beyond 10^±{MAX_EXPONENT})")
-    return _check(math.pow(base, exponent), shown)
+    try:
+        return _check(math.pow(base, exponent), shown)
+    except OverflowError:  # beyond a float (about 1.8 x 10^308), inside MAX_EXPONENT
+        raise ExpressionError(f"'{shown}' is too large or too small (beyond 10^±308)") from None
 
 
 def parse_expression(text: str) -> Parsed:

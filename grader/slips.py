@@ -40,7 +40,7 @@ def find_slip(given: float, expected: float, tolerance: Tolerance, *,
     if window.accepts(given, -expected):
         return Slip("sign", -1.0, "The magnitude is right but the sign is flipped.")
     ratio = abs(given / expected)
-    if ratio <= 0:
+    if ratio <= 0 or not math.isfinite(ratio):  # 1e308 for an answer below 1: no slip to name
         return None
     sign = 1.0 if given / expected > 0 else -1.0
     steps = _MAX_BINARY_STEPS if bytes_involved else 0

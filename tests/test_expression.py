@@ -118,3 +118,19 @@ def test_expression_trees_evaluate_like_arithmetic(tree):
     if text.count("(") > MAX_DEPTH:
         return
     assert parse_expression(text).value == pytest.approx(value, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("text", ["10^400", "10^399*10", "2^1024", "(10^200)^2"])
+def test_a_power_beyond_a_float_is_too_large_not_a_crash(text):
+    """Found by review: math.pow's OverflowError crashed graded checks."""
+    with pytest.raises(ExpressionError, match="too large or too small"):
+        parse_expression(text)
+
+
+def test_a_huge_answer_to_a_tiny_question_is_no_slip():
+    """1e308 for an answer below 1: the ratio is infinite (it crashed find_slip)."""
+    from grader.rules.numeric import NumericKey, grade_numeric
+    from grader.tolerance import Tolerance
+
+    result = grade_numeric(NumericKey(1e-3, "1", Tolerance("relative", 0.01)), "1e308")
+    assert result.status == "incorrect"

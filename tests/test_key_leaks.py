@@ -41,8 +41,10 @@ def test_a_wrong_or_unreadable_number_never_shows_the_answer(item_id: str):
     key = numeric_key(item, instantiate(item).params)
     asked = entry["answer"]
     spellings = _spellings(asked) | {s for a in entry.get("accept", []) for s in _spellings(a["value"])}
-    unit = entry["unit"]
+    unit = "" if entry["unit"] == "1" else entry["unit"]  # "1": a plain number
     wrong = [f"{asked * f:.6g} {unit}" for f in (10, 0.1, 1.5, 0.5, 1000)] + [f"{asked * 3:.6g}"]
+    # each known mistake's own value: its feedback is fixed text, and it once quoted the answer
+    wrong += [f"{value / key.asked_unit().factor:.6g} {unit}" for _, _, value in key.mistakes]
     for response in (*UNREADABLE_NUMBERS, *wrong):
         result = grade_response(item, response)
         if result.status == "correct":

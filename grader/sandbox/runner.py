@@ -254,11 +254,13 @@ def _parse(raw: bytes | None, mode: str) -> CodeRun:
         outcomes = [TestOutcome(str(r["test"]), str(r["outcome"]), str(r.get("message", "")))
                     for r in doc["results"]]
         collected = int(doc["collected"])
-    except (ValueError, KeyError, TypeError):
-        return CodeRun(fatal=("crashed", "the test runner did not report"), isolation=mode)
+    except (ValueError, KeyError, TypeError):  # the runner is trusted: its failure is the grader's
+        return CodeRun(fatal=("grader", "its test runner did not report"), isolation=mode)
     fatal = doc.get("fatal")
     run = CodeRun(outcomes, (fatal["kind"], fatal["detail"]) if fatal else None,
                   doc.get("import_error"), doc.get("isolation") or mode)
-    if collected == 0 or len(outcomes) != collected:
+    if collected == 0:  # the trusted tests did not load (a broken torch, say): nothing was tested
+        run.fatal = run.fatal or ("grader", "its tests could not be collected")
+    elif len(outcomes) != collected:
         run.fatal = run.fatal or ("crashed", f"expected {collected} test results, got {len(outcomes)}")
     return run

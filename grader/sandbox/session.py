@@ -216,9 +216,12 @@ class Zygote:
         return answer if isinstance(answer, dict) else {}
 
     def _broken(self, why: str) -> SandboxFailure:
-        """The zygote cannot be trusted to serve another submission: ``healthy`` turns False."""
-        self.failed = why
-        return SandboxFailure("crashed", why)
+        """The zygote cannot be trusted to serve another submission: ``healthy`` turns False.
+        The zygote is the grader's (its preloads, say a broken torch, failed): never the
+        student's fault."""
+        last = self.last_error()
+        self.failed = f"{why}: {last}" if last else why
+        return SandboxFailure("grader", self.failed)
 
     @property
     def healthy(self) -> bool:
