@@ -107,21 +107,45 @@ def add_member(archive: zipfile.ZipFile, name: str, data: bytes, executable: boo
     archive.writestr(info, data)
 
 
+def _sources(checkout: Path) -> list[str]:
+    """The files the wheel is built from: those git tracks under ``BUILD_INPUTS`` (an
+    instructor's untracked notes, keys or backups stay out), else every file there but hidden
+    ones and caches. A symbolic link is refused: it could bring in anything it points at."""
+    tracked = subprocess.run(["git", "-C", str(checkout), "ls-files", "-z", "--", *BUILD_INPUTS],
+                             capture_output=True, timeout=60) if shutil.which("git") else None
+    if tracked is not None and tracked.returncode == 0 and tracked.stdout:
+        names = [n for n in tracked.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+    else:
+        roots = [checkout / name for name in BUILD_INPUTS]
+        found = [p.relative_to(checkout) for root in roots
+                 for p in ([root] if root.is_file() else root.rglob("*"))]
+        names = [p.as_posix() for p in found
+                 if not any(part.startswith(".") or part == "__pycache__" for part in p.parts)]
+    for name in names:
+        if (checkout / name).is_symlink():
+            raise WheelError(f"{checkout / name} is a symbolic link: the grader's wheel takes no links")
+    return [n for n in names if (checkout / n).is_file()]
+
+
 def _build(checkout: Path, folder: Path) -> Path:
-    """pip's wheel of a copy of the checkout's sources (an in-tree build/ keeps stale files)."""
+    """pip's wheel of a copy of the checkout's sources (an in-tree build/ keeps stale files),
+    its members rewritten with fixed times and modes (a umask would change the bytes)."""
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / "source"
-    source.mkdir(exist_ok=True)
-    for name in BUILD_INPUTS:
-        if (checkout / name).is_dir():
-            shutil.copytree(checkout / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif (checkout / name).is_file():
-            shutil.copyfile(checkout / name, source / name)
+    for name in _sources(checkout):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(checkout / name, source / name)
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(SOURCE_DATE)}  # the same source, the same bytes
     run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder),
                           str(source)], capture_output=True, text=True, timeout=600, env=env)
     wheels = sorted(folder.glob("lm_workbook_grader-*.whl"))
     if run.returncode != 0 or not wheels:
-        raise WheelError(f"could not build the grader's wheel from {checkout} (pass --wheel): "
+        raise WheelError(f"could not build the grader's wheel from the files git tracks in {checkout} "
+                         "('git add' a new file; or pass --wheel): "
                          f"{(run.stderr or run.stdout).strip()[-500:]}")
+    with zipfile.ZipFile(wheels[-1]) as built:
+        members = [(info.filename, built.read(info)) for info in built.infolist() if not info.is_dir()]
+    with zipfile.ZipFile(wheels[-1], "w") as archive:
+        for name, data in members:
+            add_member(archive, name, data)
     return wheels[-1]

@@ -29,7 +29,7 @@ from grader.model import Bank
 from grader.sandbox.isolation import WeakSandboxError, require_strong
 
 BANK_FOLDERS = ("solutions", "student_templates")  # beside the bank: hidden tests, code files
-SKIP = ("__pycache__", ".pyc", ".grade")
+COURSE_SUFFIXES = (".yaml", ".py")  # the bank, solvers, tests, templates and mutant patches
 ID_FIELDS = ("sid", "email", "id")
 
 
@@ -38,12 +38,17 @@ class AutograderError(ValueError):
 
 
 def _tree(folder: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+    """The course's own files under ``folder``: YAML and Python only, no hidden files or
+    backups (an instructor's .env or notes.py~ stay out); a symbolic link is refused."""
     if not folder.is_dir():
         raise AutograderError(f"{folder} is missing: the autograder would not install")
     for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_file() and not any(s in rel for s in SKIP):
-            yield f"{prefix}/{rel}", path
+        rel = path.relative_to(folder)
+        if path.is_symlink():
+            raise AutograderError(f"{path} is a symbolic link: the autograder takes no links")
+        if (path.is_file() and path.suffix in COURSE_SUFFIXES
+                and not any(part.startswith(".") or part == "__pycache__" for part in rel.parts)):
+            yield f"{prefix}/{rel.as_posix()}", path
 
 
 def _course_files(bank_dir: Path) -> Iterator[tuple[str, Path]]:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.fileio import write_atomic
+from grader.fileio import YamlError, read_capped, write_atomic
 
 FORMAT = 1
 APP = "lm-workbook-grader"
@@ -216,16 +216,14 @@ def bank_snapshot(bank_dir: Path, files: Sequence[Path], kernels_file: Path) -> 
     try:
         has_kernels = kernels_file.is_file()
         for path in (*files, *((kernels_file,) if has_kernels else ())):
-            if path.stat().st_size > MAX_SOURCE_BYTES:
-                return None
-            data = path.read_bytes()
-            if len(data) > MAX_SOURCE_BYTES:
-                return None
+            if not path.is_file() or path.stat().st_size > MAX_SOURCE_BYTES:
+                return None  # a device or FIFO named like a chapter reports size 0: never read it whole
+            data = read_capped(path, label=str(path), max_bytes=MAX_SOURCE_BYTES)
             snapshot.data[path] = data
             name = path.relative_to(bank_dir).as_posix()
             h.update(name.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
         folder = str(bank_dir.resolve())
-    except (OSError, ValueError):
+    except (OSError, ValueError, YamlError):
         return None
     h.update(b"kernels" if has_kernels else b"no kernels")
     snapshot.kernels = kernels_file if has_kernels else None

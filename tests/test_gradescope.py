@@ -3,10 +3,12 @@ run the way Gradescope runs it, writes a results.json that follows the spec."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 from grader.distribution import grader_wheel
 from tests.answer_forms import in_asked_unit
 from tests.test_assign import write_spec
-from tests.workspace_helpers import grade, write_answers
+from tests.workspace_helpers import CHECKOUT, grade, write_answers
 
 # Gradescope runs autograders on Ubuntu: bash, the sandbox
 pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]
@@ -212,3 +214,35 @@ def test_the_autograder_as_gradescope_runs_it_from_a_fresh_environment(tmp_path,
         results = run_autograder(root, ws, {"users": [{"sid": name, "email": f"{name}@uni.edu"}]})
         scores[name] = (results["score"], results["tests"][0]["output"][:200])
     assert scores["correct"][0] == 1.0 and scores["blank"][0] == 0.0, scores
+
+
+def test_the_zip_leaves_out_a_courses_hidden_files_and_backups_and_refuses_links(tmp_path, bank_copy, wheel):
+    """Found by review: an instructor's .env, an editor's backup and a symbolic link (which
+    copies whatever it points at) went into the zip."""
+    course = bank_copy.parent
+    (bank_copy / ".env").write_text("TOKEN=secret\n")
+    (course / "student_templates/count_pairs/count_pairs.py~").write_text("# backup\n")
+    spec = write_spec(tmp_path / "spec", items=["1.1"])
+    args = ("gradescope-autograder", spec, "--bank", bank_copy, "--wheel", wheel)
+    assert grade(*args, "--out", tmp_path / "a.zip").exit_code == 0
+    names = zipfile.ZipFile(tmp_path / "a.zip").namelist()
+    assert not any(n.endswith((".env", "~")) for n in names), names
+    (course / "solutions/host.py").symlink_to("/etc/hostname")
+    refused = grade(*args, "--out", tmp_path / "b.zip")
+    assert refused.exit_code == 2 and "symbolic link" in refused.output and not (tmp_path / "b.zip").exists()
+
+
+def test_a_wheel_built_from_a_checkout_holds_only_what_git_tracks(tmp_path):
+    """An instructor's untracked notes beside the grader's sources stay out of the wheel."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(CHECKOUT), str(clone)], check=True, timeout=120)
+    (clone / "grader/secret_notes.py").write_text("KEYS = 'do not ship'\n")
+    (tmp_path / "ps.yaml").write_text("name: ps\ntitle: PS\nmode: practice\nitems: ['1.1']\n")
+    env = {**os.environ, "PYTHONPATH": str(clone)}
+    command = [sys.executable, "-m", "grader", "gradescope-autograder", "ps.yaml", "--out", "a.zip"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        (name,) = [n for n in archive.namelist() if n.startswith("dist/")]
+        inside = zipfile.ZipFile(io.BytesIO(archive.read(name))).namelist()
+    assert "grader/cli/__init__.py" in inside and "grader/secret_notes.py" not in inside
