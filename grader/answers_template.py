@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Sequence
 
 from grader.instance import instantiate
+from grader.items import bank_type
 from grader.manifest import ManifestItem
 from grader.model import Bank, Item
 
@@ -26,36 +27,18 @@ def _comment(text: str, indent: str = "  ", hang: str = "") -> list[str]:
 
 def answer_instructions(item: Item, entry: ManifestItem) -> str:
     """One line on how to write the answer to ``item``."""
-    if item.type == "derive":
-        assert item.answer is not None
-        unit = item.answer.unit
-        asked = "with a plain number" if unit in ("1", "") else f"in {unit}"
-        return f"Answer {asked} (checked {item.answer.tolerance.describe()})."
-    if item.type == "trace":
-        if item.select == "multiple":
-            return "Options (answer with every correct id, e.g. [A, C]):"
-        return "Options (answer with one id, e.g. B):"
-    if item.type == "design":
-        example = "".join(entry.options)
-        return (f"Steps (answer with all {len(entry.options)} letters in your order, "
-                f"e.g. {example} or [{', '.join(entry.options)}]):")
-    files = entry.files
-    return (f"Write your code in {files[0]}; its public tests are in {files[1]} "
-            f"(run: python -m pytest {files[0].split('/')[0]}). Nothing to write here.")
+    return bank_type(item.type).answer_instructions(item, entry)
 
 
 def _item_block(item: Item, entry: ManifestItem) -> list[str]:
     points = f"{entry.points:g} point" + ("" if entry.points == 1 else "s")
     lines = [f"# {item.id}  {item.title}  [{item.type}, {points}]", "#"]
     lines += _comment(instantiate(item, entry.params).prompt)
-    lines += ["#", *_comment(answer_instructions(item, entry))]
-    if item.type == "trace":
-        for opt in item.options:
-            lines += _comment(f"{opt.id}. {opt.text}", indent="    ", hang="   ")
-    elif item.type == "design":
-        for label, step in item.display_steps():
-            lines += _comment(f"{label}. {step.text}", indent="    ", hang="   ")
-    if item.code is None:
+    kind = bank_type(item.type)
+    lines += ["#", *_comment(kind.answer_instructions(item, entry))]
+    for label, text in kind.choices(item):
+        lines += _comment(f"{label}. {text}", indent="    ", hang="   ")
+    if kind.in_answers_file:
         lines.append(f"{json.dumps(item.id)}:")
     return lines
 

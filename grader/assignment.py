@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.fileio import YamlError, read_capped, read_yaml, schema_problems
-from grader.instance import key_entry, sample_variant
+from grader.items import bank_type, for_type
 from grader.kernel_items import kernel_entry
 from grader.manifest import Manifest, ManifestItem, manifest_item
 from grader.model import Bank
@@ -190,17 +190,16 @@ def variant_seed(assignment: str, student: str, item_id: str) -> str:
 
 
 def student_params(bank: Bank, assignment: Assignment, student: str | None) -> dict[str, dict[str, float]]:
-    """Parameters of every derive item for ``student``: drawn per student, else the defaults."""
+    """Parameters of every item that has them (derive) for ``student``: drawn per student,
+    else the defaults."""
     out: dict[str, dict[str, float]] = {}
     for item_id in assignment.items:
         item = bank.items[item_id]
-        if item.type != "derive":
-            continue
-        if assignment.per_student and student is not None:
-            rng = random.Random(variant_seed(assignment.name, student, item_id))
-            out[item_id] = sample_variant(item, rng, distinct=True)
-        else:
-            out[item_id] = item.defaults()
+        rng = random.Random(variant_seed(assignment.name, student, item_id)) \
+            if assignment.per_student and student is not None else None
+        params = bank_type(item.type).variant(item, rng)
+        if params is not None:
+            out[item_id] = params
     return out
 
 
@@ -234,16 +233,4 @@ def late_policy_text(policy: Mapping[str, Any]) -> str:
 
 def student_key(bank: Bank, entries: tuple[ManifestItem, ...] | list[ManifestItem]) -> dict[str, Any]:
     """Item id -> the reference answer at the entry's parameters, with points and parameters."""
-    out: dict[str, Any] = {}
-    for entry in entries:
-        if entry.type == "kernel":  # graded by running it: the key names the reference solution
-            out[entry.id] = {"type": "kernel", "answer": bank.kernels[entry.id].solution,
-                             "points": entry.points, "performance": entry.performance}
-            continue
-        item = bank.items[entry.id]
-        key = key_entry(item, entry.params or None)
-        key["points"] = entry.points
-        if entry.params:
-            key["params"] = dict(entry.params)
-        out[entry.id] = key
-    return out
+    return {entry.id: for_type(entry.type).entry_key(bank, entry) for entry in entries}

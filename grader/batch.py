@@ -28,14 +28,15 @@ from grader import fileio
 from grader.answers_file import AnswerSheet, WorkspaceError, read_answers
 from grader.assignment import Assignment, student_manifest
 from grader.check import CheckReport, ItemOutcome, grade_practice
-from grader.code_items import is_untouched_template, missing_requirements, not_started, submission_files
+from grader.code_items import missing_requirements
 from grader.intake import IntakeError, Submission, list_submissions, unpack
-from grader.kernel_items import KERNEL_MODULES, KERNEL_REFERENCES, grade_kernel_entry
+from grader.items import for_type
+from grader.kernel_items import KERNEL_MODULES, KERNEL_REFERENCES
 from grader.manifest import ManifestItem, manifest_item
 from grader.model import Bank, Item
 from grader.paths import COURSE_ROOT
 from grader.result import Result, error
-from grader.rules.code import grade_code_run, sandbox_unavailable
+from grader.rules.code import sandbox_unavailable
 from grader.sandbox.isolation import require_strong
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import WarmRunner
@@ -91,17 +92,6 @@ class RunnerPool:
             warm.close()
 
 
-def _grade_code(item: Item, workspace: Path, entry: ManifestItem, pool: RunnerPool) -> Result:
-    files = submission_files(workspace, entry)
-    if isinstance(files, Result):
-        return files
-    if is_untouched_template(item, files, pool.root):
-        return not_started(entry)
-    with pool.runner(item) as warm:
-        run = warm.run(files)
-    return grade_code_run(run, show_messages=False, label="hidden tests")
-
-
 def error_document(student: str, reason: str, entries: list[ManifestItem], status: str = "error") -> dict:
     """The result of a student who could not be graded: every item zero, with the reason."""
     report = CheckReport("batch", [ItemOutcome(e, error(reason) if status == "error" else
@@ -125,17 +115,11 @@ def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], p
             report.warnings.append("the submission has no answers.yaml")
         analysis: dict[str, dict[str, Any]] = {}
         for entry in entries:
-            if entry.type == "kernel":
-                result = grade_kernel_entry(bank.kernels[entry.id], root, entry, pool.root,
-                                            timeout_s=pool.timeout_s)
-                report.outcomes.append(ItemOutcome(entry, result))
-                continue
-            item = bank.items[entry.id]
-            if entry.files:
-                result = _grade_code(item, root, entry, pool)
+            if entry.files:  # code items and kernel tasks: their files are run in the sandbox
+                result = for_type(entry.type).run_batch(bank, entry, root, pool)
             else:
                 response = sheet.answers.get(entry.id)
-                result = grade_practice(item, entry, response)
+                result = grade_practice(bank.items[entry.id], entry, response)
                 if response is not None:
                     analysis[entry.id] = {"answer": str(response)[:200], "matched": result.matched}
             report.outcomes.append(ItemOutcome(entry, result))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from grader.instance import instantiate, key_entry
+from grader.items import bank_type
 from grader.model import Bank, Item
 
 
@@ -19,17 +20,7 @@ def show_entry(item: Item, solution: bool = False) -> dict[str, Any]:
     """``{id, type, title, prompt, unit?, options?}``; with ``solution`` the answer too."""
     out: dict[str, Any] = {"id": item.id, "type": item.type, "title": item.title,
                            "prompt": instantiate(item).prompt}
-    if item.answer is not None:
-        out["unit"] = item.answer.unit
-        out["tolerance"] = item.answer.tolerance.describe()
-    if item.type == "trace":
-        out["select"] = item.select
-        out["options"] = [{"id": o.id, "text": o.text} for o in item.options]
-    if item.type == "design":
-        out["options"] = [{"id": label, "text": s.text} for label, s in item.display_steps()]
-    if item.code is not None:
-        out["template"] = item.code.template
-        out["public_tests"] = item.code.public_tests
+    out.update(bank_type(item.type).show_fields(item))
     if solution:
         out["answer"] = key_entry(item)
         out["hints"] = list(item.hints)

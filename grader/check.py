@@ -14,23 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from grader.answers_file import AnswerSheet, WrongShape, read_answers
-from grader.code_items import CODE_RESULTS, grade_code_item
+from grader.code_items import CODE_RESULTS
 from grader.instance import grade_response
-from grader.kernel_items import grade_kernel_entry
+from grader.items import PENDING, for_type
 from grader.loader import load_bank
 from grader.manifest import ManifestItem
 from grader.model import Bank, Item
-from grader.paths import COURSE_ROOT, default_bank_dir
+from grader.paths import default_bank_dir
 from grader.progress import PROGRESS_NAME, ItemProgress, Progress, load_progress, record, save_progress
 from grader.result import Result, error
-from grader.rules.choice import ChoiceKey, read_choice
-from grader.rules.numeric import ReadNumber, read_numeric
-from grader.rules.ordering import read_order
 from grader.state import check_state
 from grader.status import Status
 from grader.workspace import Workspace
-
-PENDING = "Readable. Graded on submission."
 
 
 @dataclass(frozen=True)
@@ -102,48 +97,11 @@ def as_pending(result: Result) -> Result:
     return result
 
 
-def check_code(item: Item | None, workspace: Workspace, entry: ManifestItem, graded: bool,
-               root: Path = COURSE_ROOT) -> Result:
-    """Practice: the hidden tests when installed (else the public ones). Graded: public only.
-    ``root``: the course the bank belongs to (its templates and tests)."""
-    if item is None or item.code is None:
-        return error(f"Item {entry.id} is not a code item in the installed bank.")
-    hidden = not graded and (root / item.code.hidden_tests).is_file()
-    result = grade_code_item(item, workspace.root, entry, hidden, root=root,
-                             cache=workspace.state_dir / CODE_RESULTS)
-    return as_pending(result) if graded else result
-
-
-def check_kernel_entry(bank: Bank | None, workspace: Workspace, entry: ManifestItem,
-                       graded: bool) -> Result:
-    """A kernel task: its correctness cases in the sandbox (and its timing on a CUDA GPU)."""
-    task = bank.kernels.get(entry.id) if bank else None
-    if bank is None or task is None:
-        return error(f"Kernel task {entry.id} is not in the installed bank; update grade.")
-    result = grade_kernel_entry(task, workspace.root, entry, bank.root,
-                                cache=workspace.state_dir / CODE_RESULTS)
-    return as_pending(result) if graded else result
-
-
 def check_format(entry: ManifestItem, response: object) -> Result:
     """Graded mode: is the answer readable? Uses only the manifest, never an expected answer."""
     if isinstance(response, WrongShape):
         return error(response.message())
-    reading: ReadNumber | list[str] | Result
-    if entry.type == "derive":
-        reading = read_numeric(entry.unit or "1", response)
-    elif entry.type == "trace":
-        reading = read_choice(ChoiceKey(entry.options, frozenset(), entry.select == "multiple"),
-                              response)
-    elif entry.type == "design":
-        reading = read_order(entry.options, response)
-    else:
-        return error(f"Item {entry.id} is a code item; check_code checks it.")
-    if isinstance(reading, Result):
-        if reading.matched == "unit":  # a wrong unit is a format problem here
-            return error(reading.feedback[0])
-        return reading
-    return Result(Status.PENDING, 0.0, (PENDING,))
+    return for_type(entry.type).check_format(entry, response)
 
 
 def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> Result:
@@ -200,12 +158,11 @@ def _code_results(bank: Bank | None, workspace: Workspace, entries: list[Manifes
     code = [e for e in entries if e.files]
     if not code:
         return {}
-    items = bank.items if bank else {}
 
     def run(e: ManifestItem) -> Result:
-        if e.type == "kernel":
-            return check_kernel_entry(bank, workspace, e, graded)
-        return check_code(items.get(e.id), workspace, e, graded, bank.root if bank else COURSE_ROOT)
+        result = for_type(e.type).run_workspace(bank, e, workspace.root, workspace.state_dir / CODE_RESULTS,
+                                                practice=not graded)
+        return as_pending(result) if graded else result
 
     with ThreadPoolExecutor(max_workers=min(len(code), os.cpu_count() or 1)) as pool:
         return dict(zip((e.id for e in code), pool.map(run, code), strict=True))

@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 from grader import __version__
-from grader.manifest import ManifestItem
+from grader.entry import ManifestItem
 from grader.model import Item
 from grader.paths import COURSE_ROOT
 from grader.result import Result, error

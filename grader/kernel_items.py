@@ -23,8 +23,8 @@ from grader.code_items import (
     remember_result,
     submission_files,
 )
+from grader.entry import ManifestItem
 from grader.kernels.spec import KernelTask
-from grader.manifest import ManifestItem
 from grader.paths import COURSE_ROOT
 from grader.result import Result, error
 from grader.rules.code import sandbox_unavailable

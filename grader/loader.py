@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from grader import fileio, user_cache
-from grader.model import ITEM_TYPES, Bank, Chapter, build_item, parse_errata
+from grader.items import bank_type, build_item
+from grader.model import ITEM_TYPES, Bank, Chapter, parse_errata
 from grader.problems import Problem, read_document
-
-_BRANCH = {"derive": "derive_item", "trace": "trace_item", "design": "design_item",
-           "build": "code_item", "debug": "code_item"}
 
 
 @dataclass
@@ -60,7 +58,8 @@ def schema_problems(doc: Any, file: str) -> list[Problem]:
             problems.append(Problem(file, f"type must be one of {', '.join(ITEM_TYPES)}, got {kind!r}",
                                     item=item_id, path=fileio.json_path([*prefix, "type"])))
             continue
-        for where, message in fileio.schema_problems(raw, _branch_schema(_BRANCH[kind]), prefix=prefix):
+        branch = _branch_schema(bank_type(kind).schema_def)
+        for where, message in fileio.schema_problems(raw, branch, prefix=prefix):
             problems.append(Problem(file, message, item=item_id, path=where))
     return problems
 

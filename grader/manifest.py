@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -18,7 +18,9 @@ from typing import Any
 
 from grader import user_cache
 from grader.answers_file import WorkspaceError
+from grader.entry import ManifestItem
 from grader.fileio import YamlError, dump_yaml, read_capped, read_yaml, schema_problems, write_atomic
+from grader.items import bank_type
 from grader.model import Item
 
 MANIFEST_NAME = "grade.yaml"
@@ -26,44 +28,6 @@ MODES = ("practice", "graded")
 MAX_MANIFEST_BYTES = 512 * 1024
 _HEADER = ("# Workspace manifest written by 'grade'. It lists the items of this workspace\n"
            "# and holds no answers. Do not edit it: write your answers in answers.yaml.\n")
-
-
-def _plain(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else value
-
-
-@dataclass(frozen=True)
-class ManifestItem:
-    """One item as a workspace knows it."""
-
-    id: str
-    type: str
-    chapter: int
-    title: str
-    points: float = 1.0
-    unit: str | None = None
-    params: Mapping[str, float] = field(default_factory=dict)
-    select: str | None = None
-    options: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    performance: float = 0.0  # kernel tasks: the share of the points the roofline score gives
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "type": self.type, "chapter": self.chapter,
-                               "title": self.title, "points": self.points}
-        if self.unit is not None:
-            out["unit"] = self.unit
-        if self.params:
-            out["params"] = {k: _plain(v) for k, v in self.params.items()}
-        if self.select is not None:
-            out["select"] = self.select
-        if self.options:
-            out["options"] = list(self.options)
-        if self.files:
-            out["files"] = list(self.files)
-        if self.performance:
-            out["performance"] = self.performance
-        return out
 
 
 @dataclass(frozen=True)
@@ -96,27 +60,11 @@ class Manifest:
         return out
 
 
-def workspace_files(item: Item) -> tuple[str, ...]:
-    """Where a code item's template and public tests go inside a workspace."""
-    assert item.code is not None
-    return tuple(f"{Path(p).parent.name}/{Path(p).name}"
-                 for p in (item.code.template, item.code.public_tests))
-
-
 def manifest_item(item: Item, params: Mapping[str, float] | None = None,
                   points: float = 1.0) -> ManifestItem:
     """The manifest entry of a bank item (at ``params``, defaults when None)."""
-    common: dict[str, Any] = dict(id=item.id, type=item.type, chapter=item.chapter, title=item.title,
-                                  points=points)
-    if item.type == "derive":
-        assert item.answer is not None
-        values = {**item.defaults(), **(params or {})}
-        return ManifestItem(**common, unit=item.answer.unit, params=values)
-    if item.type == "trace":
-        return ManifestItem(**common, select=item.select, options=tuple(o.id for o in item.options))
-    if item.type == "design":
-        return ManifestItem(**common, options=tuple(label for label, _ in item.display_steps()))
-    return ManifestItem(**common, files=workspace_files(item))
+    return ManifestItem(id=item.id, type=item.type, chapter=item.chapter, title=item.title, points=points,
+                        **bank_type(item.type).manifest_fields(item, params))
 
 
 @lru_cache(maxsize=1)

@@ -1,20 +1,29 @@
-"""The bank's data model: chapters and items, built from schema-valid YAML."""
+"""The bank's data model: chapters and items (``grader.items`` builds them from schema-valid YAML)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.constraints import Constraint, parse_constraint
+from grader.constraints import Constraint
 from grader.rules.ordering import shuffled_order
 from grader.tolerance import Tolerance
 
 if TYPE_CHECKING:
     from grader.kernels.spec import KernelTask
 
-ITEM_TYPES = ("derive", "trace", "design", "build", "debug")
+
+def _schema_types() -> tuple[str, ...]:
+    text = resources.files("grader").joinpath("schemas/chapter.schema.json").read_text("utf-8")
+    return tuple(json.loads(text)["$defs"]["common"]["properties"]["type"]["enum"])
+
+
+# The bank's item types as its schema names them; each has a module in grader/items.
+ITEM_TYPES = _schema_types()
 DISPLAY_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -110,6 +119,10 @@ class Item:
     def defaults(self) -> dict[str, float]:
         return {name: p.default for name, p in self.params.items()}
 
+    def values(self, params: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The parameters' values: the defaults, overridden by ``params``."""
+        return {**self.defaults(), **(params or {})}
+
     def display_steps(self) -> list[tuple[str, Choice]]:
         """Design steps in the deterministic shuffled order, relabelled A, B, C...
 
@@ -150,43 +163,3 @@ class Bank:
 def parse_errata(raw: list[dict[str, Any]] | None) -> tuple[Erratum, ...]:
     return tuple(Erratum(e.get("kind", "explanation"), e["workbook"].strip(), e["correct"].strip(),
                          e["why"].strip()) for e in raw or ())
-
-
-def build_item(raw: Mapping[str, Any], chapter: int, source: str) -> Item:
-    """Turn one schema-valid item mapping into an Item."""
-    common: dict[str, Any] = dict(
-        id=raw["id"], type=raw["type"], title=raw["title"], prompt=raw["prompt"].strip(),
-        hints=tuple(h.strip() for h in raw["hints"]), derivation=raw["derivation"].strip(),
-        chapter=chapter, source=source, errata=parse_errata(raw.get("errata")),
-    )
-    kind = raw["type"]
-    if kind == "derive":
-        ans = raw["answer"]
-        wb = raw.get("workbook_answer")
-        return Item(
-            **common,
-            params={n: Param(n, float(p["default"]), tuple(p["range"]) if "range" in p else None,
-                             bool(p.get("integer")), p.get("step"), p.get("description", ""))
-                    for n, p in raw["params"].items()},
-            solver=raw["solver"],
-            answer=NumericAnswer(str(ans["unit"]), Tolerance.from_spec(ans.get("tolerance")),
-                                 bool(ans.get("binary_ambiguous"))),
-            workbook_answer=(float(wb["value"]), wb.get("unit")) if wb else None,
-            known_mistakes=tuple(KnownMistake(m["label"], m["feedback"].strip(), m.get("factor"),
-                                              m.get("solver")) for m in raw.get("known_mistakes", ())),
-            constraints=tuple(parse_constraint(c) for c in raw.get("constraints", ())),
-        )
-    if kind == "trace":
-        return Item(
-            **common, select=raw["select"], partial_credit=raw.get("partial_credit", "none"),
-            options=tuple(Choice(o["id"], o["text"].strip(), bool(o.get("correct")),
-                                 o.get("feedback", "").strip()) for o in raw["options"]),
-        )
-    if kind == "design":
-        return Item(**common, partial_credit=raw.get("partial_credit", "lcs"),
-                    steps=tuple(Choice(s["id"], s["text"].strip()) for s in raw["steps"]))
-    code = raw["code"]
-    return Item(**common, code=CodeSpec(
-        code["language"], code["entry_point"], code["template"], code["public_tests"],
-        code["reference"], code["hidden_tests"], tuple(code.get("mutants", ())),
-        tuple(code.get("requires", ())), code.get("timeout_s")))

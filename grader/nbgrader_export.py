@@ -16,9 +16,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from grader.answers_template import answer_instructions
 from grader.assignment import Assignment, late_policy_text, student_manifest
-from grader.instance import instantiate, key_entry
+from grader.instance import instantiate
+from grader.items import bank_type
 from grader.manifest import ManifestItem
 from grader.model import Bank, Item
 
@@ -47,70 +47,18 @@ def _prompt_markdown(item: Item, entry: ManifestItem, base: Path) -> str:
     points = f"{entry.points:g} point" + ("" if entry.points == 1 else "s")
     lines = [f"### {item.id} {item.title} ({item.type}, {points})", "",
              instantiate(item, entry.params or None).prompt, ""]
-    if item.type == "derive":
-        lines.append(f"{answer_instructions(item, entry)} Set `{var_name(item.id)}` to a number in "
-                     f"the asked unit, or to text with a unit such as `\"12.5 GB\"`.")
-    elif item.type == "trace":
-        how = ("a list of every correct option id, e.g. `[\"A\", \"C\"]`" if item.select == "multiple"
-               else "the id of one option, e.g. `\"B\"`")
-        lines += [f"Set `{var_name(item.id)}` to {how}.", ""]
-        lines += [f"- **{o.id}.** {o.text}" for o in item.options]
-    elif item.type == "design":
-        steps = item.display_steps()
-        lines += [f"Set `{var_name(item.id)}` to all {len(steps)} step letters in your order, "
-                  f"e.g. `\"{''.join(label for label, _ in steps)}\"`.", ""]
-        lines += [f"- **{label}.** {step.text}" for label, step in steps]
-    else:
-        assert item.code is not None
-        template = (base / item.code.template).read_text("utf-8").rstrip()
-        lines += [f"Define `{item.code.entry_point}` in the cell below. Your starting point:", "",
-                  "```python", template, "```"]
+    lines += bank_type(item.type).notebook_prompt(item, entry, base, var_name(item.id))
     return "\n".join(lines)
-
-
-def _answer_source(item: Item, entry: ManifestItem, base: Path) -> str:
-    if item.code is not None:
-        reference = (base / item.code.reference).read_text("utf-8").rstrip()
-        return f"### BEGIN SOLUTION\n{reference}\n### END SOLUTION"
-    key = key_entry(item, entry.params or None)
-    if item.type == "derive":
-        unit = "" if key["unit"] in ("1", "") else f" {key['unit']}"
-        reference = json.dumps(f"{key['answer']!r}{unit}")
-        hint = "a number, or text with a unit"
-    else:
-        reference = json.dumps(key["answer"])
-        hint = "an option id such as \"B\"" if item.type == "trace" and item.select == "single" \
-            else "a list such as [\"A\", \"C\"]" if item.type == "trace" else "a list of step letters"
-    name = var_name(item.id)
-    return f"{name} = None  # your answer: {hint}\n### BEGIN SOLUTION\n{name} = {reference}\n### END SOLUTION"
-
-
-def _test_source(item: Item, entry: ManifestItem) -> str:
-    pts = f"{entry.points:g}"
-    if item.code is not None:
-        func = item.code.entry_point
-        return ("from grader.notebook import run_code_tests\n\n"
-                f'run_code_tests("{item.id}", {func})  # the public tests: a report, no points\n'
-                "### BEGIN HIDDEN TESTS\n"
-                f'run_code_tests("{item.id}", {func}, suite="hidden", points={pts})\n'
-                "### END HIDDEN TESTS")
-    values = {k: int(v) if float(v).is_integer() else v for k, v in entry.params.items()}
-    params = f", params={json.dumps(values)}" if values else ""
-    name = var_name(item.id)
-    return ("from grader.notebook import check_format\n\n"
-            f'check_format("{item.id}", {name}{params})\n'
-            "### BEGIN HIDDEN TESTS\n"
-            "from grader.notebook import score\n\n"
-            f'score("{item.id}", {name}, points={pts}{params})\n'
-            "### END HIDDEN TESTS")
 
 
 def item_cells(item: Item, entry: ManifestItem, base: Path, explain_points: float | None) -> list[dict]:
     gid = "q" + item.id.replace(".", "_")
+    kind = bank_type(item.type)
     cells = [
         _cell("markdown", f"{gid}_prompt", _prompt_markdown(item, entry, base), {"locked": True}),
-        _cell("code", f"{gid}_answer", _answer_source(item, entry, base), {"solution": True}),
-        _cell("code", f"{gid}_tests", _test_source(item, entry),
+        _cell("code", f"{gid}_answer", kind.notebook_answer(item, entry, base, var_name(item.id)),
+              {"solution": True}),
+        _cell("code", f"{gid}_tests", kind.notebook_tests(item, entry, var_name(item.id)),
               {"grade": True, "locked": True, "points": entry.points}),
     ]
     if explain_points:

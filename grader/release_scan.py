@@ -10,14 +10,14 @@ not looked for.
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 from pathlib import Path
 
-from grader.instance import instantiate, key_entry
+from grader.instance import instantiate
+from grader.items import for_type
 from grader.manifest import Manifest
-from grader.model import Bank, Item
+from grader.model import Bank
 from grader.paths import COURSE_ROOT
 
 NUMBER = re.compile(r"(?<![\w.])-?\d(?:[\d,]*\d)?(?:\.\d+)?(?:[eE][+-]?\d+)?")
@@ -51,23 +51,9 @@ def as_float(token: str) -> float | None:
         return None
 
 
-def _defined_names(path: Path) -> set[str]:
-    """Top-level function names of a Python file (solver modules, hidden tests)."""
-    try:
-        tree = ast.parse(path.read_text("utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return set()
-    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
-
-
 def _fragments(text: str) -> set[str]:
     """Distinctive lines of a secret text (long enough not to occur by chance)."""
     return {line.strip() for line in text.splitlines() if len(line.strip()) >= MIN_FRAGMENT}
-
-
-def _solver_names(item: Item) -> set[str]:
-    refs = [item.solver, *(m.solver for m in item.known_mistakes)]
-    return {r.split(":", 1)[1] for r in refs if r and ":" in r}
 
 
 def secrets_of(bank: Bank, manifest: Manifest, root: Path = COURSE_ROOT
@@ -81,17 +67,13 @@ def secrets_of(bank: Bank, manifest: Manifest, root: Path = COURSE_ROOT
         public |= {as_float(t) for t in numbers_in(instantiate(item, entry.params or None).prompt)}
         public |= {float(v) for v in entry.params.values()}
         texts |= _fragments(item.derivation)
-        texts |= {f for o in item.options if o.feedback for f in _fragments(o.feedback) or {o.feedback}}
-        if item.type == "derive":
-            key = key_entry(item, entry.params or None)
-            numbers |= {key["answer"], *(a["value"] for a in key.get("accept", ()))}
-            texts |= _solver_names(item)
-        if item.code is not None:
-            texts |= _solution_lines(root / item.code.reference, root / item.code.template)
-            texts |= {n for n in _defined_names(root / item.code.hidden_tests) if n.startswith("test_")}
-    for entry in manifest.kernels:
-        task = bank.kernels[entry.id]
-        texts |= _solution_lines(root / task.solution, root / task.template)
+    for entry in manifest.entries:  # what each type keeps secret
+        found = for_type(entry.type).secrets(bank, entry, root)
+        numbers |= found.numbers
+        texts |= found.names
+        texts |= {f for text in found.texts for f in _fragments(text) or {text}}
+        for solution, template in found.solutions:
+            texts |= _solution_lines(solution, template)
     return numbers, public, texts
 
 

@@ -11,6 +11,7 @@ from string import Template
 
 from grader.answers_file import WorkspaceError
 from grader.answers_template import render_answers_file
+from grader.items import for_type
 from grader.kernel_items import KERNEL_FOLDER, kernel_entry
 from grader.manifest import (
     MANIFEST_NAME,
@@ -112,16 +113,10 @@ def write_workspace(dest: Path, bank: Bank, manifest: Manifest) -> Workspace:
     write_manifest(dest / MANIFEST_NAME, manifest)
     (dest / ANSWERS_NAME).write_text(render_answers_file(bank, manifest.items, title), encoding="utf-8")
     (dest / "README.md").write_text(_readme(title, manifest), encoding="utf-8")
-    for entry in manifest.items:
-        code = bank.items[entry.id].code
-        if code is None:
-            continue
-        for source, target in zip((code.template, code.public_tests), entry.files, strict=True):
+    for entry in manifest.entries:
+        for source, target in for_type(entry.type).starter_files(bank, entry):
             (dest / target).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(bank.root / source, dest / target)
-    for entry in manifest.kernels:
-        (dest / entry.files[0]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(bank.root / bank.kernels[entry.id].template, dest / entry.files[0])
+            shutil.copyfile(source, dest / target)
     return Workspace(dest, manifest)
 
 

@@ -1,0 +1,287 @@
+"""Derive items: a number (with its unit) computed from the item's parameters by a solver.
+
+Also the variants: parameters drawn from the declared ranges, and the draws rejected because
+they make a poor question.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from grader.constraints import broken, check_names, parse_constraint
+from grader.entry import ManifestItem
+from grader.items.base import AnswerType, Checks, Secrets, item_problem
+from grader.model import Bank, Item, KnownMistake, NumericAnswer, Param
+from grader.problems import Problem
+from grader.quantity import Quantity
+from grader.render import RenderError, placeholders, render
+from grader.result import Result
+from grader.rules.numeric import NumericKey, grade_numeric, read_numeric
+from grader.solvers import SolverError, run_solver
+from grader.tolerance import Tolerance
+from grader.units import UnitError, parse_unit
+
+
+def sample_param(param: Param, rng: random.Random) -> float:
+    """Draw one value from a parameter's range, honouring integer and step."""
+    if param.range is None:
+        return param.default
+    low, high = param.range
+    value = rng.uniform(low, high)
+    if param.step:
+        lo_k, hi_k = math.ceil(low / param.step), math.floor(high / param.step)
+        value = rng.randint(lo_k, hi_k) * param.step if lo_k <= hi_k else param.default
+    elif not param.integer:  # a value the prompt can show exactly: 3 significant digits
+        value = min(max(float(f"{value:.3g}"), low), high)
+    if param.integer:
+        value = float(min(max(round(value), math.ceil(low)), math.floor(high)))
+    return float(f"{value:.12g}")  # 23 * 0.1 is 2.3, as the prompt prints it
+
+
+def sample_params(item: Item, rng: random.Random) -> dict[str, float]:
+    return {name: sample_param(p, rng) for name, p in item.params.items()}
+
+
+MAX_VARIANT_TRIES = 400  # 8.5 keeps about 1 draw in 11: 400 tries fail with p < 1e-16
+
+
+class VariantError(ValueError):
+    """No usable variant could be drawn from an item's parameter ranges."""
+
+
+def discriminates(key: NumericKey) -> bool:
+    """True when no known mistake of this variant is accepted as the right answer."""
+    asked = key.asked_unit()
+    return all(grade_numeric(key, wrong / asked.factor).status != "correct"
+               for _label, _fb, wrong in key.mistakes)
+
+
+SANE_MAGNITUDE = (1e-12, 1e21)  # |answer| in the asked unit, so prompts and answers stay readable
+
+
+def variant_problem(item: Item, params: Mapping[str, float], default: NumericKey | None) -> str | None:
+    """Why ``params`` make a poor variant, or None when they are usable.
+
+    A usable variant keeps the item's constraints, has a finite answer of sane size in the
+    asked unit, tells every known mistake apart from the answer and (given ``default``,
+    the key at the default parameters) is not answered correctly by the default's answer.
+    """
+    bad = broken(item.constraints, params)
+    if bad:
+        return f"breaks {', '.join(bad)}"
+    key = numeric_key(item, params)
+    shown = key.expected / key.asked_unit().factor
+    if not (math.isfinite(shown) and SANE_MAGNITUDE[0] <= abs(shown) <= SANE_MAGNITUDE[1]):
+        return f"answer {shown:.3g} {key.unit} is outside the sane range"
+    if not discriminates(key):
+        return "a known mistake is accepted as the answer"
+    if default is not None and grade_numeric(key, default.expected / key.asked_unit().factor
+                                             ).status == "correct":
+        return "the default answer is accepted"
+    return None
+
+
+def sample_variant(item: Item, rng: random.Random, distinct: bool = False) -> dict[str, float]:
+    """Draw parameters that make a usable variant (see ``variant_problem``).
+
+    (E.g. for 2.2, d_model = 1536 makes "rounded up" equal "rounded to nearest";
+    such draws are rejected.) ``distinct`` also rejects draws whose answer equals the
+    default's. Raises VariantError when none is found.
+    """
+    default = numeric_key(item, item.defaults()) if distinct else None
+    reason = "no draw"
+    for _ in range(MAX_VARIANT_TRIES):
+        params = sample_params(item, rng)
+        try:
+            reason = variant_problem(item, params, default) or ""
+        except SolverError as exc:
+            shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
+            raise SolverError(f"on sampled values {{{shown}}}: {exc}") from exc
+        if not reason:
+            return params
+    raise VariantError(f"no usable variant in {MAX_VARIANT_TRIES} draws (the last {reason}): "
+                       "narrow the parameter ranges or loosen the constraints")
+
+
+def numeric_key(item: Item, params: Mapping[str, float]) -> NumericKey:
+    """Run the solver (and known-mistake solvers) to build the numeric key."""
+    assert item.answer is not None and item.solver is not None
+    expected = run_solver(item.solver, params)
+    mistakes = []
+    for m in item.known_mistakes:
+        wrong = expected * m.factor if m.factor is not None else run_solver(m.solver or "", params)
+        mistakes.append((m.label, m.feedback, wrong))
+    return NumericKey(expected, item.answer.unit, item.answer.tolerance,
+                      item.answer.binary_ambiguous, tuple(mistakes))
+
+
+def _clean(value: float) -> float:
+    return float(f"{value:.12g}")
+
+
+def binary_unit_name(unit_text: str) -> str:
+    """'MB' -> 'MiB', 'GB/s' -> 'GiB/s': how the binary reading is written."""
+    parse_unit(unit_text, bytes_context=True)  # validates
+    out = []
+    for word in unit_text.split("/"):
+        w = word.strip()
+        if len(w) >= 2 and w[0] in "kKMGTP" and w[1:] in ("B", "byte", "bytes"):
+            w = w[0].upper() + "i" + w[1:]
+        out.append(w)
+    return "/".join(out)
+
+
+class Derive(AnswerType):
+    name = "derive"
+    schema_def = "derive_item"
+
+    def build(self, raw: Mapping[str, Any], common: dict[str, Any]) -> Item:
+        ans = raw["answer"]
+        wb = raw.get("workbook_answer")
+        return Item(
+            **common,
+            params={n: Param(n, float(p["default"]), tuple(p["range"]) if "range" in p else None,
+                             bool(p.get("integer")), p.get("step"), p.get("description", ""))
+                    for n, p in raw["params"].items()},
+            solver=raw["solver"],
+            answer=NumericAnswer(str(ans["unit"]), Tolerance.from_spec(ans.get("tolerance")),
+                                 bool(ans.get("binary_ambiguous"))),
+            workbook_answer=(float(wb["value"]), wb.get("unit")) if wb else None,
+            known_mistakes=tuple(KnownMistake(m["label"], m["feedback"].strip(), m.get("factor"),
+                                              m.get("solver")) for m in raw.get("known_mistakes", ())),
+            constraints=tuple(parse_constraint(c) for c in raw.get("constraints", ())),
+        )
+
+    def problems(self, item: Item, checks: Checks) -> list[Problem]:
+        return _check_derive(item, checks)
+
+    def variant(self, item: Item, rng: random.Random | None) -> dict[str, float] | None:
+        return sample_variant(item, rng, distinct=True) if rng is not None else item.defaults()
+
+    def key_entry(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
+        assert item.answer is not None
+        key = numeric_key(item, item.values(params))
+        asked = key.asked_unit()
+        entry: dict[str, Any] = {"type": item.type, "answer": _clean(key.expected / asked.factor),
+                                 "unit": item.answer.unit}
+        if item.answer.binary_ambiguous and asked.has_binary_reading:
+            entry["accept"] = [{"value": _clean(key.expected / asked.binary_factor),
+                                "unit": binary_unit_name(item.answer.unit),
+                                "reading": "binary"}]
+        return entry
+
+    def grade(self, item: Item, response: object, params: Mapping[str, float] | None) -> Result:
+        return grade_numeric(numeric_key(item, item.values(params)), response)
+
+    def read(self, entry: ManifestItem, response: object) -> object:
+        return read_numeric(entry.unit or "1", response)
+
+    def manifest_fields(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
+        assert item.answer is not None
+        return {"unit": item.answer.unit, "params": item.values(params)}
+
+    def answer_instructions(self, item: Item, entry: ManifestItem) -> str:
+        assert item.answer is not None
+        unit = item.answer.unit
+        asked = "with a plain number" if unit in ("1", "") else f"in {unit}"
+        return f"Answer {asked} (checked {item.answer.tolerance.describe()})."
+
+    def show_fields(self, item: Item) -> dict[str, Any]:
+        assert item.answer is not None
+        return {"unit": item.answer.unit, "tolerance": item.answer.tolerance.describe()}
+
+    def notebook_prompt(self, item: Item, entry: ManifestItem, base: Path, var: str) -> list[str]:
+        return [f"{self.answer_instructions(item, entry)} Set `{var}` to a number in "
+                f"the asked unit, or to text with a unit such as `\"12.5 GB\"`."]
+
+    def notebook_reference(self, item: Item, key: Mapping[str, Any]) -> tuple[str, str]:
+        unit = "" if key["unit"] in ("1", "") else f" {key['unit']}"
+        return json.dumps(f"{key['answer']!r}{unit}"), "a number, or text with a unit"
+
+    def secrets(self, bank: Bank, entry: ManifestItem, root: Path) -> Secrets:
+        item = bank.items[entry.id]
+        key = self.key_entry(item, entry.params or None)
+        refs = [item.solver, *(m.solver for m in item.known_mistakes)]
+        return Secrets(numbers={key["answer"], *(a["value"] for a in key.get("accept", ()))},
+                       names={r.split(":", 1)[1] for r in refs if r and ":" in r})
+
+
+def _check_derive(item: Item, checks: Checks) -> list[Problem]:
+    assert item.answer is not None
+
+    def problem(message: str, path: str | None = None) -> Problem:
+        return item_problem(item, message, path)
+
+    out: list[Problem] = []
+    try:
+        parse_unit(item.answer.unit)
+    except UnitError as exc:
+        return [problem(f"answer unit: {exc}", "$.answer.unit")]
+    for name, p in item.params.items():
+        where = f"$.params.{name}"
+        if p.range is not None:
+            low, high = p.range
+            if low > high:
+                out.append(problem(f"range [{low}, {high}] is empty", where + ".range"))
+            elif not low <= p.default <= high:
+                out.append(problem(f"default {p.default:g} lies outside its range", where))
+        if p.integer and not float(p.default).is_integer():
+            out.append(problem(f"integer parameter has default {p.default:g}", where))
+    out.extend(problem(text, "$.constraints") for text in check_names(item.constraints, item.params))
+    if not out and broken(item.constraints, item.defaults()):
+        out.append(problem(f"the defaults break {', '.join(broken(item.constraints, item.defaults()))}",
+                           "$.constraints"))
+    unknown = placeholders(item.prompt) - set(item.params)
+    if unknown:
+        out.append(problem(f"prompt uses undeclared parameter(s): {', '.join(sorted(unknown))}",
+                           "$.prompt"))
+        return out
+    try:
+        _render_prompt(item, item.defaults())
+        key = numeric_key(item, item.defaults())
+    except (SolverError, RenderError) as exc:
+        return [*out, problem(f"on defaults: {exc}", "$.solver")]
+    checks.solver_runs += 1 + len(item.known_mistakes)
+    asked = key.asked_unit()
+    for label, _feedback, wrong in key.mistakes:
+        if grade_numeric(key, wrong / asked.factor).status == "correct":
+            out.append(problem(f"known mistake '{label}' is accepted as correct on defaults",
+                               "$.known_mistakes"))
+    out.extend(_check_workbook(item, key, problem))
+    if out:
+        return out
+    rng = random.Random(f"{checks.seed}:{item.id}")
+    try:
+        for _ in range(checks.samples):
+            _render_prompt(item, sample_variant(item, rng, distinct=True))
+            checks.solver_runs += 1 + len(item.known_mistakes)
+    except (SolverError, RenderError, VariantError) as exc:
+        out.append(problem(str(exc), "$.params"))
+    return out
+
+
+def _render_prompt(item: Item, values: Mapping[str, float]) -> None:
+    """Render the prompt at ``values`` as a student sees it (RenderError when it cannot be)."""
+    if item.params:
+        render(item.prompt, values)
+
+
+def _check_workbook(item: Item, key: NumericKey, problem) -> list[Problem]:
+    """The solver's answer (``key``, at defaults) against the workbook's stated number."""
+    if item.workbook_answer is None:
+        return []
+    value, unit = item.workbook_answer
+    if grade_numeric(key, Quantity(value, unit or "")).status == "correct" or item.errata:
+        return []
+    shown = key.expected / key.asked_unit().factor
+    return [problem(
+        f"solver gives {shown:.6g} {key.unit} but the workbook says {value:g} "
+        f"{unit or key.unit}, and no erratum is recorded", "$.workbook_answer")]
+
+
+TYPES = (Derive(),)

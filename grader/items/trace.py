@@ -1,0 +1,93 @@
+"""Trace items: pick the right option (or every right option) of 4 or 5."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from grader.entry import ManifestItem
+from grader.items.base import AnswerType, Checks, Secrets, item_problem
+from grader.model import Bank, Choice, Item
+from grader.problems import Problem
+from grader.result import Result
+from grader.rules.choice import ChoiceKey, grade_choice, read_choice
+
+
+def choice_key(item: Item) -> ChoiceKey:
+    return ChoiceKey(
+        options=[o.id for o in item.options],
+        correct=frozenset(o.id for o in item.options if o.correct),
+        multiple=item.select == "multiple",
+        partial_credit=item.partial_credit,
+        feedback={o.id: o.feedback for o in item.options},
+    )
+
+
+class Trace(AnswerType):
+    name = "trace"
+    schema_def = "trace_item"
+
+    def build(self, raw: Mapping[str, Any], common: dict[str, Any]) -> Item:
+        return Item(
+            **common, select=raw["select"], partial_credit=raw.get("partial_credit", "none"),
+            options=tuple(Choice(o["id"], o["text"].strip(), bool(o.get("correct")),
+                                 o.get("feedback", "").strip()) for o in raw["options"]),
+        )
+
+    def problems(self, item: Item, checks: Checks) -> list[Problem]:
+        out = []
+        ids = [o.id for o in item.options]
+        correct = [o for o in item.options if o.correct]
+        if len(set(ids)) != len(ids):
+            out.append(item_problem(item, "option ids are not unique", "$.options"))
+        if not correct:
+            out.append(item_problem(item, "no option is marked correct", "$.options"))
+        if item.select == "single" and len(correct) > 1:
+            out.append(item_problem(item, "single-select item has several correct options", "$.options"))
+        for i, o in enumerate(item.options):
+            if not o.correct and not o.feedback:
+                out.append(item_problem(item, f"distractor {o.id} has no feedback", f"$.options[{i}]"))
+        return out
+
+    def key_entry(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
+        correct = sorted(o.id for o in item.options if o.correct)
+        return {"type": item.type, "answer": correct if item.select == "multiple" else correct[0]}
+
+    def grade(self, item: Item, response: object, params: Mapping[str, float] | None) -> Result:
+        return grade_choice(choice_key(item), response)
+
+    def read(self, entry: ManifestItem, response: object) -> object:
+        return read_choice(ChoiceKey(entry.options, frozenset(), entry.select == "multiple"), response)
+
+    def manifest_fields(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
+        return {"select": item.select, "options": tuple(o.id for o in item.options)}
+
+    def answer_instructions(self, item: Item, entry: ManifestItem) -> str:
+        if item.select == "multiple":
+            return "Options (answer with every correct id, e.g. [A, C]):"
+        return "Options (answer with one id, e.g. B):"
+
+    def choices(self, item: Item) -> list[tuple[str, str]]:
+        return [(o.id, o.text) for o in item.options]
+
+    def show_fields(self, item: Item) -> dict[str, Any]:
+        return {"select": item.select,
+                "options": [{"id": label, "text": text} for label, text in self.choices(item)]}
+
+    def notebook_prompt(self, item: Item, entry: ManifestItem, base: Path, var: str) -> list[str]:
+        how = ("a list of every correct option id, e.g. `[\"A\", \"C\"]`" if item.select == "multiple"
+               else "the id of one option, e.g. `\"B\"`")
+        return [f"Set `{var}` to {how}.", "",
+                *(f"- **{label}.** {text}" for label, text in self.choices(item))]
+
+    def notebook_reference(self, item: Item, key: Mapping[str, Any]) -> tuple[str, str]:
+        hint = "an option id such as \"B\"" if item.select == "single" else "a list such as [\"A\", \"C\"]"
+        return json.dumps(key["answer"]), hint
+
+    def secrets(self, bank: Bank, entry: ManifestItem, root: Path) -> Secrets:
+        return Secrets(texts={o.feedback for o in bank.items[entry.id].options if o.feedback})
+
+
+TYPES = (Trace(),)
