@@ -31,7 +31,10 @@ def missing_requirements(what: str, modules: Iterable[str], extra: str) -> Resul
     """The grader's error (never cached, not the student's fault) when a module that ``what``
     needs is not installed: it names the command that installs it into this Python, with the
     versions the grader's ``extra`` asks for and torch's CPU index."""
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    needed = list(modules)
+    if "torch" in needed and "numpy" not in needed:  # tensors cross the sandbox's wire as arrays
+        needed.append("numpy")
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
     if not missing:
         return None
     wanted = {}
@@ -47,8 +50,9 @@ def missing_requirements(what: str, modules: Iterable[str], extra: str) -> Resul
     python = shlex.quote(sys.executable)
     installer = (f"{python} -m pip install" if importlib.util.find_spec("pip")
                  else f"uv pip install --python {python}")
+    names = f"{', '.join(missing[:-1])} and {missing[-1]}" if len(missing) > 1 else missing[0]
     return Result("error", 0.0, (
-        f"{what} needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed "
+        f"{what} needs {names}, which {'is' if len(missing) == 1 else 'are'} not installed "
         f"where the grader runs. This is not a problem in your code. Install the grader's [{extra}] extra, "
         f"or run: {installer} {requirements} --extra-index-url {TORCH_CPU_INDEX} (CPU builds of torch; "
         "a CUDA torch you have works too).",), matched="grader")

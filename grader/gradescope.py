@@ -19,7 +19,15 @@ from string import Template
 from typing import Any
 
 from grader.assignment import Assignment, student_manifest
-from grader.batch import RunnerPool, error_document, grade_submission, runs_student_code, write_atomic
+from grader.batch import (
+    MissingRequirementError,
+    RunnerPool,
+    error_document,
+    grade_submission,
+    require_runnable,
+    runs_student_code,
+    write_atomic,
+)
 from grader.batch_outputs import gradescope_results
 from grader.code_items import TORCH_CPU_INDEX
 from grader.distribution import WheelError, add_member, grader_wheel
@@ -128,11 +136,13 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
     Student code is not run where the sandbox is weak, unless ``allow_weak``."""
     if runs_student_code(bank, assignment):
         try:
+            require_runnable(bank, assignment)  # the image lacks torch, say: every student would fail
             require_strong(allow_weak, private=(bank.root,))
-        except WeakSandboxError as exc:
-            results = {"score": 0, "output": f"The autograder did not grade this submission. {exc} "
-                                              "(Rebuild the autograder with 'grade gradescope-autograder "
-                                              "--allow-weak-sandbox' to accept that.)"}
+        except (MissingRequirementError, WeakSandboxError) as exc:
+            fix = ("(Rebuild the autograder with 'grade gradescope-autograder --allow-weak-sandbox' to "
+                   "accept that.)" if isinstance(exc, WeakSandboxError) else
+                   "(The autograder's image lacks it: please tell your instructor.)")
+            results = {"score": 0, "output": f"The autograder did not grade this submission. {exc} {fix}"}
             write_atomic(out, json.dumps(results, indent=2) + "\n")
             return results
     try:

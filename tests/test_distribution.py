@@ -116,7 +116,8 @@ def test_the_installed_wheel_runs_every_command_from_any_folder(venv: Path, tmp_
     shutil.copyfile(COURSE_ROOT / "solutions/code/moe_router.py", here / "router/moe_router/moe_router.py")
     router = json.loads(_ok(_run(grade, "check", "router", "--json", cwd=here)))["items"]["3.5"]
     feedback = " ".join(router["feedback"]) if isinstance(router["feedback"], list) else router["feedback"]
-    assert router["status"] == "error" and "-m pip install 'torch<2.14,>=2.1' --extra-index-url" in feedback
+    command = "-m pip install 'torch<2.14,>=2.1' 'numpy>=1.24' --extra-index-url"
+    assert router["status"] == "error" and command in feedback, router
     # nor Triton: a kernel task is the grader's error too, and the rest is graded
     _ok(_run(grade, "init", "kk", "--items", "1.1", "--kernel", "softmax", cwd=here))
     (here / "kk/kernels/softmax.py").write_text((here / "kk/kernels/softmax.py").read_text() + "# started\n")
@@ -128,7 +129,7 @@ def test_the_installed_wheel_runs_every_command_from_any_folder(venv: Path, tmp_
                     ["batch", "kk", "--out", "kk-graded", "--assignment", "ks.yaml"]):
         refused = _run(grade, *command, cwd=here)
         assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
-        assert "needs torch and triton, which are not installed" in refused.stderr, refused.stderr
+        assert "needs torch, triton and numpy, which are not installed" in refused.stderr, refused.stderr
 
     (here / "roster.txt").write_text("student_id\nalice\nbob\n")
     (here / "ps1.yaml").write_text("name: ps1\ntitle: PS1\nmode: practice\nvariants: per-student\n"
@@ -203,3 +204,16 @@ def test_pipx_and_uv_install_the_wheel_as_a_tool(installer: str, dists, venv: Pa
     assert {n.split("/")[0] for n in names} == {"grader", "lm_workbook_grader-0.1.0.dist-info"}
     assert sorted(n.split("/", 1)[1] for n in names if ".dist-info/" in n) == [
         "METADATA", "RECORD", "WHEEL", "entry_points.txt", "licenses/LICENSE", "top_level.txt"]
+
+
+def test_an_image_without_torch_refuses_the_router_for_everyone_instead_of_failing_each(venv, tmp_path):
+    """Found by review: gradescope-grade in an image without torch told each student their
+    code crashed; now every results.json says the autograder lacks it."""
+    (tmp_path / "ps.yaml").write_text("name: ps\ntitle: PS\nmode: practice\nitems: ['1.1', '3.5']\n")
+    _ok(_run(venv / "grade", "init", "ws", "--items", "1.1,3.5", cwd=tmp_path))
+    (tmp_path / "meta.json").write_text(json.dumps({"users": [{"sid": "s1"}]}))
+    _ok(_run(venv / "grade", "gradescope-grade", "ps.yaml", "--submission", "ws", "--metadata", "meta.json",
+             "--out", "results.json", cwd=tmp_path))
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["score"] == 0 and "did not grade this submission" in results["output"], results
+    assert "needs torch and numpy" in results["output"] and "tell your instructor" in results["output"]
