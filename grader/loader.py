@@ -80,10 +80,25 @@ def load_bank(bank_dir: Path) -> LoadResult:
             "$GRADE_BANK the grader uses the bank it ships")
         result.problems.append(Problem(str(bank_dir), why))
         return result
-    from grader.kernels.spec import KERNELS_FILE, kernel_document, kernel_tasks
+    from grader.kernels.spec import KERNELS_FILE
 
     snapshot = user_cache.bank_snapshot(bank_dir, files, bank_dir / KERNELS_FILE)
     cached = user_cache.cached_bank(snapshot, len(files)) if snapshot is not None else None
+    if cached is not None:
+        try:
+            return _build(bank_dir, files, snapshot, cached)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            pass  # an entry that is not what a load stored (edited by hand): load the files
+    return _build(bank_dir, files, snapshot, None)
+
+
+def _build(bank_dir: Path, files: list[Path], snapshot: user_cache.BankSnapshot | None,
+           cached: user_cache.CachedBank | None) -> LoadResult:
+    """The bank from its files, or from ``cached`` documents (already validated)."""
+    from grader.kernels.spec import kernel_document, kernel_tasks
+
+    bank = Bank(root=bank_dir.resolve().parent)
+    result = LoadResult(bank)
     docs: list[Any] = []
     for index, path in enumerate(files):
         label = str(path)

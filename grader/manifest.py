@@ -106,7 +106,10 @@ def read_manifest(path: Path) -> Manifest:
         raise WorkspaceError(str(exc)) from None
     key = user_cache.manifest_key(data)  # None unless the user's cache is on (student commands)
     if key is not None and user_cache.manifest_known_valid(key):
-        return manifest_from_dict(doc, path.name, validated=True)
+        try:
+            return manifest_from_dict(doc, path.name, validated=True)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            pass  # the cache named a manifest valid that is not (edited by hand): check it here
     manifest = manifest_from_dict(doc, path.name)
     if key is not None:
         user_cache.remember_valid_manifest(key)

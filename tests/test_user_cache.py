@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from grader import loader, manifest, user_cache
 from grader.answers_file import WorkspaceError
@@ -99,7 +100,8 @@ def test_files_a_cached_bank_points_to_are_still_checked(bank_copy, cache):
     assert again.problems == load_bank(bank_copy).problems and task.id not in again.bank.kernels
 
 
-@pytest.mark.parametrize("damage", ["empty", "garbage", "truncated", "flipped", "other key", "shape"])
+@pytest.mark.parametrize("damage", ["empty", "garbage", "truncated", "flipped", "other key", "shape",
+                                    "missing field"])
 def test_a_corrupt_entry_falls_back_to_the_full_load(bank_copy, cache, validations, damage):
     plain = load_bank(bank_copy).bank
     cached_load(bank_copy)
@@ -114,6 +116,11 @@ def test_a_corrupt_entry_falls_back_to_the_full_load(bank_copy, cache, validatio
         "flipped": head + b"\n" + body.replace(b'"title":"', b'"title":"X', 1),  # checksum fails
         "other key": json.dumps({**header, "key": "0" * 64}).encode() + b"\n" + body,
         "shape": user_cache._pack(header["key"], {"chapters": [], "kernels": None}),
+        # well formed, checksum and all, but not what a load stores (found by review: a traceback)
+        "missing field": user_cache._pack(header["key"], {
+            "chapters": [{**d, "items": [{k: v for k, v in d["items"][0].items() if k != "type"},
+                                         *d["items"][1:]]} for d in _documents(bank_copy)],
+            "kernels": yaml.safe_load((bank_copy / "kernels/kernels.yaml").read_text("utf-8"))}),
     }[damage]
     path.write_bytes(damaged)
     before = len(validations)
@@ -122,6 +129,10 @@ def test_a_corrupt_entry_falls_back_to_the_full_load(bank_copy, cache, validatio
     assert result.bank == plain and result.problems == []
     assert path.read_bytes() == data  # and the entry written again
     assert cached_load(bank_copy).bank == plain and len(validations) == before + 10
+
+
+def _documents(bank_dir):
+    return [yaml.safe_load(f.read_text("utf-8")) for f in sorted(bank_dir.glob("*.yaml"))]
 
 
 def test_only_json_plain_documents_are_stored():
