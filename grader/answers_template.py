@@ -4,6 +4,7 @@ and what to answer with as comments above it."""
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections.abc import Sequence
 
@@ -14,12 +15,23 @@ from grader.model import Bank, Item
 
 WIDTH = 92
 _RULE = "# " + "=" * (WIDTH - 2)
+# What must not reach a comment line: characters YAML refuses in a file (the reader would refuse
+# the whole answers.yaml) and those it reads as a line break (the rest of the line would become
+# YAML). The schemas refuse them in the bank and specs; this holds whatever gets through.
+_UNSAFE = re.compile("[^\t\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+                     "|[\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """``text`` safe inside one comment line: each unsafe character (a line break included)
+    becomes U+FFFD."""
+    return _UNSAFE.sub("\ufffd", text)
 
 
 def _comment(text: str, indent: str = "  ", hang: str = "") -> list[str]:
     """``text`` as comment lines, keeping its line breaks and wrapping long lines."""
     out: list[str] = []
-    for line in text.splitlines():
+    for line in map(_one_line, text.splitlines()):
         wrapped = textwrap.wrap(line, WIDTH - 2 - len(indent), subsequent_indent=hang) or [""]
         out.extend(f"#{indent}{w}".rstrip() for w in wrapped)
     return out
@@ -32,7 +44,7 @@ def answer_instructions(item: Item, entry: ManifestItem) -> str:
 
 def _item_block(item: Item, entry: ManifestItem) -> list[str]:
     points = f"{entry.points:g} point" + ("" if entry.points == 1 else "s")
-    lines = [f"# {item.id}  {item.title}  [{item.type}, {points}]", "#"]
+    lines = [_one_line(f"# {item.id}  {item.title}  [{item.type}, {points}]"), "#"]
     lines += _comment(instantiate(item, entry.params).prompt)
     kind = bank_type(item.type)
     lines += ["#", *_comment(kind.answer_instructions(item, entry))]
@@ -57,6 +69,6 @@ def render_answers_file(bank: Bank, entries: Sequence[ManifestItem], heading: st
         if item.chapter != chapter:
             chapter = item.chapter
             ch = bank.chapter(chapter)
-            lines += ["", _RULE, f"# Chapter {chapter} · {ch.title if ch else ''}", _RULE]
+            lines += ["", _RULE, _one_line(f"# Chapter {chapter} · {ch.title if ch else ''}"), _RULE]
         lines += ["", *_item_block(item, entry)]
     return "\n".join(lines) + "\n"

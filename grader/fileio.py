@@ -6,8 +6,10 @@ lock, one schema check. A leaf module: it imports nothing from the grader.
   size before parsing, decodes UTF-8 (a byte-order mark is allowed), refuses anchors and aliases
   (a few nested ``*refs`` in a kilobyte can expand to gigabytes) and nesting deeper than
   ``MAX_DEPTH`` (libyaml's own composer recurses in C and crashes the interpreter on a few
-  hundred thousand ``[``). Tokens come from libyaml when PyYAML has it; nodes are composed in
-  Python, where those checks run. Every failure is a ``YamlError`` with its line and column.
+  hundred thousand ``[``), integers over ``MAX_DIGITS`` digits, YAML 1.1's base-60 numbers,
+  keys given twice in one mapping, and ``.nan``/``.inf`` unless the caller allows them. Tokens
+  come from libyaml when PyYAML has it; nodes are composed in Python, where those checks run.
+  Every failure is a ``YamlError`` with its line and column.
 - ``write_atomic`` (and ``atomic_file``) writes a unique temporary file in the target's folder,
   fsyncs it and renames it over the target: readers see the old file or the new one, never
   half of one, and threads and processes writing the same path at once each leave a complete
@@ -20,6 +22,7 @@ lock, one schema check. A leaf module: it imports nothing from the grader.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 import threading
@@ -52,6 +55,7 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml
     _C_PARSER = False
 
 MAX_DEPTH = 64
+MAX_DIGITS = 100
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
@@ -106,11 +110,77 @@ class _Guarded(Composer, _Parser):
             self._depth -= 1
 
 
+def _refuse(node: Any, problem: str) -> Any:
+    """A construction failure at ``node``, located like a parser's."""
+    return yaml.constructor.ConstructorError(problem=problem, problem_mark=node.start_mark)
+
+
 class _SafeLoader(_Guarded, SafeConstructor, Resolver):
+    """YAML's safe types, without what a number or a mapping can hide: integers longer than
+    ``MAX_DIGITS`` digits (Python's int() refuses 4,300 and big ones overflow a float later),
+    YAML 1.1's base-60 numbers (``1:30``: quadratic to build, and never meant), non-finite
+    floats (``.nan``, ``.inf``: no score or parameter is one; ``nonfinite`` allows them), and a
+    key written twice in one mapping (the first value would be dropped silently)."""
+
+    nonfinite = False
+
     def __init__(self, stream: str) -> None:
         _Guarded.__init__(self, stream)
         SafeConstructor.__init__(self)
         Resolver.__init__(self)
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        text = str(node.value)
+        if ":" in text:
+            raise _refuse(node, f"base-60 number {_shown(text)!r} is not allowed (quote it if it is text)")
+        body = text.lstrip("+-").replace("_", "")
+        if body[:2].lower() in ("0x", "0o", "0b"):
+            body = body[2:]
+        if len(body) > MAX_DIGITS:
+            raise _refuse(node, f"integer with {len(body)} digits (at most {MAX_DIGITS})")
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: Any) -> Any:
+        text = str(node.value)
+        if ":" in text:
+            raise _refuse(node, f"base-60 number {_shown(text)!r} is not allowed (quote it if it is text)")
+        digits = sum(ch.isdigit() for ch in text.partition("e")[0].partition("E")[0])
+        if digits > MAX_DIGITS:
+            raise _refuse(node, f"number with {digits} digits (at most {MAX_DIGITS})")
+        value = super().construct_yaml_float(node)
+        if not self.nonfinite and not math.isfinite(value):
+            raise _refuse(node, f"{_shown(text)!r} is not a finite number (no .nan or .inf, nothing "
+                                "beyond about 1.8e308)")
+        return value
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue  # a list or mapping as a key: refused when the mapping is built
+                key = self.construct_object(key_node)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue
+                if first is not None:
+                    raise _refuse(key_node, f"duplicate key {_shown(str(key_node.value))!r} (first given "
+                                            f"on line {first.start_mark.line + 1})")
+                seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+_SafeLoader.yaml_constructors = {
+    **SafeConstructor.yaml_constructors,
+    "tag:yaml.org,2002:int": _SafeLoader.construct_yaml_int,
+    "tag:yaml.org,2002:float": _SafeLoader.construct_yaml_float,
+}
+
+
+def _shown(text: str) -> str:
+    """``text`` shortened for a message."""
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _NoTimestampLoader(_SafeLoader):
@@ -181,11 +251,12 @@ def _error(exc: Exception, text: str, label: str) -> YamlError:
     return YamlError(label, "yaml", problem, mark.line + 1, mark.column + 1)
 
 
-def _load(cls: Any, text: str, label: str, step: str, *args: Any) -> Any:
+def _load(cls: Any, text: str, label: str, step: str, *args: Any, nonfinite: bool = False) -> Any:
     """``cls(text).step(*args)``, every failure a YamlError."""
     loader = None
     try:
         loader = cls(text)  # the pure-Python reader checks the characters here already
+        loader.nonfinite = nonfinite
         return getattr(loader, step)(*args)
     except (yaml.YAMLError, RecursionError) as exc:
         raise _error(exc, text, label) from None
@@ -205,19 +276,23 @@ def compose_yaml(source: bytes | str | Path, *, label: str, max_bytes: int,
 
 
 def construct_yaml(node: yaml.Node, *, label: str, strings: bool = False,
-                   timestamps: bool = True) -> Any:
-    """The value of ``node`` (from ``compose_yaml``): safe types only, or strings only."""
-    return _load(_loader_class(strings, timestamps), "", label, "construct_document", node)
+                   timestamps: bool = True, nonfinite: bool = False) -> Any:
+    """The value of ``node`` (from ``compose_yaml``): safe types only, or strings only
+    (``nonfinite``: allow ``.nan`` and ``.inf``)."""
+    return _load(_loader_class(strings, timestamps), "", label, "construct_document", node,
+                 nonfinite=nonfinite)
 
 
 def read_yaml(source: bytes | str | Path, *, label: str, max_bytes: int, strings: bool = False,
-              timestamps: bool = True) -> Any:
+              timestamps: bool = True, nonfinite: bool = False) -> Any:
     """Parse one YAML document safely: ``source`` is a path, its bytes or its text (a path is
     read no further than the cap). Only YAML's safe types are built (``strings``: every scalar
-    a string; ``timestamps=False``: dates stay text). Raises YamlError, or OSError for a path
-    that cannot be read."""
+    a string; ``timestamps=False``: dates stay text). Refused like anchors: integers over
+    ``MAX_DIGITS`` digits, base-60 numbers, a key given twice in one mapping, and (unless
+    ``nonfinite``) ``.nan``/``.inf``. Raises YamlError, or OSError for a path that cannot be
+    read."""
     text = _text(source, label, max_bytes)
-    return _load(_loader_class(strings, timestamps), text, label, "get_single_data")
+    return _load(_loader_class(strings, timestamps), text, label, "get_single_data", nonfinite=nonfinite)
 
 
 class _Dumper(yaml.SafeDumper):
