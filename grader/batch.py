@@ -27,8 +27,9 @@ from typing import Any
 from grader import fileio
 from grader.answers_file import AnswerSheet, WorkspaceError, read_answers
 from grader.assignment import Assignment, student_manifest
-from grader.check import CheckReport, ItemOutcome, grade_practice
+from grader.check import CheckReport, ItemOutcome
 from grader.code_items import missing_requirements
+from grader.grading import grade_entries
 from grader.intake import IntakeError, Submission, list_submissions, unpack
 from grader.items import for_type
 from grader.kernel_items import KERNEL_MODULES, KERNEL_REFERENCES
@@ -114,14 +115,13 @@ def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], p
         if not (root / "answers.yaml").exists():
             report.warnings.append("the submission has no answers.yaml")
         analysis: dict[str, dict[str, Any]] = {}
-        for entry in entries:
-            if entry.files:  # code items and kernel tasks: their files are run in the sandbox
-                result = for_type(entry.type).run_batch(bank, entry, root, pool)
-            else:
-                response = sheet.answers.get(entry.id)
-                result = grade_practice(bank.items[entry.id], entry, response)
-                if response is not None:
-                    analysis[entry.id] = {"answer": str(response)[:200], "matched": result.matched}
+        # code items and kernel tasks: their files run in the sandbox, on the pool's warm runners
+        results = grade_entries(entries, sheet.answers, bank, lambda code: {
+            e.id: for_type(e.type).run_batch(bank, e, root, pool) for e in code})
+        for entry, result in results:
+            response = sheet.answers.get(entry.id)
+            if not entry.files and response is not None:
+                analysis[entry.id] = {"answer": str(response)[:200], "matched": result.matched}
             report.outcomes.append(ItemOutcome(entry, result))
         return {"student": sub.student, "status": "graded", "error": None, **report.to_json(),
                 "analysis": analysis}

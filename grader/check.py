@@ -7,24 +7,23 @@ grader bug on one item is reported as that item's error.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.answers_file import AnswerSheet, WrongShape, read_answers
+from grader.answers_file import AnswerSheet, read_answers
 from grader.code_items import CODE_RESULTS
-from grader.instance import grade_response
-from grader.items import PENDING, for_type
+from grader.grading import grade_entries
+from grader.items import for_type
 from grader.loader import load_bank
 from grader.manifest import ManifestItem
 from grader.model import Bank, Item
 from grader.paths import default_bank_dir
 from grader.progress import PROGRESS_NAME, ItemProgress, Progress, load_progress, record, save_progress
-from grader.result import Result, error
+from grader.result import Result
 from grader.state import check_state
-from grader.status import Status
 from grader.workspace import Workspace
 
 
@@ -90,40 +89,6 @@ class CheckReport:
                 "mode": self.mode, "chapters": chapters, "warnings": list(self.warnings)}
 
 
-def as_pending(result: Result) -> Result:
-    """Graded mode: a gradable run is reported, and graded on submission."""
-    if result.status.judged:  # "Correct." is not said before the due date
-        return Result(Status.PENDING, 0.0, (*result.feedback[result.status.passed:], PENDING))
-    return result
-
-
-def check_format(entry: ManifestItem, response: object) -> Result:
-    """Graded mode: is the answer readable? Uses only the manifest, never an expected answer."""
-    if isinstance(response, WrongShape):
-        return error(response.message())
-    return for_type(entry.type).check_format(entry, response)
-
-
-def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> Result:
-    """Practice mode: grade against the bank's solver at the manifest's parameters."""
-    if item is None:
-        return error(f"Item {entry.id} is not in the installed bank; update grade or the workspace.")
-    if item.type != entry.type:
-        return error(f"Item {entry.id} is a {item.type} item in the bank but a {entry.type} item "
-                     "in grade.yaml; the workspace is out of date.")
-    unknown = sorted(set(entry.params) - set(item.params))
-    if unknown:
-        return error(f"grade.yaml gives item {entry.id} parameter(s) {', '.join(unknown)} that the "
-                     "bank does not declare; the workspace is out of date.")
-    if isinstance(response, WrongShape):
-        return error(response.message())
-    try:
-        return grade_response(item, response, entry.params)
-    except Exception as exc:
-        return error(f"The grader failed on this item ({type(exc).__name__}: {exc}); "
-                     "please report it. Your other answers were graded.")
-
-
 def coach(item: Item, result: Result, after: ItemProgress) -> tuple[str | None, str | None]:
     """The next hint for a wrong answer, or the worked solution for a right one."""
     if result.status.passed:
@@ -151,18 +116,16 @@ def _bank_for(workspace: Workspace) -> tuple[Bank, list[str]]:
     return loaded.bank, warnings
 
 
-def _code_results(bank: Bank | None, workspace: Workspace, entries: list[ManifestItem],
-                  graded: bool) -> dict[str, Result]:
-    """The code items' and kernel tasks' results, run side by side (each is its own
-    sandboxed process)."""
-    code = [e for e in entries if e.files]
+def _code_results(bank: Bank | None, workspace: Workspace, code: Sequence[ManifestItem]) -> dict[str, Result]:
+    """The code items' and kernel tasks' results, run cold side by side (each is its own
+    sandboxed process), unchanged files from the workspace's cache."""
     if not code:
         return {}
+    practice = workspace.manifest.mode != "graded"
 
     def run(e: ManifestItem) -> Result:
-        result = for_type(e.type).run_workspace(bank, e, workspace.root, workspace.state_dir / CODE_RESULTS,
-                                                practice=not graded)
-        return as_pending(result) if graded else result
+        return for_type(e.type).run_workspace(bank, e, workspace.root, workspace.state_dir / CODE_RESULTS,
+                                              practice=practice)
 
     with ThreadPoolExecutor(max_workers=min(len(code), os.cpu_count() or 1)) as pool:
         return dict(zip((e.id for e in code), pool.map(run, code), strict=True))
@@ -178,36 +141,24 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     wanted = set(only)
     entries = [e for e in manifest.entries if not wanted or e.id in wanted]
     report = CheckReport(manifest.mode, warnings=sheet_warnings(sheet, (e.id for e in manifest.items)))
-    if manifest.mode == "graded":
-        if bank is None and any(e.files for e in entries):
-            bank = _bank_for(workspace)[0]
-        if bank is not None:
-            report.titles = {c.number: c.title for c in bank.chapters}
-        code = _code_results(bank, workspace, entries, graded=True)
-        for entry in entries:
-            result = code[entry.id] if entry.files else check_format(entry, sheet.answers.get(entry.id))
-            if progress is not None:
-                record(progress, entry.id, result.status, result.score, sheet.answers.get(entry.id))
-            report.outcomes.append(ItemOutcome(entry, result))
-        return report
-    if bank is None:
+    graded = manifest.mode == "graded"
+    if bank is None and (not graded or any(e.files for e in entries)):
         bank, bank_warnings = _bank_for(workspace)
-        report.warnings += bank_warnings
-    report.titles = {c.number: c.title for c in bank.chapters}
-    code = _code_results(bank, workspace, entries, graded=False)
-    for entry in entries:
+        report.warnings += [] if graded else bank_warnings
+    if bank is not None:
+        report.titles = {c.number: c.title for c in bank.chapters}
+    results = grade_entries(entries, sheet.answers, bank,
+                            lambda code: _code_results(bank, workspace, code), graded)
+    for entry, result in results:
         response = sheet.answers.get(entry.id)
-        item = bank.items.get(entry.id)
-        if entry.files:
-            result = code[entry.id]
+        if entry.files and not graded:
             response = list(result.feedback)  # a changed set of failing tests is a new attempt
-        else:
-            result = grade_practice(item, entry, response)
         hint = derivation = None
         newly = False
         if progress is not None:
             before = record(progress, entry.id, result.status, result.score, response)
-            newly = result.status.passed and not before.passed
+            item = bank.items.get(entry.id) if bank is not None and not graded else None
+            newly = result.status.passed and not before.passed and not graded
             if item is not None:
                 hint, derivation = coach(item, result, progress.of(entry.id))
         report.outcomes.append(ItemOutcome(entry, result, hint, derivation, newly))

@@ -17,18 +17,19 @@ import sys
 import types
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from grader.answers_file import MAX_LIST, WrongShape
-from grader.check import check_format as _format_result
-from grader.check import grade_practice
+from grader.grading import check_format as _format_result
+from grader.grading import grade_entries
 from grader.loader import load_bank
-from grader.manifest import manifest_item
+from grader.manifest import ManifestItem, manifest_item
 from grader.model import Bank, Item
 from grader.paths import default_bank_dir
+from grader.result import Result, error
 
 
 @lru_cache(maxsize=1)
@@ -77,9 +78,15 @@ def score(item_id: str, answer: object, points: float = 1.0,
     item = _item(item_id)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = grade_practice(item, manifest_item(item, params, points), as_response(answer))
+        entry = manifest_item(item, params, points)
+        [(_, result)] = grade_entries([entry], {item_id: as_response(answer)}, _bank(), _no_files)
     print(f"{item_id}: {result.status}. " + " ".join(result.feedback[:1]))
     return min(points, round(result.score * points, 6))
+
+
+def _no_files(entries: Sequence[ManifestItem]) -> dict[str, Result]:
+    """The notebook's code items run their tests in the kernel (run_code_tests), not here."""
+    return {e.id: error(f"{e.id} is a code item: run_code_tests checks it") for e in entries}
 
 
 @contextlib.contextmanager

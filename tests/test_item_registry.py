@@ -19,8 +19,8 @@ from grader import items
 from grader.answers_template import render_answers_file
 from grader.assignment import student_key
 from grader.catalog import show_entry
-from grader.check import check_format, grade_practice
 from grader.entry import ManifestItem
+from grader.grading import check_format, grade_practice
 from grader.instance import grade_response, key_entry
 from grader.items import AnswerType, BankItemType, Checks, ItemType, bank_type, build_item, for_type
 from grader.manifest import manifest_from_dict, manifest_item
