@@ -115,6 +115,13 @@ def _sources(checkout: Path) -> list[str]:
                              capture_output=True, timeout=60) if shutil.which("git") else None
     if tracked is not None and tracked.returncode == 0 and tracked.stdout:
         names = [n for n in tracked.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+        untracked = subprocess.run(["git", "-C", str(checkout), "ls-files", "-z", "--others",
+                                    "--exclude-standard", "--", "grader"], capture_output=True, timeout=60)
+        modules = [n for n in untracked.stdout.decode("utf-8", "surrogateescape").split("\0")
+                   if n.endswith(".py")]
+        if modules:  # the tracked code may import it: a wheel without it would fail in the image
+            raise WheelError(f"{', '.join(modules)} {'is' if len(modules) == 1 else 'are'} not tracked by "
+                             "git: 'git add' (or remove) before building the grader's wheel")
     else:
         roots = [checkout / name for name in BUILD_INPUTS]
         found = [p.relative_to(checkout) for root in roots

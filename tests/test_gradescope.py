@@ -233,10 +233,11 @@ def test_the_zip_leaves_out_a_courses_hidden_files_and_backups_and_refuses_links
 
 
 def test_a_wheel_built_from_a_checkout_holds_only_what_git_tracks(tmp_path):
-    """An instructor's untracked notes beside the grader's sources stay out of the wheel."""
+    """An instructor's untracked notes beside the grader's sources stay out of the wheel, and an
+    untracked module of the grader stops the build (the image would fail without it)."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(CHECKOUT), str(clone)], check=True, timeout=120)
-    (clone / "grader/secret_notes.py").write_text("KEYS = 'do not ship'\n")
+    (clone / "solutions/private_keys.yaml").write_text("keys: do not ship\n")  # package data's kind
     (tmp_path / "ps.yaml").write_text("name: ps\ntitle: PS\nmode: practice\nitems: ['1.1']\n")
     env = {**os.environ, "PYTHONPATH": str(clone)}
     command = [sys.executable, "-m", "grader", "gradescope-autograder", "ps.yaml", "--out", "a.zip"]
@@ -245,4 +246,10 @@ def test_a_wheel_built_from_a_checkout_holds_only_what_git_tracks(tmp_path):
     with zipfile.ZipFile(tmp_path / "a.zip") as archive:
         (name,) = [n for n in archive.namelist() if n.startswith("dist/")]
         inside = zipfile.ZipFile(io.BytesIO(archive.read(name))).namelist()
-    assert "grader/cli/__init__.py" in inside and "grader/secret_notes.py" not in inside
+    assert "grader/cli/__init__.py" in inside and "grader/course/solutions/private_keys.yaml" not in inside
+    # an untracked module of the grader's own: tracked code may import it, so no wheel without it
+    (clone / "grader/helper_module.py").write_text("VALUE = 1\n")
+    done = subprocess.run([*command[:-1], "b.zip"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 2, done.stderr
+    assert "grader/helper_module.py is not tracked by git" in done.stderr, done.stderr
