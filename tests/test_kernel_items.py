@@ -80,7 +80,9 @@ def test_a_failed_or_uncheckable_kernel_scores_zero_with_the_reason():
 def test_init_with_kernels_writes_their_files_and_checks_them(tmp_path: Path):
     ws = tmp_path / "ws"
     result = grade("init", ws, "--kernel", "moe_gating", "--items", "1.1")
-    assert result.exit_code == 0 and "1 kernel task(s) in kernels/" in result.output
+    assert result.exit_code == 0 and "with 1 item(s) and 1 kernel task(s) in kernels/" in result.output
+    alone = grade("init", tmp_path / "kernels-only", "--kernel", "all")
+    assert "with 6 kernel task(s) in kernels/." in alone.output and "0 item" not in alone.output
     manifest = read_manifest(ws / "grade.yaml")
     assert [e.id for e in manifest.items] == ["1.1"]
     assert [(k.id, k.type, k.chapter, k.files) for k in manifest.kernels] == [
@@ -249,7 +251,8 @@ def test_gradescope_installs_triton_and_grades_a_kernel(tmp_path: Path):
     setup = zipfile.ZipFile(tmp_path / "a.zip").read("setup.sh").decode()
     assert '-py3-none-any.whl[code,kernels]"' in setup
     out = tmp_path / "release"
-    assert grade("assign", spec, "--out", out).exit_code == 0
+    released = grade("assign", spec, "--out", out)
+    assert released.exit_code == 0 and "1 items, 1 kernel task(s), 2 points" in released.output
     shutil.copyfile(KERNELS / "moe_gating.py", out / "shared/kernels/moe_gating.py")
     (tmp_path / "meta.json").write_text(json.dumps({"users": [{"sid": "alice", "email": "a@x"}]}))
     result = grade("gradescope-grade", spec, "--submission", out / "shared", "--metadata",

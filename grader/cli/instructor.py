@@ -130,8 +130,10 @@ def assign(cli: CliContext, spec: Path, out: Path, zips: bool) -> None:
         sys.exit(1)
     who = f"{len(release.folders)} student folders in {out / 'students'}" if assignment.per_student \
         else f"one shared folder, {out / 'shared'}"
-    click.echo(f"Released {assignment.name} ({assignment.mode} mode, {len(assignment.items)} items, "
-               f"{sum(assignment.items.values()):g} points): {who}; keys in {out / 'instructor'}. "
+    kernels = f", {len(assignment.kernels)} kernel task(s)" if assignment.kernels else ""
+    points = sum(assignment.items.values()) + sum(p for p, _ in assignment.kernels.values())
+    click.echo(f"Released {assignment.name} ({assignment.mode} mode, {len(assignment.items)} items{kernels}, "
+               f"{points:g} points): {who}; keys in {out / 'instructor'}. "
                "Scanned every student file: no answers, solutions or hidden tests.")
 
 

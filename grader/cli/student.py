@@ -155,10 +155,11 @@ def init(cli: CliContext, directory: Path, chapters: tuple[int, ...], item_lists
     except WorkspaceError as exc:
         cli.workspace_error(exc)
     code = [e for e in workspace.manifest.items if e.files]
-    click.echo(f"Created {directory} with {len(selected)} item(s)"
-               + (f", {len(code)} of them code items" if code else "")
-               + (f", and {len(kernels)} kernel task(s) in kernels/" if kernels else "") + ".")
-    click.echo(f"Next: write your answers in {directory / 'answers.yaml'}, "
+    parts = ([f"{len(selected)} item(s)" + (f", {len(code)} of them code items" if code else "")]
+             if selected else []) + ([f"{len(kernels)} kernel task(s) in kernels/"] if kernels else [])
+    click.echo(f"Created {directory} with {' and '.join(parts)}.")
+    where = directory / "answers.yaml" if selected else directory / "kernels"
+    click.echo(f"Next: write your {'answers' if selected else 'kernels'} in {where}, "
                f"then run 'grade check {directory}'.")
 
 
