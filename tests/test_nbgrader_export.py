@@ -156,3 +156,12 @@ def test_wrong_answers_lose_points_and_a_buggy_function_gets_partial_credit(cour
     assert got["q0_1_tests"] == (0, 1) and got["q1_4_tests"] == (0, 2)
     assert 0 < got["q0_6_tests"][0] < 2
     assert got["q0_4_tests"] == (1, 1) and got["q3_5_tests"] == (3, 3)
+
+
+def test_an_export_outside_a_source_folder_is_warned_about(tmp_path: Path):
+    """nbgrader finds assignments in COURSE/source/<name>/ only."""
+    (tmp_path / "ps1.yaml").write_text("name: ps1\ntitle: PS1\nmode: practice\nitems: ['1.1']\n")
+    result = grade("export", "nbgrader", tmp_path / "ps1.yaml", "--out", tmp_path / "nb")
+    assert result.exit_code == 0 and "is not in a folder named source" in result.output, result.output
+    ok = grade("export", "nbgrader", tmp_path / "ps1.yaml", "--out", tmp_path / "course/source/ps1")
+    assert ok.exit_code == 0 and "warning" not in ok.output, ok.output

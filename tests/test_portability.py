@@ -203,7 +203,7 @@ def test_commands_that_run_student_code_refuse_off_linux_with_the_reason(tmp_pat
     assert grade("init", subs / "alice", "--items", "0.6,1.1", "--kernel", KERNEL).exit_code == 0
     (tmp_path / "ps.yaml").write_text("name: ps\ntitle: PS\nmode: practice\nitems: ['0.6', '1.1']\n")
     for args in (("batch", subs, "--out", tmp_path / "out", "--assignment", tmp_path / "ps.yaml"),
-                 ("kernel", "check", subs / "alice")):
+                 ("kernel", "check", subs / "alice"), ("validate", "--code")):
         done, _ = simulate(target, tmp_path, *args)
         assert done.returncode == 1, (args, done.stderr)
         assert NO_SANDBOX in done.stderr and "WSL 2" in done.stderr, (args, done.stderr)

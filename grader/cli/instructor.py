@@ -35,8 +35,12 @@ from grader.validate import DEFAULT_SAMPLES
 def validate(cli: CliContext, samples: int, code: bool) -> None:
     """Check the bank: schema, ids, solvers, workbook cross-checks, units, options, files."""
     from grader import catalog
+    from grader.rules.code import sandbox_unavailable
     from grader.validate import validate_bank
 
+    unavailable = sandbox_unavailable() if code else None
+    if unavailable is not None:  # --code runs the references and mutants in the sandbox
+        raise click.ClickException(unavailable.feedback[0])
     report = validate_bank(cli.bank_folder, samples=samples, code=code)
     bank = report.bank
     if cli.as_json:
@@ -158,6 +162,9 @@ def export_nbgrader_command(cli: CliContext, spec: Path, out: Path) -> None:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"Wrote {len(written)} notebook(s) to {out}: {', '.join(p.name for p in written)}. "
                f"Next: nbgrader generate_assignment {out.name}")
+    if out.resolve().parent.name != "source":
+        click.echo(f"warning: nbgrader looks for assignments in COURSE/source/<name>/; {out} is not "
+                   f"in a folder named source, so nbgrader will not find '{out.name}' there", err=True)
 
 
 @click.command("gradescope-autograder")
