@@ -37,11 +37,6 @@ def _comment(text: str, indent: str = "  ", hang: str = "") -> list[str]:
     return out
 
 
-def answer_instructions(item: Item, entry: ManifestItem) -> str:
-    """One line on how to write the answer to ``item``."""
-    return bank_type(item.type).answer_instructions(item, entry)
-
-
 def _item_block(item: Item, entry: ManifestItem) -> list[str]:
     points = f"{entry.points:g} point" + ("" if entry.points == 1 else "s")
     lines = [_one_line(f"# {item.id}  {item.title}  [{item.type}, {points}]"), "#"]

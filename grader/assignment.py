@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from grader.fileio import YamlError, read_capped, read_yaml, schema_problems
+from grader.fileio import YamlError, read_yaml, schema_problems
 from grader.items import bank_type, for_type
 from grader.kernel_items import kernel_entry
 from grader.manifest import Manifest, ManifestItem, manifest_item
@@ -170,15 +170,13 @@ def load_assignment(path: Path, bank: Bank) -> Assignment:
     try:
         # dates stay the text the instructor wrote; anchors and aliases are refused (a few
         # nested *refs in 1 KB could expand to gigabytes)
-        doc = read_yaml(read_capped(path, label=str(path), max_bytes=MAX_SPEC_BYTES), label=path.name,
-                        max_bytes=MAX_SPEC_BYTES, timestamps=False)
+        doc = read_yaml(path, label=path.name, max_bytes=MAX_SPEC_BYTES, timestamps=False)
         return assignment_from_dict(doc, bank, path.parent, path)
     except OSError as exc:
         raise AssignmentError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
     except YamlError as exc:
-        if exc.kind == "size":
-            raise AssignmentError(str(exc)) from None
-        raise AssignmentError(f"{path.name} is not readable YAML: {exc.detail}") from None
+        raise AssignmentError(str(exc) if exc.kind == "size" else
+                              f"{path.name} is not readable YAML: {exc.detail}") from None
     except AssignmentError as exc:
         raise AssignmentError(f"{path.name}: {exc}") from None
 

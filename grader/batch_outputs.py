@@ -14,7 +14,6 @@ from pathlib import Path
 
 from grader.batch import RESULTS, write_atomic
 from grader.reporters import ClassResults, StudentResult, reporters
-from grader.reporters.gradescope_results import gradescope_results as gradescope_results  # grade_one
 
 
 def load_results(out: Path, warnings: list[str] | None = None) -> list[StudentResult]:

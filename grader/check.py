@@ -116,12 +116,12 @@ def _bank_for(workspace: Workspace) -> tuple[Bank, list[str]]:
     return loaded.bank, warnings
 
 
-def _code_results(bank: Bank | None, workspace: Workspace, code: Sequence[ManifestItem]) -> dict[str, Result]:
+def _code_results(bank: Bank | None, workspace: Workspace, code: Sequence[ManifestItem],
+                  practice: bool) -> dict[str, Result]:
     """The code items' and kernel tasks' results, run cold side by side (each is its own
     sandboxed process), unchanged files from the workspace's cache."""
     if not code:
         return {}
-    practice = workspace.manifest.mode != "graded"
 
     def run(e: ManifestItem) -> Result:
         return for_type(e.type).run_workspace(bank, e, workspace.root, workspace.state_dir / CODE_RESULTS,
@@ -148,7 +148,7 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     if bank is not None:
         report.titles = {c.number: c.title for c in bank.chapters}
     results = grade_entries(entries, sheet.answers, bank,
-                            lambda code: _code_results(bank, workspace, code), graded)
+                            lambda code: _code_results(bank, workspace, code, practice=not graded), graded)
     for entry, result in results:
         response = sheet.answers.get(entry.id)
         if entry.files and not graded:

@@ -25,6 +25,8 @@ import contextlib
 import math
 import os
 import secrets
+import stat
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -207,9 +209,15 @@ def _loader_class(strings: bool, timestamps: bool) -> Any:
 
 
 def read_capped(path: str | Path, *, label: str, max_bytes: int) -> bytes:
-    """The bytes of ``path``, read no further than ``max_bytes`` (YamlError beyond)."""
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
+    """The bytes of ``path``, read no further than ``max_bytes`` (YamlError beyond, and for
+    anything but a regular file: a folder, or a FIFO that would block the read forever)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _BINARY)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise YamlError(label, "size", "not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        size = info.st_size
         data = fh.read(max_bytes + 1) if size <= max_bytes else b""
     if size > max_bytes or len(data) > max_bytes:
         raise YamlError(label, "size", f"too large ({max(size, len(data))} bytes; at most {max_bytes})")
@@ -424,6 +432,9 @@ def _validator(schema: dict[str, Any]) -> Any:
     """The validator of ``schema`` (a dict the caller keeps: it is remembered by identity)."""
     entry = _VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
+        # jsonschema imports rfc3987_syntax, when installed (the Jupyter stack brings it), for its
+        # "iri" format checker: 0.7 s building a grammar. No schema of the grader uses formats.
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
         import jsonschema  # type: ignore[import-untyped]  # here only: a cached bank and a known manifest need none
 
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)

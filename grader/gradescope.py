@@ -28,12 +28,12 @@ from grader.batch import (
     runs_student_code,
     write_atomic,
 )
-from grader.batch_outputs import gradescope_results
 from grader.code_items import TORCH_CPU_INDEX
 from grader.distribution import WheelError, add_member, grader_wheel
 from grader.fileio import atomic_file
 from grader.intake import Submission, valid_student_id
 from grader.model import Bank
+from grader.reporters.gradescope_results import gradescope_results
 from grader.sandbox.isolation import WeakSandboxError, require_strong
 
 BANK_FOLDERS = ("solutions", "student_templates")  # beside the bank: hidden tests, code files

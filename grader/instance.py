@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from grader.items import bank_type
-from grader.items.derive import VariantError, numeric_key, sample_variant
+from grader.items.derive import numeric_key, sample_variant
 from grader.items.design import ordering_key
 from grader.items.trace import choice_key
 from grader.model import Item
 from grader.render import render
 from grader.result import Result
 
-__all__ = ["Instance", "VariantError", "choice_key", "grade_response", "instantiate", "key_entry",
+__all__ = ["Instance", "choice_key", "grade_response", "instantiate", "key_entry",
            "numeric_key", "ordering_key", "sample_variant"]
 
 

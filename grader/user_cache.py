@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import stat
@@ -174,10 +175,10 @@ def _schema(name: str) -> bytes:
 
 def _source(module: str) -> bytes:
     """The source of a module of the grader that parses or validates what is cached."""
-    spec = sys.modules[module].__spec__
     try:
+        spec = importlib.util.find_spec(module)
         return Path(spec.origin).read_bytes() if spec and spec.origin else b""
-    except OSError:
+    except (OSError, ImportError, ValueError):  # a miss is never an error
         return b""
 
 

@@ -6,6 +6,7 @@ every entry when items finish together."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -311,3 +312,17 @@ def test_code_items_finishing_together_keep_every_cache_entry(tmp_path: Path):
     assert set(entries) == expected
     assert code_items.cached_result(cache, "t3.7", "digest3") == done
     assert sorted(p.name for p in cache.parent.iterdir()) == [f".{cache.name}.lock", cache.name]
+
+
+@pytest.mark.parametrize("name", ["answers.yaml", "grade.yaml"])
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_workspace_file_that_is_not_a_regular_file_is_refused_not_read(tmp_path, name, kind):
+    """Found by review: a folder gave a traceback and a FIFO blocked grade check for ever."""
+    if kind == "fifo" and not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this system")
+    ws = tmp_path / "ws"
+    assert grade("init", ws, "--items", "1.1").exit_code == 0
+    (ws / name).unlink()
+    (ws / name).mkdir() if kind == "folder" else os.mkfifo(ws / name)
+    result = grade("check", ws)
+    assert result.exit_code == 2 and f"{name} is not a regular file" in result.output, result.output

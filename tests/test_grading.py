@@ -67,3 +67,10 @@ def test_a_grader_bug_on_one_item_is_that_items_error(bank, monkeypatch):
     results = grading.grade_entries(entries, {"1.1": "1", "1.2": "1"}, bank, lambda code: {})
     statuses = {e.id: r.status for e, r in results}
     assert statuses == {"1.1": "error", "1.2": "correct"}
+
+
+def test_a_code_item_has_no_answer_to_check_and_says_where_the_code_goes(bank):
+    entry = manifest_item(bank.items["0.6"])
+    result = grading.check_format(entry, "1")
+    assert result.status == "error" and "count_pairs/count_pairs.py" in result.feedback[0], result
+    assert "check_code" not in result.feedback[0]  # a function that no longer exists

@@ -292,6 +292,18 @@ def test_a_result_file_with_a_status_the_table_lacks_is_skipped_not_a_crash(batc
     assert "ann" not in (batch_out / "grades.csv").read_text()
 
 
+def test_a_result_file_whose_analysis_is_not_text_is_skipped_not_a_crash(batch_out: Path):
+    """Found by review: a list as an answer's 'matched' crashed report.md (unhashable)."""
+    from grader.batch_outputs import write_aggregates
+
+    doc = json.loads((batch_out / "results/ann.json").read_text())
+    doc["analysis"] = {"1.0": {"answer": "x", "matched": ["a list"]}}
+    (batch_out / "results/ann.json").write_text(json.dumps(doc))
+    warnings: list[str] = []
+    write_aggregates(batch_out, warnings)
+    assert warnings == ["skipped ann.json: its analysis is not a mapping of answers"], warnings
+
+
 def test_adding_a_format_is_one_reporter(batch_out: Path, monkeypatch):
     """A reporter registered by a module of grader.reporters is written and listed."""
     import grader.reporters as registry

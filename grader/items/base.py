@@ -71,7 +71,8 @@ def item_problem(item: Item, message: str, path: str | None = None) -> Problem:
 
 def not_in_answers_file(entry: ManifestItem) -> Result:
     """The format check of an entry graded by running its files."""
-    return error(f"Item {entry.id} is a code item; check_code checks it.")
+    return error(f"Item {entry.id} is graded by running {', '.join(entry.files)}, not from an answer: "
+                 "write your code in that file.")
 
 
 class ItemType(abc.ABC):

@@ -67,8 +67,8 @@ class Code(BankItemType):
         return {"type": item.type, "answer": item.code.reference}
 
     def grade(self, item: Item, response: object, params: Mapping[str, float] | None) -> Result:
-        return error(f"item {item.id} is a {item.type} item: code is graded by running tests, "
-                     "which this version of the grader does not do yet")
+        return error(f"Item {item.id} is graded by running its tests on your code file, not from an "
+                     "answer.")
 
     def manifest_fields(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
         return {"files": workspace_files(item)}

@@ -79,7 +79,8 @@ class StudentResult:
                 or not isinstance(doc.get("status"), str) or not isinstance(doc.get("items"), dict):
             raise ValueError("not a result document")
         analysis = doc.get("analysis") or {}
-        if not isinstance(analysis, dict) or not all(isinstance(a, dict) for a in analysis.values()):
+        if not isinstance(analysis, dict) or not all(
+                isinstance(a, dict) and isinstance(a.get("matched"), str | None) for a in analysis.values()):
             raise ValueError("its analysis is not a mapping of answers")
         error = doc.get("error")
         return cls(doc["student"], doc["status"], None if error is None else str(error),

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterable
 from functools import lru_cache
@@ -286,9 +287,17 @@ def zygote_command(mode: str, harness: Path, slot: Path, preload: tuple[str, ...
             *preload]
 
 
-@lru_cache(maxsize=1)
+_PROBE_LOCK = threading.Lock()  # code items are checked side by side: one probe, not one per thread
+
+
 def _namespaces_work() -> str | None:
     """None when the zygote can run in bubblewrap and give a child its own namespaces; else why not."""
+    with _PROBE_LOCK:
+        return _probe_namespaces()
+
+
+@lru_cache(maxsize=1)
+def _probe_namespaces() -> str | None:
     if sys.platform != "linux":
         return "not Linux"
     if shutil.which("bwrap") is None:

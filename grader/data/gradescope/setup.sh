@@ -16,4 +16,7 @@ PY="$ROOT/venv/bin/python"
 $PY -m pip install --upgrade pip
 $torch_line
 $PY -m pip install "$requirement"
+# the installed grader holds the course's solutions and hidden tests: where each student can only
+# be a user of its own (no namespaces, no Landlock), they must be closed to other users
+chmod -R go-rwx "$($PY -c 'import grader, os; print(os.path.dirname(grader.__file__))')"
 "$ROOT/venv/bin/grade" validate --bank course/bank
