@@ -59,7 +59,10 @@ def test_size_encoding_depth_and_syntax_are_one_error_type(tmp_path: Path):
         read_yaml(b"a: \xff", label="f", max_bytes=100)
     with pytest.raises(YamlError, match=r"f line 1, column 65 is not valid YAML: nested more than 64"):
         read_yaml(DEEP, label="f", max_bytes=1 << 20)
-    assert read_yaml("[" * 64 + "]" * 64, label="f", max_bytes=1000) is not None
+    nested: list = []
+    for _ in range(63):
+        nested = [nested]
+    assert read_yaml("[" * 64 + "]" * 64, label="f", max_bytes=1000) == nested  # 64 levels are allowed
     with pytest.raises(YamlError) as info:
         read_yaml("a: [1\n", label="f", max_bytes=100)
     assert (info.value.line, info.value.column, info.value.detail) == (

@@ -104,6 +104,7 @@ def test_practice_workspace_grades_at_its_own_parameters(tmp_path: Path, bank):
 
 
 @pytest.mark.linux_only  # code items run in the sandbox
+@pytest.mark.sandbox
 def test_check_grades_both_code_items_end_to_end(tmp_path: Path, bank):
     import shutil
 
@@ -132,6 +133,7 @@ def test_check_grades_both_code_items_end_to_end(tmp_path: Path, bank):
 
 
 @pytest.mark.linux_only  # code items run in the sandbox
+@pytest.mark.sandbox
 @pytest.mark.parametrize("source, status", [
     ("import os\nos._exit(0)\n", "crashed"),                                  # at import
     ("def count_pairs(sequences):\n    import os\n    os._exit(3)\n", "crashed"),  # in the call
