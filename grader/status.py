@@ -43,6 +43,12 @@ class _Row:
     stopped: str | None = None
 
 
+def _stopped(label: str, symbol: str, description: str, stopped: str) -> _Row:
+    """A way sandboxed code fails: red, a failed test, handed in but not judged, zero points."""
+    return _Row(label, symbol, "red", "failed", "failure", judged=False, answered=True, attempted=True,
+                description=description, stopped=stopped)
+
+
 class Status(str, Enum):
     """One item's status (see the module's docstring for the columns)."""
 
@@ -67,34 +73,23 @@ class Status(str, Enum):
                    judged=False, answered=True, attempted=True,
                    description="Readable: graded when you submit (graded workspaces only).")
     # how sandboxed code fails (grader.sandbox.session.FATAL_KINDS): each scores zero for its item
-    TIMEOUT = _Row("timeout", "⏱", "red", "failed", "failure",
-                   judged=False, answered=True, attempted=True,
-                   description="Your code ran too long and was stopped.",
-                   stopped="Stopped: your code ran too long ({detail}). Look for an infinite loop or "
-                           "an algorithm much slower than linear.")
-    MEMORY_LIMIT = _Row("memory_limit", "!", "red", "failed", "failure",
-                        judged=False, answered=True, attempted=True,
-                        description="Your code used too much memory and was stopped.",
-                        stopped="Stopped: your code used too much memory ({detail}).")
-    CRASHED = _Row("crashed", "!", "red", "failed", "failure",
-                   judged=False, answered=True, attempted=True,
-                   description="The process running your code exited before its tests finished.",
-                   stopped="Stopped: the process running your code exited ({detail}). Do not call exit() "
-                           "or os._exit() in your module.")
-    OUTPUT_LIMIT = _Row("output_limit", "!", "red", "failed", "failure",
-                        judged=False, answered=True, attempted=True,
-                        description="Your code wrote too much output or too large files.",
-                        stopped="Stopped: your code wrote too much ({detail}). Remove large prints or files.")
-    FORBIDDEN = _Row("forbidden", "⛔", "red", "failed", "failure",
-                     judged=False, answered=True, attempted=True,
-                     description="Your code tried something the grader does not allow (network, "
-                                 "subprocesses, ctypes or signals).",
-                     stopped="Stopped: your code tried something the grader does not allow ({detail}): "
-                             "no network, subprocesses, ctypes or signals.")
-    TAMPERED = _Row("tampered", "!", "red", "failed", "failure",
-                    judged=False, answered=True, attempted=True,
-                    description="The grader's channel to your code was disturbed, so it was stopped.",
-                    stopped="Stopped: the grader's channel to your code was disturbed ({detail}).")
+    TIMEOUT = _stopped("timeout", "⏱", "Your code ran too long and was stopped.",
+                       "Stopped: your code ran too long ({detail}). Look for an infinite loop or an "
+                       "algorithm much slower than linear.")
+    MEMORY_LIMIT = _stopped("memory_limit", "!", "Your code used too much memory and was stopped.",
+                            "Stopped: your code used too much memory ({detail}).")
+    CRASHED = _stopped("crashed", "!", "The process running your code exited before its tests finished.",
+                       "Stopped: the process running your code exited ({detail}). Do not call exit() "
+                       "or os._exit() in your module.")
+    OUTPUT_LIMIT = _stopped("output_limit", "!", "Your code wrote too much output or too large files.",
+                            "Stopped: your code wrote too much ({detail}). Remove large prints or files.")
+    FORBIDDEN = _stopped("forbidden", "⛔", "Your code tried something the grader does not allow (network, "
+                         "subprocesses, ctypes or signals).",
+                         "Stopped: your code tried something the grader does not allow ({detail}): "
+                         "no network, subprocesses, ctypes or signals.")
+    TAMPERED = _stopped("tampered", "!",
+                        "The grader's channel to your code was disturbed, so it was stopped.",
+                        "Stopped: the grader's channel to your code was disturbed ({detail}).")
 
     # set from the row by __new__
     label: str
