@@ -12,9 +12,9 @@ from pathlib import Path
 
 from timing import timed
 
-from grader.instance import grade_response, key_entry
-from grader.loader import load_bank
-from grader.validate import validate_bank
+from grader.bank.loader import load_bank
+from grader.bank.validate import validate_bank
+from grader.items.instance import grade_response, key_entry
 
 BANK = Path(__file__).resolve().parent.parent / "bank"
 

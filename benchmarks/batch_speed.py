@@ -18,13 +18,13 @@ import time
 import zipfile
 from pathlib import Path
 
-from grader.batch import run_batch
-from grader.batch_outputs import write_aggregates
-from grader.instance import key_entry
-from grader.loader import load_bank
-from grader.mutants import mutant_source
-from grader.paths import COURSE_ROOT, default_bank_dir
-from grader.workspace import init_workspace
+from grader.bank.loader import load_bank
+from grader.batch.outputs import write_aggregates
+from grader.batch.run import run_batch
+from grader.core.paths import COURSE_ROOT, default_bank_dir
+from grader.items.instance import key_entry
+from grader.model.mutants import mutant_source
+from grader.workspace.folder import init_workspace
 
 
 def fill(ws: Path, bank, wrong_every: int) -> None:

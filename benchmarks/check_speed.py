@@ -28,13 +28,13 @@ from pathlib import Path
 from timing import timed
 
 import grader
-from grader.check import check_workspace
-from grader.instance import key_entry
-from grader.loader import load_bank
-from grader.paths import COURSE_ROOT, default_bank_dir
-from grader.quantity import AnswerFormatError, parse_quantity
-from grader.user_cache import user_cache
-from grader.workspace import init_workspace, open_workspace
+from grader.bank.loader import load_bank
+from grader.bank.user_cache import user_cache
+from grader.core.paths import COURSE_ROOT, default_bank_dir
+from grader.grading.check import check_workspace
+from grader.items.instance import key_entry
+from grader.responses.quantity import AnswerFormatError, parse_quantity
+from grader.workspace.folder import init_workspace, open_workspace
 
 SOURCE = Path(grader.__file__).resolve().parent.parent  # the grader the commands run
 

@@ -27,10 +27,10 @@ from rich.console import Console
 from rich.table import Table
 from timing import timed
 
+from grader.bank.loader import load_bank
+from grader.core.paths import COURSE_ROOT, default_bank_dir
 from grader.kernels.inputs import make_inputs
 from grader.kernels.spec import KernelTask
-from grader.loader import load_bank
-from grader.paths import COURSE_ROOT, default_bank_dir
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox

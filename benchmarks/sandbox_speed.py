@@ -15,8 +15,8 @@ from pathlib import Path
 
 from timing import timed
 
-from grader.loader import load_bank
-from grader.paths import COURSE_ROOT, default_bank_dir
+from grader.bank.loader import load_bank
+from grader.core.paths import COURSE_ROOT, default_bank_dir
 from grader.sandbox.isolation import LANDLOCK, NAMESPACES, RLIMITS, _landlock_works, isolation_mode
 from grader.sandbox.runner import WarmRunner, run_tests
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from grader.instance import numeric_key
-from grader.model import Item
-from grader.units import parse_unit
+from grader.items.instance import numeric_key
+from grader.model.bank import Item
+from grader.responses.units import parse_unit
 
 # A different prefix for each base dimension, to answer in a unit the item did not ask for.
 OTHER_UNIT = {"flop": "FLOP", "byte": "KiB", "token": "tokens", "param": "params",

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from grader.loader import load_bank
-from grader.model import Bank
-from grader.paths import COURSE_ROOT
+from grader.bank.loader import load_bank
+from grader.core.paths import COURSE_ROOT
+from grader.model.bank import Bank
 
 BANK_DIR = COURSE_ROOT / "bank"
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _session_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The student commands' cache of the validated bank and manifests (grader.user_cache) is a
+    """The student commands' cache of the validated bank and manifests (grader.bank.user_cache) is a
     folder of this test session, never the cache of the user running the tests."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GRADE_CACHE_DIR", str(tmp_path_factory.mktemp("user-cache")))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.quantity import AnswerFormatError, parse_quantity
+from grader.responses.quantity import AnswerFormatError, parse_quantity
 from grader.rules.numeric import NumericKey, grade_numeric
-from grader.tolerance import DEFAULT_TOLERANCE
+from grader.rules.tolerance import DEFAULT_TOLERANCE
 
 KEY = NumericKey(34_359_738_368.0, "MFLOP", DEFAULT_TOLERANCE)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.answers_file import (
+from grader.responses.answers_file import (
     MAX_ANSWERS_BYTES,
     WorkspaceError,
     parse_answers,

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.assignment import AssignmentError, load_assignment, student_manifest, student_params
-from grader.instance import numeric_key
-from grader.manifest import read_manifest
-from grader.paths import COURSE_ROOT
-from grader.release_scan import find_secrets
+from grader.assignments.assignment import AssignmentError, load_assignment, student_manifest, student_params
+from grader.assignments.release_scan import find_secrets
+from grader.core.paths import COURSE_ROOT
+from grader.items.instance import numeric_key
+from grader.workspace.manifest import read_manifest
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import check_json, grade, write_answers
 

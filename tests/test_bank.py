@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.instance import grade_response, key_entry, numeric_key
-from grader.loader import load_bank
-from grader.validate import validate_bank
+from grader.bank.loader import load_bank
+from grader.bank.validate import validate_bank
+from grader.items.instance import grade_response, key_entry, numeric_key
 from tests.answer_forms import in_other_unit
 from tests.conftest import BANK_DIR
 
@@ -153,7 +153,7 @@ def test_load_is_deterministic():
 def test_sampled_variants_grade_their_own_answer_correct(bank, item_id):
     import random
 
-    from grader.instance import instantiate, sample_variant
+    from grader.items.instance import instantiate, sample_variant
 
     item = bank.items[item_id]
     rng = random.Random(item_id)

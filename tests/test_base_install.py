@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
 from tests.workspace_helpers import CHECKOUT
 
 # a system python3 venv, and a code item in the sandbox

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import grade, write_answers
 

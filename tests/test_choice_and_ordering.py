@@ -82,7 +82,7 @@ def test_shuffle_is_deterministic_and_never_already_correct(n, salt):
 
 
 def test_result_json_shape_is_the_per_item_contract():
-    from grader.result import Result
+    from grader.results.result import Result
 
     result = Result("partial", 0.5, ("Not in the right order.", "Try again."))
     assert result.to_json(max_score=4.0) == {

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from grader.bank.code_validation import code_checks, validate_code_item
 from grader.cli import main
-from grader.code_validation import code_checks, validate_code_item
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
 from grader.rules.code import grade_code_run
 from grader.sandbox.runner import run_tests
 
@@ -73,13 +73,13 @@ def test_router_exact_workbook_fixes_earn_full_marks_and_one_fix_does_not(bank):
 
 def test_a_cached_result_is_reused_only_by_the_same_grader_version(tmp_path: Path, monkeypatch):
     """Practice caches key on the files, what grades them and the grader's version."""
-    from grader import code_items
-    from grader.result import Result
+    from grader.items import code_runs
+    from grader.results.result import Result
 
     cache, files = tmp_path / "code_results.json", {"count_pairs.py": b"x = 1\n"}
     done = Result("correct", 1.0, ("Tests: 5/5 pass.",))
-    code_items.remember_result(cache, "2.3", code_items.files_digest(files, b"tests"), done)
-    assert code_items.cached_result(cache, "2.3", code_items.files_digest(files, b"tests")) == done
-    assert code_items.cached_result(cache, "2.3", code_items.files_digest(files, b"other")) is None
-    monkeypatch.setattr(code_items, "__version__", "99.0")
-    assert code_items.cached_result(cache, "2.3", code_items.files_digest(files, b"tests")) is None
+    code_runs.remember_result(cache, "2.3", code_runs.files_digest(files, b"tests"), done)
+    assert code_runs.cached_result(cache, "2.3", code_runs.files_digest(files, b"tests")) == done
+    assert code_runs.cached_result(cache, "2.3", code_runs.files_digest(files, b"other")) is None
+    monkeypatch.setattr(code_runs, "__version__", "99.0")
+    assert code_runs.cached_result(cache, "2.3", code_runs.files_digest(files, b"tests")) is None

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
 from tests.test_sandbox_isolation import _copier
 from tests.workspace_helpers import CHECKOUT
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.expression import MAX_DEPTH, ExpressionError, parse_expression
-from grader.quantity import AnswerFormatError, parse_quantity
+from grader.responses.expression import MAX_DEPTH, ExpressionError, parse_expression
+from grader.responses.quantity import AnswerFormatError, parse_quantity
 
 
 @pytest.mark.parametrize("text, value, rest", [
@@ -130,7 +130,7 @@ def test_a_power_beyond_a_float_is_too_large_not_a_crash(text):
 def test_a_huge_answer_to_a_tiny_question_is_no_slip():
     """1e308 for an answer below 1: the ratio is infinite (it crashed find_slip)."""
     from grader.rules.numeric import NumericKey, grade_numeric
-    from grader.tolerance import Tolerance
+    from grader.rules.tolerance import Tolerance
 
     result = grade_numeric(NumericKey(1e-3, "1", Tolerance("relative", 0.01)), "1e308")
     assert result.status == "incorrect"

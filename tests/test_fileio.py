@@ -1,4 +1,4 @@
-"""grader.fileio, the one leaf IO module: one YAML loader (no anchors or aliases, size and
+"""grader.core.fileio, the one leaf IO module: one YAML loader (no anchors or aliases, size and
 depth caps) behind every file the grader reads, one atomic write that threads and processes
 can share, one schema check with one way to write a path, and a code-results cache that keeps
 every entry when items finish together."""
@@ -17,16 +17,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import code_items, fileio
-from grader.answers_file import MAX_ANSWERS_BYTES, WorkspaceError, parse_answers, read_answers
-from grader.assignment import MAX_SPEC_BYTES, AssignmentError, assignment_schema, load_assignment
-from grader.fileio import YamlError, read_yaml, schema_problems, write_atomic
+from grader.assignments.assignment import MAX_SPEC_BYTES, AssignmentError, assignment_schema, load_assignment
+from grader.bank.loader import load_bank
+from grader.bank.loader import schema_problems as chapter_problems
+from grader.core import fileio
+from grader.core.fileio import WorkspaceError, YamlError, read_yaml, schema_problems, write_atomic
+from grader.core.problems import MAX_FILE_BYTES
+from grader.items import code_runs
 from grader.kernels.spec import KERNELS_FILE, kernels_schema, load_kernel_tasks
-from grader.loader import load_bank
-from grader.loader import schema_problems as chapter_problems
-from grader.manifest import MAX_MANIFEST_BYTES, manifest_schema, read_manifest
-from grader.problems import MAX_FILE_BYTES
-from grader.result import Result
+from grader.responses.answers_file import MAX_ANSWERS_BYTES, parse_answers, read_answers
+from grader.results.result import Result
+from grader.workspace.manifest import MAX_MANIFEST_BYTES, manifest_schema, read_manifest
 from tests.workspace_helpers import CHECKOUT, grade
 
 ALIAS = "anchors (&name) and aliases (*name) are not allowed"
@@ -210,7 +211,7 @@ while not go.exists():  # start with the threads of the test
 WRITER = """
 import sys, time
 from pathlib import Path
-from grader.fileio import write_atomic
+from grader.core.fileio import write_atomic
 """ + GO + """
 path, tag = Path(sys.argv[2]), sys.argv[3]
 for n in range(60):
@@ -284,18 +285,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path):
 REMEMBER = """
 import sys, time
 from pathlib import Path
-from grader import code_items
-from grader.result import Result
+from grader.items import code_runs
+from grader.results.result import Result
 """ + GO + """
 cache, who = Path(sys.argv[2]), sys.argv[3]
 for n in range(15):
-    code_items.remember_result(cache, f"{who}.{n}", "d", Result("correct", 1.0, ("ok",)))
+    code_runs.remember_result(cache, f"{who}.{n}", "d", Result("correct", 1.0, ("ok",)))
 """
 
 
 def test_code_items_finishing_together_keep_every_cache_entry(tmp_path: Path):
     (tmp_path / "ws").mkdir()
-    cache = tmp_path / "ws" / ".grade" / code_items.CODE_RESULTS
+    cache = tmp_path / "ws" / ".grade" / code_runs.CODE_RESULTS
     done = Result("correct", 1.0, ("Tests: 5/5 pass.",))
     go = tmp_path / "go"
 
@@ -303,7 +304,7 @@ def test_code_items_finishing_together_keep_every_cache_entry(tmp_path: Path):
         while not go.exists():
             pass
         for n in range(15):
-            code_items.remember_result(cache, f"t{item}.{n}", f"digest{item}", done)
+            code_runs.remember_result(cache, f"t{item}.{n}", f"digest{item}", done)
 
     procs = [_start(REMEMBER, go, str(cache), f"p{i}") for i in range(4)]
     time.sleep(0.5)  # the processes have imported the grader and are waiting
@@ -313,7 +314,7 @@ def test_code_items_finishing_together_keep_every_cache_entry(tmp_path: Path):
     expected = {f"t{i}.{n}" for i in range(8) for n in range(15)} | {f"p{i}.{n}" for i in range(4)
                                                                      for n in range(15)}
     assert set(entries) == expected
-    assert code_items.cached_result(cache, "t3.7", "digest3") == done
+    assert code_runs.cached_result(cache, "t3.7", "digest3") == done
     assert sorted(p.name for p in cache.parent.iterdir()) == [f".{cache.name}.lock", cache.name]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader.distribution import grader_wheel
+from grader.integrations.distribution import grader_wheel
 from tests.answer_forms import in_asked_unit
 from tests.test_assign import write_spec
 from tests.workspace_helpers import CHECKOUT, grade, write_answers

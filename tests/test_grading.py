@@ -1,5 +1,5 @@
 """One grading pipeline: grade check (practice and graded), grade batch (and through it the
-Gradescope autograder) and the notebook checks all grade through grader.grading.grade_entries;
+Gradescope autograder) and the notebook checks all grade through grader.grading.pipeline.grade_entries;
 files go to the runner each caller supplies, answers to their rule, and one item's failure is
 that item's error."""
 
@@ -9,13 +9,13 @@ import ast
 
 import pytest
 
-from grader import grading
-from grader.instance import key_entry
-from grader.manifest import manifest_item
-from grader.result import Result
+from grader.grading import pipeline as grading
+from grader.items.instance import key_entry
+from grader.results.result import Result
+from grader.workspace.manifest import manifest_item
 from tests.workspace_helpers import CHECKOUT
 
-SURFACES = ("grader/check.py", "grader/batch.py", "grader/notebook.py")
+SURFACES = ("grader/grading/check.py", "grader/batch/run.py", "grader/integrations/notebook.py")
 
 
 def _calls(path: str) -> set[str]:
@@ -34,7 +34,7 @@ def test_every_surface_grades_through_the_pipeline(path: str):
 def test_only_the_pipeline_calls_an_items_rule():
     callers = [p.relative_to(CHECKOUT).as_posix() for p in (CHECKOUT / "grader").rglob("*.py")
                if "grade_response" in _calls(p.relative_to(CHECKOUT).as_posix())]
-    assert callers == ["grader/grading.py"]
+    assert callers == ["grader/grading/pipeline.py"]
 
 
 def test_files_go_to_the_runner_and_answers_to_their_rule(bank):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.intake import (
+from grader.batch.intake import (
     EXTENSION_BYTES,
     MAX_ARCHIVE_BYTES,
     IntakeError,
@@ -217,7 +217,7 @@ def directory_bomb(path: Path, entries: int = 180_000) -> Path:
 UNPACK_AND_MEASURE = """
 import resource, sys
 from pathlib import Path
-from grader.intake import IntakeError, Submission, unpack
+from grader.batch.intake import IntakeError, Submission, unpack
 try:
     unpack(Submission("x", Path(sys.argv[1]), sys.argv[2]), Path(sys.argv[3]))
     print("unpacked")

@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 
 from grader import items
-from grader.answers_template import render_answers_file
-from grader.assignment import student_key
-from grader.catalog import show_entry
-from grader.entry import ManifestItem
-from grader.grading import check_format, grade_practice
-from grader.instance import grade_response, key_entry
+from grader.assignments.assignment import student_key
+from grader.bank.catalog import show_entry
+from grader.core.problems import Problem
+from grader.grading.pipeline import check_format, grade_practice
 from grader.items import AnswerType, BankItemType, Checks, ItemType, bank_type, build_item, for_type
-from grader.manifest import manifest_from_dict, manifest_item
-from grader.model import ITEM_TYPES, Bank, Chapter, Choice, Item
-from grader.problems import Problem
-from grader.result import Result, error
+from grader.items.instance import grade_response, key_entry
+from grader.model.bank import ITEM_TYPES, Bank, Chapter, Choice, Item
+from grader.model.entry import ManifestItem
+from grader.results.result import Result, error
+from grader.workspace.answers_template import render_answers_file
+from grader.workspace.manifest import manifest_from_dict, manifest_item
 from tests.workspace_helpers import CHECKOUT
 
 PACKAGE = CHECKOUT / "grader"
@@ -248,7 +248,7 @@ def test_a_name_is_registered_once(toy):
 
 def test_the_manifest_schema_refuses_an_unknown_type_in_grade_yaml(toy):
     """A registered type is not yet a valid grade.yaml type: that takes its schema fragment."""
-    from grader.answers_file import WorkspaceError
+    from grader.core.fileio import WorkspaceError
 
     doc = {"format": 1, "mode": "graded", "items": [
         {"id": "9.99", "type": "true_false", "chapter": 9, "title": "Toy", "points": 1}]}

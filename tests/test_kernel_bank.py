@@ -14,6 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from grader.cli import main
+from grader.core.paths import COURSE_ROOT
 from grader.kernels.roofline import device_key, device_table, find_device
 from grader.kernels.spec import (
     ELEMENT_BYTES,
@@ -24,9 +25,8 @@ from grader.kernels.spec import (
     load_kernel_tasks,
     traffic,
 )
-from grader.model import Bank
-from grader.paths import COURSE_ROOT
-from grader.solvers import run_solver
+from grader.model.bank import Bank
+from grader.model.solvers import run_solver
 
 TASKS, PROBLEMS = load_kernel_tasks(COURSE_ROOT / "bank")
 FILE = str(KERNELS_FILE)

@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
+from grader.cli.kernels import _print_reports
+from grader.core.paths import COURSE_ROOT
 from grader.kernels.check import KernelReport, check_kernel
-from grader.kernels.cli import _print_reports
 from grader.kernels.spec import load_kernel_tasks
-from grader.paths import COURSE_ROOT
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import sandbox_root
 from tests.workspace_helpers import CHECKOUT

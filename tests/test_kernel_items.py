@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.assignment import AssignmentError, load_assignment, student_manifest
-from grader.code_validation import validate_kernel_task
-from grader.kernel_items import kernel_result
+from grader.assignments.assignment import AssignmentError, load_assignment, student_manifest
+from grader.assignments.release_scan import find_secrets
+from grader.bank.code_validation import validate_kernel_task
+from grader.core.paths import COURSE_ROOT
+from grader.items.kernel_runs import kernel_result
 from grader.kernels.check import KernelReport
-from grader.manifest import read_manifest
-from grader.mutants import mutant_source
-from grader.paths import COURSE_ROOT
-from grader.release_scan import find_secrets
+from grader.model.mutants import mutant_source
+from grader.workspace.manifest import read_manifest
 from tests.workspace_helpers import check_json, grade
 
 # kernel tasks are checked in the sandbox

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.core.paths import COURSE_ROOT
 from grader.kernels.spec import load_kernel_tasks
 from grader.kernels.static import (
     LAUNCH_MESSAGE,
@@ -16,8 +17,7 @@ from grader.kernels.static import (
     missing_triton_launch,
     static_problems,
 )
-from grader.mutants import mutant_source, mutant_sources
-from grader.paths import COURSE_ROOT
+from grader.model.mutants import mutant_source, mutant_sources
 
 TASKS, _ = load_kernel_tasks(COURSE_ROOT / "bank")
 MUTANTS = [(task.id, name, source) for task in TASKS.values()

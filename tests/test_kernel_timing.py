@@ -13,12 +13,12 @@ from dataclasses import replace
 
 import pytest
 
+from grader.core.paths import COURSE_ROOT
 from grader.kernels.check import StudentTiming, measure_performance, time_student
 from grader.kernels.roofline import find_device
 from grader.kernels.spec import load_kernel_tasks
 from grader.kernels.timing import LATENCY_CAP_S, SIDE_STREAM_SLACK_S, call_seconds, confirm, summarize
-from grader.mutants import mutant_source
-from grader.paths import COURSE_ROOT
+from grader.model.mutants import mutant_source
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
 from grader.sandbox.session import Job, Sandbox, Zygote

@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
+from grader.core.paths import COURSE_ROOT
 from grader.kernels import check
 from grader.kernels.check import cases, check_kernel, execution_mode
 from grader.kernels.inputs import make_inputs
 from grader.kernels.roofline import find_device, floor_seconds, judge
 from grader.kernels.spec import load_kernel_tasks, traffic
 from grader.kernels.static import forbidden_uses
-from grader.mutants import mutant_sources
-from grader.paths import COURSE_ROOT
+from grader.model.mutants import mutant_sources
 
 # kernel tasks are checked in the sandbox
 pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox]

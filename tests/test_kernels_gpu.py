@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from grader.core.paths import COURSE_ROOT
 from grader.kernels.check import check_kernel
 from grader.kernels.roofline import find_device
 from grader.kernels.spec import load_kernel_tasks
-from grader.mutants import mutant_source
-from grader.paths import COURSE_ROOT
+from grader.model.mutants import mutant_source
 
 # CUDA, and the sandbox
 pytestmark = [pytest.mark.linux_only, pytest.mark.slow, pytest.mark.sandbox, pytest.mark.gpu]

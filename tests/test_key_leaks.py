@@ -10,8 +10,15 @@ import re
 
 import pytest
 
-from grader.instance import choice_key, grade_response, instantiate, key_entry, numeric_key, ordering_key
-from grader.loader import load_bank
+from grader.bank.loader import load_bank
+from grader.items.instance import (
+    choice_key,
+    grade_response,
+    instantiate,
+    key_entry,
+    numeric_key,
+    ordering_key,
+)
 from grader.rules.choice import grade_choice
 from grader.rules.numeric import grade_numeric
 from grader.rules.ordering import grade_ordering

@@ -1,5 +1,7 @@
-"""The layering holds: the import contracts in pyproject.toml (rules are pure, the sandbox
-imports nothing above it, reporters never run code) pass, and no module of the grader imports
+"""The layering holds: the import contracts in pyproject.toml (the stage packages are layers,
+rules are pure, the sandbox imports nothing above it, reporters never run code) pass, rules
+import only result types and response readers, every stage package says what it holds and
+may import, and no module of the grader imports
 itself through others (a cycle), counting imports made inside functions."""
 
 from __future__ import annotations
@@ -81,4 +83,25 @@ def test_the_import_contracts_hold():
     assert lint, "import-linter is one of the test extras"
     done = subprocess.run([lint], cwd=CHECKOUT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "BROKEN" not in done.stdout and "3 kept, 0 broken" in done.stdout
+    assert "BROKEN" not in done.stdout and "4 kept, 0 broken" in done.stdout
+
+
+RULES_MAY_IMPORT = ("grader.results", "grader.responses", "grader.rules", "grader.sandbox.runner")
+
+
+def test_rules_import_only_result_types_and_response_readers():
+    found = {m: sorted(d for d in deps if not d.startswith(RULES_MAY_IMPORT))
+             for m, deps in _imports().items() if m.startswith("grader.rules")}
+    assert {m: deps for m, deps in found.items() if deps} == {}
+
+
+def test_every_stage_package_says_what_it_holds_and_may_import():
+    packages = [p.parent for p in PACKAGE.glob("*/__init__.py")]
+    assert len(packages) >= 15
+    for package in packages:
+        doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text("utf-8"))) or ""
+        assert "import" in doc.lower() or package.name == "course", f"{package.name}: {doc[:80]!r}"
+
+
+def test_no_module_sits_flat_in_the_package_but_the_entry_points():
+    assert sorted(p.name for p in PACKAGE.glob("*.py")) == ["__init__.py", "__main__.py"]

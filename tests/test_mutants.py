@@ -1,4 +1,4 @@
-"""Mutants as declared patches against their solution (grader/mutants.py): each kind of edit,
+"""Mutants as declared patches against their solution (grader/model/mutants.py): each kind of edit,
 every way an edit can fail to apply (named by its mutant and located in its patch file), a patch
 that changes nothing or breaks the syntax refused, and `grade validate` reporting all of it
 without running anything."""
@@ -13,8 +13,8 @@ import yaml
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.mutants import Mutant, PatchError, apply_mutant, mutant_sources, parse_patches, read_patches
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
+from grader.model.mutants import Mutant, PatchError, apply_mutant, mutant_sources, parse_patches, read_patches
 
 SOLUTION = '"""Doc."""\n\nimport os\n\n\ndef f(x):\n    y = x + 1\n    y = y * 2\n    return y\n'
 

@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.mutants import mutant_source
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
+from grader.model.mutants import mutant_source
 from tests.workspace_helpers import grade
 
 pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]  # runs the real nbgrader

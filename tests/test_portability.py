@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader.instance import key_entry
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
+from grader.items.instance import key_entry
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import check_json, grade, write_answers
 
@@ -64,7 +64,8 @@ sys.meta_path.insert(0, Refuse())
 # real platform; the grader itself is then imported afresh on TARGET. A Linux-only import of the
 # grader fails here already.
 for name in ("subprocess", "ctypes", "platform", "selectors", "shutil", "tempfile", "grader.cli",
-             "grader.check", "grader.terminal", "grader.workspace", "grader.progress"):
+             "grader.grading.check", "grader.reporters.terminal", "grader.workspace.folder",
+             "grader.workspace.progress"):
     importlib.import_module(name)
 for name in [m for m in sys.modules if m == "grader" or m.startswith("grader.")]:
     del sys.modules[name]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
 from grader.rules.code import grade_code_run
 from grader.sandbox.isolation import NAMESPACES, RLIMITS, isolation_mode
 from grader.sandbox.limits import Limits
@@ -246,8 +246,8 @@ def test_shadowing_stdlib_and_pytest_modules_has_no_effect():
 
 
 def test_submission_conftest_and_ini_files_are_ignored(tmp_path: Path, bank):
-    from grader.code_items import grade_code_item
-    from grader.manifest import manifest_item
+    from grader.items.code_runs import grade_code_item
+    from grader.workspace.manifest import manifest_item
 
     item = bank.items["0.6"]
     folder = tmp_path / "count_pairs"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
 from grader.rules.code import grade_code_run
 from grader.sandbox.isolation import (
     LANDLOCK,
@@ -494,7 +494,7 @@ def test_a_host_that_refuses_namespaces_grades_through_landlock(tmp_path: Path, 
 NON_ROOT_CHECK = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from grader.paths import COURSE_ROOT
+    from grader.core.paths import COURSE_ROOT
     from grader.sandbox.isolation import isolation_mode, weak_reason
     from grader.sandbox.runner import run_tests
     probe = (COURSE_ROOT / "solutions/code/count_pairs.py").read_bytes() + b'''

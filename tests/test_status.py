@@ -1,4 +1,4 @@
-"""One Status table (grader/status.py) and every output reading it: each status renders through
+"""One Status table (grader/results/status.py) and every output reading it: each status renders through
 every reporter (the terminal table of `grade check`, its JSON, grades.csv, Gradescope's
 results.json, junit.xml, report.md), and the table covers every status the rules and the
 sandbox can produce."""
@@ -18,10 +18,10 @@ import jsonschema
 import pytest
 from rich.style import Style
 
-from grader.check import CheckReport, ItemOutcome
-from grader.manifest import ManifestItem
-from grader.result import Result
-from grader.status import Status
+from grader.grading.report import CheckReport, ItemOutcome
+from grader.results.result import Result
+from grader.results.status import Status
+from grader.workspace.manifest import ManifestItem
 from tests.test_gradescope import RESULTS_SCHEMA
 from tests.workspace_helpers import CHECKOUT, grade
 
@@ -134,7 +134,7 @@ def test_the_student_guide_explains_every_status():
 
 
 def test_progress_counts_by_the_table():
-    from grader.progress import Progress, mastery, record
+    from grader.workspace.progress import Progress, mastery, record
 
     progress = Progress()
     for k, s in enumerate(Status):
@@ -173,9 +173,10 @@ def workspace(tmp_path: Path, monkeypatch) -> Path:
 
 @pytest.mark.parametrize("mode", ["practice", "graded"])
 def test_the_check_table_renders_every_status(workspace: Path, monkeypatch, mode: str):
-    import grader.check
+    import grader.grading.check
 
-    monkeypatch.setattr(grader.check, "check_workspace", lambda *_a, **_k: report_with_every_status(mode))
+    monkeypatch.setattr(grader.grading.check, "check_workspace",
+                        lambda *_a, **_k: report_with_every_status(mode))
     result = grade("check", workspace)
     assert result.exit_code == 0, result.output
     for k, s in enumerate(Status):
@@ -186,10 +187,10 @@ def test_the_check_table_renders_every_status(workspace: Path, monkeypatch, mode
 
 
 def test_check_json_carries_every_status_as_its_label(workspace: Path, monkeypatch):
-    import grader.check
+    import grader.grading.check
 
     report = report_with_every_status("practice")
-    monkeypatch.setattr(grader.check, "check_workspace", lambda *_a, **_k: report)
+    monkeypatch.setattr(grader.grading.check, "check_workspace", lambda *_a, **_k: report)
     result = grade("check", workspace, "--json")
     assert result.exit_code == 0, result.output
     items = json.loads(result.output)["items"]
@@ -201,7 +202,7 @@ def test_check_json_carries_every_status_as_its_label(workspace: Path, monkeypat
 def batch_out(tmp_path: Path) -> Path:
     """results/*.json as grade batch writes them: three graded students (every status, rotated),
     one whose submission could not be graded and one without a submission."""
-    from grader.batch import dump, error_document
+    from grader.batch.run import dump, error_document
 
     out = tmp_path / "out"
     (out / "results").mkdir(parents=True)
@@ -226,7 +227,7 @@ def statuses_of(out: Path) -> dict[str, dict[str, Status]]:
 
 
 def test_every_status_through_every_batch_reporter(batch_out: Path):
-    from grader.batch_outputs import write_aggregates
+    from grader.batch.outputs import write_aggregates
 
     warnings: list[str] = []
     names = write_aggregates(batch_out, warnings, titles={"1.0": "Item zero"})
@@ -281,7 +282,7 @@ def test_every_status_through_every_batch_reporter(batch_out: Path):
 
 
 def test_a_result_file_with_a_status_the_table_lacks_is_skipped_not_a_crash(batch_out: Path):
-    from grader.batch_outputs import write_aggregates
+    from grader.batch.outputs import write_aggregates
 
     doc = json.loads((batch_out / "results/ann.json").read_text())
     doc["items"]["1.0"]["status"] = "from a newer grader"
@@ -294,7 +295,7 @@ def test_a_result_file_with_a_status_the_table_lacks_is_skipped_not_a_crash(batc
 
 def test_a_result_file_whose_analysis_is_not_text_is_skipped_not_a_crash(batch_out: Path):
     """Found by review: a list as an answer's 'matched' crashed report.md (unhashable)."""
-    from grader.batch_outputs import write_aggregates
+    from grader.batch.outputs import write_aggregates
 
     doc = json.loads((batch_out / "results/ann.json").read_text())
     doc["analysis"] = {"1.0": {"answer": "x", "matched": ["a list"]}}
@@ -307,7 +308,7 @@ def test_a_result_file_whose_analysis_is_not_text_is_skipped_not_a_crash(batch_o
 def test_adding_a_format_is_one_reporter(batch_out: Path, monkeypatch):
     """A reporter registered by a module of grader.reporters is written and listed."""
     import grader.reporters as registry
-    from grader.batch_outputs import write_aggregates
+    from grader.batch.outputs import write_aggregates
 
     known = [r.name for r in registry.reporters()]
     assert known == ["grades.csv", "gradescope/", "junit.xml", "report.md"]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.instance import key_entry
-from grader.manifest import Manifest, manifest_item
-from grader.workspace import write_workspace
+from grader.items.instance import key_entry
+from grader.workspace.folder import write_workspace
+from grader.workspace.manifest import Manifest, manifest_item
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import check_json, grade, write_answers
 
@@ -111,8 +111,8 @@ def test_check_grades_both_code_items_end_to_end(tmp_path: Path, bank):
     import pytest
 
     pytest.importorskip("torch", reason="the MoE router item needs torch (pip install '.[test]')")
-    from grader.mutants import mutant_source
-    from grader.paths import COURSE_ROOT
+    from grader.core.paths import COURSE_ROOT
+    from grader.model.mutants import mutant_source
 
     ws = tmp_path / "code"
     assert grade("init", ws, "--items", "0.6,3.5").exit_code == 0

@@ -7,10 +7,10 @@ import math
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from grader.responses.units import parse_unit
 from grader.rules.numeric import NumericKey, grade_numeric
-from grader.slips import find_slip
-from grader.tolerance import DEFAULT_TOLERANCE, Tolerance
-from grader.units import parse_unit
+from grader.rules.slips import find_slip
+from grader.rules.tolerance import DEFAULT_TOLERANCE, Tolerance
 
 positive = st.floats(min_value=1e-6, max_value=1e15, allow_nan=False, allow_infinity=False)
 anything = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)

@@ -1,4 +1,4 @@
-"""The user's cache of the validated bank and manifests (grader.user_cache): used only by the
+"""The user's cache of the validated bank and manifests (grader.bank.user_cache): used only by the
 student commands, invalidated by any edit, ignored when corrupt, and never a change in results."""
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import loader, manifest, user_cache
-from grader.answers_file import WorkspaceError
+from grader.bank import loader, user_cache
+from grader.bank.loader import load_bank
 from grader.cli import main
-from grader.loader import load_bank
-from grader.manifest import read_manifest
+from grader.core.fileio import WorkspaceError
+from grader.workspace import manifest
+from grader.workspace.manifest import read_manifest
 from tests.workspace_helpers import CHECKOUT, check_json, grade, write_answers
 
 STUDENT_COMMANDS = {"check", "progress", "init", "list", "show", "errata"}

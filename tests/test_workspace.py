@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.answers_file import parse_answers
-from grader.instance import instantiate, key_entry
-from grader.manifest import read_manifest
-from grader.paths import COURSE_ROOT
+from grader.core.paths import COURSE_ROOT
+from grader.items.instance import instantiate, key_entry
+from grader.responses.answers_file import parse_answers
+from grader.workspace.manifest import read_manifest
 from tests.answer_forms import in_asked_unit, in_other_unit
 from tests.workspace_helpers import CHECKOUT, check_json, grade, write_answers
 
@@ -335,7 +335,7 @@ def test_a_state_file_that_is_not_a_file_is_refused_without_hanging(ws: Path):
 
 
 def test_state_writes_go_through_a_fresh_name_and_never_follow_a_link(tmp_path: Path):
-    from grader.state import StateError, read_state, write_state
+    from grader.core.state import StateError, read_state, write_state
 
     state = tmp_path / ".grade"
     write_state(state, "progress.json", "one")

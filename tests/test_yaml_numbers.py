@@ -1,4 +1,4 @@
-"""What a number or a mapping in YAML can hide, refused by the one loader (grader/fileio.py)
+"""What a number or a mapping in YAML can hide, refused by the one loader (grader/core/fileio.py)
 with its line and column, through every entry point: integers too long for int() or a float,
 YAML 1.1's base-60 numbers (quadratic to build), .nan/.inf where a number is wanted, a key
 given twice; and control characters in the text the grader writes back into answers.yaml."""
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.answers_file import parse_answers
-from grader.answers_template import render_answers_file
-from grader.fileio import MAX_DIGITS, YamlError, read_yaml
-from grader.manifest import manifest_item
+from grader.core.fileio import MAX_DIGITS, YamlError, read_yaml
+from grader.responses.answers_file import parse_answers
+from grader.workspace.answers_template import render_answers_file
+from grader.workspace.manifest import manifest_item
 from tests.workspace_helpers import grade
 
 HUGE = "9" * 5000  # beyond Python's 4,300-digit int() limit

@@ -2,9 +2,11 @@
 
 One module per role: ``student`` (init, check, progress, list, show, errata), ``instructor``
 (validate, key, assign, export, gradescope-autograder) and ``ta`` (batch, merge,
-gradescope-grade); ``grade kernel`` (grader/kernels/cli.py) is imported only when it is used or
+gradescope-grade); ``grade kernel`` (grader/cli/kernels.py) is imported only when it is used or
 listed. ``common`` holds what they share: the context object the shared options fill
 (``CliContext``), bank loading, the user-cache wrapper and the command group.
+
+The top layer: it may import every package; nothing imports it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from grader.cli import instructor, student, ta
 from grader.cli.common import Group
 
 
-@click.group(cls=Group, lazy={"kernel": "grader.kernels.cli:kernel"})
+@click.group(cls=Group, lazy={"kernel": "grader.cli.kernels:kernel"})
 @click.version_option(package_name="lm-workbook-grader")
 def main() -> None:
     """Exercise bank and grader for building language models from scratch."""

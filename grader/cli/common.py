@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
-from grader.paths import default_bank_dir
-from grader.user_cache import user_cache
+from grader.bank.user_cache import user_cache
+from grader.core.paths import default_bank_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from grader.answers_file import WorkspaceError
-    from grader.assignment import Assignment
-    from grader.model import Bank
+    from grader.assignments.assignment import Assignment
+    from grader.core.fileio import WorkspaceError
+    from grader.model.bank import Bank
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +56,7 @@ class CliContext:
 
     def assignment(self, spec: Path) -> Assignment:
         """The assignment ``spec`` over the bank, or exit 2 with its problem."""
-        from grader.assignment import AssignmentError, load_assignment
+        from grader.assignments.assignment import AssignmentError, load_assignment
 
         try:
             return load_assignment(spec, self.bank())
@@ -97,7 +97,7 @@ spec_argument = click.argument("spec", type=click.Path(path_type=Path, dir_okay=
 
 
 def _load(bank_dir: Path | None) -> Bank:
-    from grader.loader import load_bank
+    from grader.bank.loader import load_bank
 
     folder = bank_dir or default_bank_dir()
     result = load_bank(folder)
@@ -113,7 +113,7 @@ def _load(bank_dir: Path | None) -> Bank:
 
 def uses_user_cache(command: F) -> F:
     """A student's command: the bank and the manifest may come from the user's cache of them,
-    validated before (grader.user_cache). Grading commands (batch, Gradescope) never use it."""
+    validated before (grader.bank.user_cache). Grading commands (batch, Gradescope) never use it."""
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         with user_cache():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from grader.answers_file import WorkspaceError
+from grader.bank.validate import DEFAULT_SAMPLES
 from grader.cli.common import (
     CliContext,
     Group,
@@ -20,7 +20,7 @@ from grader.cli.common import (
     print_json,
     spec_argument,
 )
-from grader.validate import DEFAULT_SAMPLES
+from grader.core.fileio import WorkspaceError
 
 
 @click.command()
@@ -34,9 +34,9 @@ from grader.validate import DEFAULT_SAMPLES
 @pass_cli
 def validate(cli: CliContext, samples: int, code: bool) -> None:
     """Check the bank: schema, ids, solvers, workbook cross-checks, units, options, files."""
-    from grader import catalog
+    from grader.bank import catalog
+    from grader.bank.validate import validate_bank
     from grader.rules.code import sandbox_unavailable
-    from grader.validate import validate_bank
 
     unavailable = sandbox_unavailable() if code else None
     if unavailable is not None:  # --code runs the references and mutants in the sandbox
@@ -76,7 +76,7 @@ def key(cli: CliContext, spec: Path | None, student: str | None) -> None:
     """Print the answer key (instructors only): the bank's, or one student's in an assignment."""
     from rich.table import Table
 
-    from grader import catalog
+    from grader.bank import catalog
 
     bank = cli.bank()
     if spec is None:
@@ -84,7 +84,7 @@ def key(cli: CliContext, spec: Path | None, student: str | None) -> None:
             raise click.UsageError("--student needs --assignment SPEC")
         entries = catalog.answer_key(bank)
     else:
-        from grader.assignment import student_key, student_manifest
+        from grader.assignments.assignment import student_key, student_manifest
 
         assignment = cli.assignment(spec)
         if assignment.per_student and not student:
@@ -117,7 +117,7 @@ def key(cli: CliContext, spec: Path | None, student: str | None) -> None:
 @pass_cli
 def assign(cli: CliContext, spec: Path, out: Path, zips: bool) -> None:
     """Write the release of the assignment SPEC: student workspaces, and keys for the instructor."""
-    from grader.release import write_release
+    from grader.assignments.release import write_release
 
     bank = cli.bank()
     assignment = cli.assignment(spec)
@@ -154,7 +154,7 @@ def export() -> None:
 @pass_cli
 def export_nbgrader_command(cli: CliContext, spec: Path, out: Path) -> None:
     """Write nbgrader source notebooks (one per chapter) for the assignment SPEC."""
-    from grader.nbgrader_export import export_nbgrader
+    from grader.integrations.nbgrader_export import export_nbgrader
 
     bank = cli.bank()
     written, warnings = export_nbgrader(bank, cli.assignment(spec), out)
@@ -178,7 +178,7 @@ def export_nbgrader_command(cli: CliContext, spec: Path, out: Path) -> None:
 @pass_cli
 def gradescope_autograder(cli: CliContext, spec: Path, out: Path, wheel: Path | None) -> None:
     """Build the Gradescope autograder zip (setup.sh, run_autograder, the grader's wheel) for SPEC."""
-    from grader.gradescope import AutograderError, build_autograder
+    from grader.integrations.gradescope import AutograderError, build_autograder
 
     bank = cli.bank()
     assignment = cli.assignment(spec)

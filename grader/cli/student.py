@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from grader.answers_file import WorkspaceError
 from grader.cli.common import (
     CliContext,
     bank_option,
@@ -19,15 +18,16 @@ from grader.cli.common import (
     print_json,
     uses_user_cache,
 )
-from grader.model import ITEM_TYPES
-from grader.paths import default_bank_dir
+from grader.core.fileio import WorkspaceError
+from grader.core.paths import default_bank_dir
+from grader.model.bank import ITEM_TYPES
 
 if TYPE_CHECKING:
-    from grader.workspace import Workspace
+    from grader.workspace.folder import Workspace
 
 
 def _open(directory: Path | None) -> Workspace:
-    from grader.workspace import find_workspace, open_workspace
+    from grader.workspace.folder import find_workspace, open_workspace
 
     root = directory if directory is not None else find_workspace(Path.cwd())
     return open_workspace(root)
@@ -35,7 +35,7 @@ def _open(directory: Path | None) -> Workspace:
 
 def _chapter_titles(workspace: Workspace) -> dict[int, str]:
     """Chapter titles from the bank when it loads; numbers alone otherwise."""
-    from grader.loader import load_bank
+    from grader.bank.loader import load_bank
 
     bank_dir = Path(workspace.manifest.bank) if workspace.manifest.bank else default_bank_dir()
     try:
@@ -55,7 +55,7 @@ def list_items(cli: CliContext, chapter: int | None, kind: str | None) -> None:
     """List the items of the bank."""
     from rich.table import Table
 
-    from grader import catalog
+    from grader.bank import catalog
 
     bank = cli.bank()
     entries = catalog.list_entries(bank, chapter, kind)
@@ -82,7 +82,7 @@ def list_items(cli: CliContext, chapter: int | None, kind: str | None) -> None:
 @pass_cli
 def show(cli: CliContext, item_id: str, solution: bool) -> None:
     """Show one item, ITEM_ID ('grade list' shows the ids)."""
-    from grader import catalog
+    from grader.bank import catalog
 
     item = cli.bank().items.get(item_id)
     if item is None:
@@ -113,7 +113,7 @@ def show(cli: CliContext, item_id: str, solution: bool) -> None:
 @pass_cli
 def errata(cli: CliContext) -> None:
     """List the workbook's mistakes recorded in the bank."""
-    from grader import catalog
+    from grader.bank import catalog
 
     entries = catalog.errata_entries(cli.bank())
     if cli.as_json:
@@ -142,7 +142,7 @@ def errata(cli: CliContext) -> None:
 def init(cli: CliContext, directory: Path, chapters: tuple[int, ...], item_lists: tuple[str, ...],
          kernel_lists: tuple[str, ...]) -> None:
     """Create a practice workspace in DIRECTORY (the whole bank by default)."""
-    from grader.workspace import init_workspace, select_items, select_kernels
+    from grader.workspace.folder import init_workspace, select_items, select_kernels
 
     bank = cli.bank()
     ids = [i for text in item_lists for i in text.split(",")]
@@ -173,7 +173,7 @@ def init(cli: CliContext, directory: Path, chapters: tuple[int, ...], item_lists
 def check(cli: CliContext, directory: Path | None, only: tuple[str, ...], explain: bool) -> None:
     """Check the answers of the workspace DIRECTORY (default: the one containing the current
     folder)."""
-    from grader.check import check_workspace
+    from grader.grading.check import check_workspace
 
     try:
         workspace = _open(directory)
@@ -186,7 +186,7 @@ def check(cli: CliContext, directory: Path | None, only: tuple[str, ...], explai
     if cli.as_json:
         print_json(report.to_json())
         return
-    from grader.terminal import print_check
+    from grader.reporters.terminal import print_check
 
     print_check(report, console(), report.titles or _chapter_titles(workspace), explain)
 
@@ -199,7 +199,7 @@ def check(cli: CliContext, directory: Path | None, only: tuple[str, ...], explai
 def progress(cli: CliContext, directory: Path | None) -> None:
     """Mastery per chapter and overall, as recorded by the last checks of the workspace DIRECTORY
     (default: the one containing the current folder)."""
-    from grader.progress import load_progress, mastery
+    from grader.workspace.progress import load_progress, mastery
 
     try:
         workspace = _open(directory)
@@ -217,7 +217,7 @@ def progress(cli: CliContext, directory: Path | None) -> None:
                     "total": sum(r.total for r in rows),
                     "chapters": [vars(r) for r in rows]})
         return
-    from grader.terminal import print_progress
+    from grader.reporters.terminal import print_progress
 
     print_progress(rows, console(), workspace.manifest.mode == "graded")
 

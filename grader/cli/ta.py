@@ -41,10 +41,10 @@ def _parse_shard(text: str) -> tuple[int, int]:
 def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: bool, roster: Path | None,
           timeout_s: float | None, shard: str | None, spec: Path | None) -> None:
     """Grade every submission (folders, .zip, .tar.gz) in SUBMISSIONS into OUT."""
-    from grader.batch import run_batch
-    from grader.batch_outputs import write_aggregates
-    from grader.batch_progress import progress_reporter
-    from grader.roster import read_roster
+    from grader.assignments.roster import read_roster
+    from grader.batch.outputs import write_aggregates
+    from grader.batch.progress_bar import progress_reporter
+    from grader.batch.run import run_batch
 
     shard_kn = _parse_shard(shard) if shard else None
     if not resume and any((out / "results").glob("*.json")):
@@ -58,7 +58,7 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
     from rich.console import Console
 
     console = Console(stderr=True)
-    from grader.batch import MissingRequirementError
+    from grader.batch.run import MissingRequirementError
     from grader.sandbox.isolation import WeakSandboxError
 
     with progress_reporter(console) as reporter:
@@ -74,7 +74,7 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
     for warning in [*roster_warnings, *summary.warnings]:
         console.print(f"warning: {warning}", markup=False)
     files = write_aggregates(out, titles={i: item.title for i, item in bank.items.items()})
-    from grader.batch import write_atomic
+    from grader.batch.run import write_atomic
 
     write_atomic(out / "timings.json", json.dumps(dict(sorted(summary.timings.items())), indent=1) + "\n")
     mean = sum(summary.scores) / len(summary.scores) if summary.scores else 0.0
@@ -95,7 +95,7 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
 def merge(cli: CliContext, shards: tuple[Path, ...], out: Path) -> None:
     """Combine the outputs of 'grade batch --shard' runs, the folders SHARDS, into the files one
     run would write."""
-    from grader.batch_outputs import merge as merge_outputs
+    from grader.batch.outputs import merge as merge_outputs
 
     try:
         titles = {i: item.title for i, item in cli.bank().items.items()}
@@ -122,7 +122,7 @@ def gradescope_grade(cli: CliContext, spec: Path, submission: Path, metadata: Pa
                      fields: str) -> None:
     """Grade one Gradescope submission of the assignment SPEC into results.json (run_autograder
     calls this)."""
-    from grader.gradescope import grade_one
+    from grader.integrations.gradescope import grade_one
 
     bank = cli.bank()
     results = grade_one(bank, cli.assignment(spec), submission, metadata, out,

@@ -4,7 +4,12 @@
 ``for_type(name)`` is a type's ``ItemType`` (every entry of a workspace: derive, trace, design,
 build, debug, kernel); ``bank_type(name)`` is the ``BankItemType`` of a type of the bank's
 chapters (not kernel). Adding a type is one module here (its ``TYPES`` registered below) and its
-schema fragment; see "Adding an item type" in docs/architecture.md.
+schema fragment; see "Adding an item type" in docs/architecture.md. The package also holds
+what a type needs to grade: item instances (``instance``) and code and kernel runs
+(``code_runs``, ``kernel_runs``).
+
+Imports the model, rules, kernels, the sandbox and below; never bank loading, workspaces,
+grading loops or outputs.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from grader.items.base import (
     Secrets,
     item_problem,
 )
-from grader.model import Item, parse_errata
+from grader.model.bank import Item, parse_errata
 
 __all__ = ["PENDING", "AnswerType", "BankItemType", "Checks", "ItemType", "Runners", "Secrets",
            "UnknownItemType", "bank_type", "bank_types", "build_item", "for_type", "item_problem",

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from grader.entry import ManifestItem
-from grader.model import Bank, Item
-from grader.problems import Problem
-from grader.result import Result, error
-from grader.status import Status
+from grader.core.problems import Problem
+from grader.model.bank import Bank, Item
+from grader.model.entry import ManifestItem
+from grader.results.result import Result, error
+from grader.results.status import Status
 
 if TYPE_CHECKING:
     import random
@@ -56,7 +56,7 @@ class Secrets:
 
 
 class Runners(Protocol):
-    """The warm sandbox runners a batch lends to the code items (``grader.batch.RunnerPool``)."""
+    """The warm sandbox runners a batch lends to the code items (``grader.batch.run.RunnerPool``)."""
 
     root: Path  # the course the bank belongs to
     timeout_s: float | None
@@ -207,9 +207,9 @@ class AnswerType(BankItemType):
         pts = f"{entry.points:g}"
         values = {k: int(v) if float(v).is_integer() else v for k, v in entry.params.items()}
         params = f", params={json.dumps(values)}" if values else ""
-        return ("from grader.notebook import check_format\n\n"
+        return ("from grader.integrations.notebook import check_format\n\n"
                 f'check_format("{item.id}", {var}{params})\n'
                 "### BEGIN HIDDEN TESTS\n"
-                "from grader.notebook import score\n\n"
+                "from grader.integrations.notebook import score\n\n"
                 f'score("{item.id}", {var}, points={pts}{params})\n'
                 "### END HIDDEN TESTS")

@@ -1,5 +1,5 @@
 """Build and debug items: the student writes or fixes code, and its tests are run in the
-sandbox (``grader/code_items.py``, ``grader/rules/code.py``). The two types share all of it."""
+sandbox (``grader/items/code_runs.py``, ``grader/rules/code.py``). The two types share all of it."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from grader.entry import ManifestItem
+from grader.core.paths import COURSE_ROOT
+from grader.core.problems import Problem
 from grader.items.base import BankItemType, Checks, Runners, Secrets, item_problem, not_in_answers_file
-from grader.model import Bank, CodeSpec, Item
-from grader.paths import COURSE_ROOT
-from grader.problems import Problem
-from grader.result import Result, error
+from grader.model.bank import Bank, CodeSpec, Item
+from grader.model.entry import ManifestItem
+from grader.results.result import Result, error
 from grader.rules.code import grade_code_run
 
 
@@ -50,7 +50,7 @@ class Code(BankItemType):
             tuple(code.get("requires", ())), code.get("timeout_s")))
 
     def problems(self, item: Item, checks: Checks) -> list[Problem]:
-        from grader.mutants import patch_problems
+        from grader.model.mutants import patch_problems
 
         assert item.code is not None
         spec, root, missing = item.code, checks.bank.root, []
@@ -97,7 +97,7 @@ class Code(BankItemType):
         assert item.code is not None
         pts = f"{entry.points:g}"
         func = item.code.entry_point
-        return ("from grader.notebook import run_code_tests\n\n"
+        return ("from grader.integrations.notebook import run_code_tests\n\n"
                 f'run_code_tests("{item.id}", {func})  # the public tests: a report, no points\n'
                 "### BEGIN HIDDEN TESTS\n"
                 f'run_code_tests("{item.id}", {func}, suite="hidden", points={pts})\n'
@@ -109,7 +109,7 @@ class Code(BankItemType):
     def run_workspace(self, bank: Bank | None, entry: ManifestItem, folder: Path, cache: Path,
                       practice: bool) -> Result:
         """Practice: the hidden tests when installed (else the public ones). Graded: public only."""
-        from grader.code_items import grade_code_item  # what runs code: loaded when code is run
+        from grader.items.code_runs import grade_code_item  # what runs code: loaded when code is run
 
         item = bank.items.get(entry.id) if bank else None
         root = bank.root if bank else COURSE_ROOT  # the course the bank belongs to: its tests
@@ -120,7 +120,7 @@ class Code(BankItemType):
 
     def run_batch(self, bank: Bank, entry: ManifestItem, folder: Path, runners: Runners) -> Result:
         """The hidden tests, in one of the batch's warm runners."""
-        from grader.code_items import is_untouched_template, not_started, submission_files
+        from grader.items.code_runs import is_untouched_template, not_started, submission_files
 
         item = bank.items[entry.id]
         files = submission_files(folder, entry)

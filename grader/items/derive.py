@@ -13,18 +13,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from grader.constraints import broken, check_names, parse_constraint
-from grader.entry import ManifestItem
+from grader.core.problems import Problem
 from grader.items.base import AnswerType, Checks, Secrets, item_problem
-from grader.model import Bank, Item, KnownMistake, NumericAnswer, Param
-from grader.problems import Problem
-from grader.quantity import Quantity
-from grader.render import RenderError, placeholders, render
-from grader.result import Result
+from grader.model.bank import Bank, Item, KnownMistake, NumericAnswer, Param
+from grader.model.constraints import broken, check_names, parse_constraint
+from grader.model.entry import ManifestItem
+from grader.model.render import RenderError, placeholders, render
+from grader.model.solvers import SolverError, run_solver
+from grader.responses.quantity import Quantity
+from grader.responses.units import UnitError, parse_unit
+from grader.results.result import Result
 from grader.rules.numeric import NumericKey, grade_numeric, read_numeric
-from grader.solvers import SolverError, run_solver
-from grader.tolerance import Tolerance
-from grader.units import UnitError, parse_unit
+from grader.rules.tolerance import Tolerance
 
 
 def sample_param(param: Param, rng: random.Random) -> float:

@@ -1,5 +1,5 @@
 """Kernel tasks (``bank/kernels/kernels.yaml``): the student's GPU kernel, checked against an
-fp32 reference in the sandbox and timed against the roofline (``grader/kernel_items.py``,
+fp32 reference in the sandbox and timed against the roofline (``grader/items/kernel_runs.py``,
 ``grader/kernels/``). They are workspace entries, not items of the bank's chapters."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from grader.entry import ManifestItem
 from grader.items.base import ItemType, Runners, Secrets, not_in_answers_file
-from grader.model import Bank
-from grader.result import Result, error
+from grader.model.bank import Bank
+from grader.model.entry import ManifestItem
+from grader.results.result import Result, error
 
 
 class Kernel(ItemType):
@@ -23,7 +23,7 @@ class Kernel(ItemType):
     def run_workspace(self, bank: Bank | None, entry: ManifestItem, folder: Path, cache: Path,
                       practice: bool) -> Result:
         """Its correctness cases in the sandbox (and its timing on a CUDA GPU)."""
-        from grader.kernel_items import grade_kernel_entry  # loaded when a kernel is checked
+        from grader.items.kernel_runs import grade_kernel_entry  # loaded when a kernel is checked
 
         task = bank.kernels.get(entry.id) if bank else None
         if bank is None or task is None:
@@ -31,7 +31,7 @@ class Kernel(ItemType):
         return grade_kernel_entry(task, folder, entry, bank.root, cache=cache)
 
     def run_batch(self, bank: Bank, entry: ManifestItem, folder: Path, runners: Runners) -> Result:
-        from grader.kernel_items import grade_kernel_entry
+        from grader.items.kernel_runs import grade_kernel_entry
 
         return grade_kernel_entry(bank.kernels[entry.id], folder, entry, runners.root,
                                   timeout_s=runners.timeout_s)

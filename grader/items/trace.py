@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from grader.entry import ManifestItem
+from grader.core.problems import Problem
 from grader.items.base import AnswerType, Checks, Secrets, item_problem
-from grader.model import Bank, Choice, Item
-from grader.problems import Problem
-from grader.result import Result
+from grader.model.bank import Bank, Choice, Item
+from grader.model.entry import ManifestItem
+from grader.results.result import Result
 from grader.rules.choice import ChoiceKey, grade_choice, read_choice
 
 

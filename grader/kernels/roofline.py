@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from grader.fileio import read_yaml
+from grader.core.fileio import read_yaml
 
 FLOOR_SLACK = 0.9  # a time under 90% of the floor cannot be real
 

@@ -11,9 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from grader.expression import ExpressionError, parse_expression
-from grader.fileio import json_path, schema_errors
-from grader.problems import Problem, read_document
+from grader.core.fileio import json_path, schema_errors
+from grader.core.problems import Problem, read_document
+from grader.responses.expression import ExpressionError, parse_expression
 
 KERNELS_FILE = Path("kernels") / "kernels.yaml"
 ELEMENT_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}

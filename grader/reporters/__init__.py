@@ -6,6 +6,9 @@ Each output format is one module of this package that registers one ``Reporter``
 adding a format is adding a module. A reporter must be deterministic (the files are
 byte-identical however the class was graded: one run, resumed, or shards merged) and must
 render every ``Status`` (tests/test_status.py renders each through every reporter).
+``terminal`` is the other kind of output: the rich views of one check and of progress.
+
+Imports result types and ``grading.check``'s report type; never runners, rules or the CLI.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.status import Status
+from grader.results.status import Status
 
 # a student's result document's "status": how the submission went (each item has its Status)
 GRADED, ERROR, NO_SUBMISSION = "graded", "error", "no submission"
@@ -125,8 +128,13 @@ def reporter(name: str) -> Callable[[Render], Render]:
     return register
 
 
+VIEWS = {"terminal"}  # modules of this package that are views of one check, not class files
+
+
 def reporters() -> list[Reporter]:
     """Every format's reporter (each module of this package imported), by name."""
     for module in pkgutil.iter_modules(__path__):
+        if module.name in VIEWS:
+            continue
         importlib.import_module(f"{__name__}.{module.name}")
     return sorted(_REGISTRY.values(), key=lambda r: r.name)

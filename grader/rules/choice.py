@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from grader.result import Result, error, is_blank, unanswered
+from grader.results.result import Result, error, is_blank, unanswered
 from grader.rules.selection import SelectionError, read_ids
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from grader.result import Result
-from grader.status import Status
+from grader.results.result import Result
+from grader.results.status import Status
 
 if TYPE_CHECKING:  # the sandbox is imported only where code runs: Linux (sandbox_unavailable)
     from grader.sandbox.runner import CodeRun

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from grader.quantity import AnswerFormatError, Quantity, parse_quantity
-from grader.result import Result, error, is_blank, unanswered
-from grader.slips import find_slip
-from grader.tolerance import Tolerance
-from grader.units import Unit, UnitError, parse_unit, resolve_against
+from grader.responses.quantity import AnswerFormatError, Quantity, parse_quantity
+from grader.responses.units import Unit, UnitError, parse_unit, resolve_against
+from grader.results.result import Result, error, is_blank, unanswered
+from grader.rules.slips import find_slip
+from grader.rules.tolerance import Tolerance
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grader.result import Result, error, is_blank, unanswered
+from grader.results.result import Result, error, is_blank, unanswered
 from grader.rules.selection import SelectionError, read_ids
 
 PARTIAL_RULES = ("none", "lcs", "pairwise")

@@ -371,7 +371,7 @@ def readable_by_others(path: Path) -> bool:
 def secret_paths() -> list[Path]:
     """What a student must never read: the bank with its solutions and hidden tests, and the
     installed grader."""
-    from grader.paths import COURSE_ROOT
+    from grader.course import COURSE_ROOT
 
     return [COURSE_ROOT, Path(__file__).resolve().parents[1]]
 

@@ -1,0 +1,165 @@
+"""The bank's data model: chapters and items (``grader.items`` builds them from schema-valid YAML)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grader.model.constraints import Constraint
+from grader.rules.ordering import shuffled_order
+from grader.rules.tolerance import Tolerance
+
+if TYPE_CHECKING:
+    from grader.kernels.spec import KernelTask
+
+
+def _schema_types() -> tuple[str, ...]:
+    text = resources.files("grader").joinpath("schemas/chapter.schema.json").read_text("utf-8")
+    return tuple(json.loads(text)["$defs"]["common"]["properties"]["type"]["enum"])
+
+
+# The bank's item types as its schema names them; each has a module in grader/items.
+ITEM_TYPES = _schema_types()
+DISPLAY_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A named given of a derive item: default value and the range variants draw from."""
+
+    name: str
+    default: float
+    range: tuple[float, float] | None = None
+    integer: bool = False
+    step: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """A disagreement with the workbook: what it says, what is right, and why."""
+
+    kind: str
+    workbook: str
+    correct: str
+    why: str
+
+
+@dataclass(frozen=True)
+class KnownMistake:
+    """A real wrong answer: expected x factor, or computed by a solver."""
+
+    label: str
+    feedback: str
+    factor: float | None = None
+    solver: str | None = None
+
+
+@dataclass(frozen=True)
+class NumericAnswer:
+    unit: str
+    tolerance: Tolerance
+    binary_ambiguous: bool = False
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A trace option or a design step."""
+
+    id: str
+    text: str
+    correct: bool = False
+    feedback: str = ""
+
+
+@dataclass(frozen=True)
+class CodeSpec:
+    """Files of a build/debug item, relative to the repository root."""
+
+    language: str
+    entry_point: str
+    template: str
+    public_tests: str
+    reference: str
+    hidden_tests: str
+    mutants: tuple[str, ...] = ()  # patch files declaring the mutants (grader/model/mutants.py)
+    requires: tuple[str, ...] = ()
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One exercise. Type-specific fields are empty for other types."""
+
+    id: str
+    type: str
+    title: str
+    prompt: str
+    hints: tuple[str, ...]
+    derivation: str
+    chapter: int
+    source: str
+    errata: tuple[Erratum, ...] = ()
+    params: Mapping[str, Param] = field(default_factory=dict)
+    solver: str | None = None
+    answer: NumericAnswer | None = None
+    workbook_answer: tuple[float, str | None] | None = None
+    known_mistakes: tuple[KnownMistake, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    select: str = "single"
+    partial_credit: str = "none"
+    options: tuple[Choice, ...] = ()
+    steps: tuple[Choice, ...] = ()
+    code: CodeSpec | None = None
+
+    def defaults(self) -> dict[str, float]:
+        return {name: p.default for name, p in self.params.items()}
+
+    def values(self, params: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The parameters' values: the defaults, overridden by ``params``."""
+        return {**self.defaults(), **(params or {})}
+
+    def display_steps(self) -> list[tuple[str, Choice]]:
+        """Design steps in the deterministic shuffled order, relabelled A, B, C...
+
+        Labels are given after the shuffle, so they reveal nothing about the order.
+        """
+        by_id = {s.id: s for s in self.steps}
+        order = shuffled_order([s.id for s in self.steps], salt=f"design:{self.id}")
+        return [(DISPLAY_IDS[i], by_id[sid]) for i, sid in enumerate(order)]
+
+    def correct_display_order(self) -> list[str]:
+        """The right answer to a design item, in display labels."""
+        label = {step.id: lab for lab, step in self.display_steps()}
+        return [label[s.id] for s in self.steps]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int
+    title: str
+    source: str
+    errata: tuple[Erratum, ...] = ()
+    item_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Bank:
+    """All chapters and items, in chapter order, and the kernel tasks (bank/kernels/)."""
+
+    root: Path
+    chapters: list[Chapter] = field(default_factory=list)
+    items: dict[str, Item] = field(default_factory=dict)
+    kernels: dict[str, KernelTask] = field(default_factory=dict)
+
+    def chapter(self, number: int) -> Chapter | None:
+        return next((c for c in self.chapters if c.number == number), None)
+
+
+def parse_errata(raw: list[dict[str, Any]] | None) -> tuple[Erratum, ...]:
+    return tuple(Erratum(e.get("kind", "explanation"), e["workbook"].strip(), e["correct"].strip(),
+                         e["why"].strip()) for e in raw or ())

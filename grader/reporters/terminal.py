@@ -1,0 +1,83 @@
+"""Terminal views of a check and of progress (rich tables)."""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.grading.report import CheckReport
+from grader.results.status import Status
+from grader.workspace.progress import ChapterMastery
+
+
+def _one_paragraph(text: str) -> str:
+    """Feedback written across several YAML lines, joined to wrap with the table."""
+    return re.sub(r"\s*\n\s*", " ", text.strip())
+
+
+def _points(earned: float, possible: float) -> str:
+    return f"{earned:g}/{possible:g}"
+
+
+def print_check(report: CheckReport, console: Console, titles: dict[int, str],
+                explain: bool = False) -> None:
+    """The check table grouped by chapter, totals, then worked solutions of newly right items."""
+    table = Table("item", "status", "points", "feedback", expand=False, show_lines=False,
+                  title=f"grade check ({report.mode} mode)")
+    for chapter, outcomes in report.by_chapter().items():
+        earned = sum(o.earned for o in outcomes)
+        possible = sum(o.entry.points for o in outcomes)
+        table.add_section()
+        table.add_row("", "", Text(_points(earned, possible), style="bold"),
+                      Text(f"Chapter {chapter} · {titles.get(chapter, '')}", style="bold"))
+        for o in outcomes:
+            status = o.result.status
+            lines = [_one_paragraph(line) for line in o.result.feedback]
+            if o.hint:
+                lines.append(_one_paragraph(o.hint))
+            table.add_row(o.entry.id, Text(status.terminal, style=status.style),
+                          _points(o.earned, o.entry.points), Text("\n".join(lines)))
+    console.print(table)
+    for warning in report.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
+    counts = {s: sum(o.result.status is s for o in report.outcomes) for s in Status}
+    summary = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n)
+    console.print(Text(f"Total {report.total:g} / {report.max_total:g}  ({summary})", style="bold"))
+    if report.mode == "graded":
+        console.print("Graded workspace: answers were checked for format only. "
+                      "Correctness is graded when you submit.")
+    shown = [o for o in report.outcomes if o.derivation and (explain or o.newly_correct)]
+    for o in shown:
+        console.print(Text(f"\nWorked solution {o.entry.id} {o.entry.title}", style="bold green"))
+        console.print(o.derivation, markup=False, highlight=False)
+    hidden = sum(1 for o in report.outcomes if o.derivation) - len(shown)
+    if hidden > 0:
+        console.print(Text(f"({hidden} worked solution(s) of items you had right before: "
+                           "'grade check --explain' shows them)", style="dim"))
+
+
+def _bar(done: int, total: int, width: int = 20) -> str:
+    filled = round(width * done / total) if total else 0
+    return "█" * filled + "░" * (width - filled)
+
+
+def print_progress(rows: list[ChapterMastery], console: Console, graded: bool) -> None:
+    """Mastery per chapter and overall, like the workbook's "Mastery 0/51" panel."""
+    what = "readable" if graded else "mastered"
+    table = Table("chapter", "title", what, "", "answered", title="Progress")
+    for r in rows:
+        done = r.answered if graded else r.mastered
+        table.add_row(str(r.chapter), r.title, f"{done}/{r.total}", _bar(done, r.total),
+                      f"{r.answered}/{r.total}")
+    console.print(table)
+    total = sum(r.total for r in rows)
+    mastered = sum(r.mastered for r in rows)
+    answered = sum(r.answered for r in rows)
+    if graded:
+        console.print(Text(f"Answered {answered}/{total}. Correctness is graded on submission.",
+                           style="bold"))
+    else:
+        console.print(Text(f"Mastery {mastered}/{total}", style="bold"))
