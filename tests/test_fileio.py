@@ -17,17 +17,24 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.assignments.assignment import MAX_SPEC_BYTES, AssignmentError, assignment_schema, load_assignment
+from grader.assignments.assignment import MAX_SPEC_BYTES, AssignmentError, load_assignment
 from grader.bank.loader import load_bank
 from grader.bank.loader import schema_problems as chapter_problems
 from grader.core import fileio
-from grader.core.fileio import WorkspaceError, YamlError, read_yaml, schema_problems, write_atomic
+from grader.core.fileio import (
+    WorkspaceError,
+    YamlError,
+    grader_schema,
+    read_yaml,
+    schema_problems,
+    write_atomic,
+)
 from grader.core.problems import MAX_FILE_BYTES
 from grader.items import code_runs
-from grader.kernels.spec import KERNELS_FILE, kernels_schema, load_kernel_tasks
+from grader.kernels.spec import KERNELS_FILE, load_kernel_tasks
 from grader.responses.answers_file import MAX_ANSWERS_BYTES, parse_answers, read_answers
 from grader.results.result import Result
-from grader.workspace.manifest import MAX_MANIFEST_BYTES, manifest_schema, read_manifest
+from grader.workspace.manifest import MAX_MANIFEST_BYTES, read_manifest
 from tests.workspace_helpers import CHECKOUT, grade
 
 ALIAS = "anchors (&name) and aliases (*name) are not allowed"
@@ -183,10 +190,10 @@ def test_every_validator_writes_paths_the_same_way(tmp_path: Path, bank_copy: Pa
     found = {
         "chapter": [p.path for p in chapter_problems(doc, "ch.yaml")],
         "manifest": [w for w, _ in schema_problems({"format": 1, "mode": "practice", "items": [{}]},
-                                                    manifest_schema())],
+                                                    grader_schema("manifest"))],
         "assignment": [w for w, _ in schema_problems({"name": "x", "items": [{"id": 3}]},
-                                                      assignment_schema())],
-        "kernels": [w for w, _ in schema_problems({"tasks": [{"id": "t"}]}, kernels_schema())],
+                                                      grader_schema("assignment"))],
+        "kernels": [w for w, _ in schema_problems({"tasks": [{"id": "t"}]}, grader_schema("kernels"))],
     }
     assert found["chapter"] == ["$.type"]  # inside the item, named by its id
     assert all(w.startswith("$.items[0]") for w in found["manifest"]), found

@@ -13,13 +13,11 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from grader.assignments.roster import read_roster
-from grader.core.fileio import YamlError, read_yaml, schema_problems
+from grader.core.fileio import YamlError, grader_schema, read_yaml, schema_problems
 from grader.items import bank_type, for_type
 from grader.items.kernel_runs import kernel_entry
 from grader.model.bank import Bank
@@ -74,12 +72,6 @@ class Assignment:
         if self.kernels:
             doc["kernels"] = {k: list(v) for k, v in self.kernels.items()}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
-
-
-@lru_cache(maxsize=1)
-def assignment_schema() -> dict[str, Any]:
-    text = resources.files("grader").joinpath("schemas/assignment.schema.json").read_text("utf-8")
-    return json.loads(text)
 
 
 def resolve_items(bank: Bank, selectors: list[Any]) -> dict[str, float]:
@@ -141,7 +133,7 @@ def _check_due(due: str | None) -> None:
 
 def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None = None) -> Assignment:
     """Validate a parsed spec and resolve its items and roster (relative to ``base``)."""
-    errors = schema_problems(doc, assignment_schema())
+    errors = schema_problems(doc, grader_schema("assignment"))
     if errors:
         raise AssignmentError(": ".join(errors[0]))
     _check_due(doc.get("due"))

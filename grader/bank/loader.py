@@ -6,10 +6,8 @@ item id and the path inside the item, and the other files still load.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +24,10 @@ class LoadResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-@lru_cache(maxsize=1)
-def chapter_schema() -> dict[str, Any]:
-    """The bank's JSON Schema (Draft 2020-12)."""
-    text = resources.files("grader").joinpath("schemas/chapter.schema.json").read_text("utf-8")
-    return json.loads(text)
-
-
 @lru_cache(maxsize=8)
 def _branch_schema(branch: str) -> dict[str, Any]:
     """The schema of one item type (kept, so its validator is built once)."""
-    return {"$defs": chapter_schema()["$defs"],
+    return {"$defs": fileio.grader_schema("chapter")["$defs"],
             "allOf": [{"$ref": "#/$defs/common"}, {"$ref": f"#/$defs/{branch}"}]}
 
 
@@ -44,7 +35,7 @@ def schema_problems(doc: Any, file: str) -> list[Problem]:
     """Schema violations of one chapter document, located by item id and path."""
     problems: list[Problem] = []
     bad_items: set[int] = set()
-    for path, message in fileio.schema_errors(doc, chapter_schema()):
+    for path, message in fileio.schema_errors(doc, fileio.grader_schema("chapter")):
         if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
             bad_items.add(path[1])
             continue

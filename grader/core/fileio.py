@@ -448,6 +448,20 @@ def _validator(schema: dict[str, Any]) -> Any:
     return entry[1]
 
 
+_SCHEMAS: dict[str, dict[str, Any]] = {}
+
+
+def grader_schema(name: str) -> dict[str, Any]:
+    """One of the grader's JSON Schemas (``grader/schemas/NAME.schema.json``), read once."""
+    if name not in _SCHEMAS:
+        import json
+        from importlib import resources
+
+        text = resources.files("grader").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+        _SCHEMAS[name] = json.loads(text)
+    return _SCHEMAS[name]
+
+
 def schema_errors(instance: Any, schema: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Every violation of ``schema`` as (path parts, message), ordered by place (list indexes
     before keys, so the order never compares an int with a str)."""

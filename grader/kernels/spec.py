@@ -3,15 +3,12 @@ its JSON Schema, and evaluate each task's bytes and FLOPs formulas."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from grader.core.fileio import json_path, schema_errors
+from grader.core.fileio import grader_schema, json_path, schema_errors
 from grader.core.problems import Problem, read_document
 from grader.responses.expression import ExpressionError, parse_expression
 
@@ -99,12 +96,6 @@ def traffic(task: KernelTask, dims: dict[str, Any], dtype: str) -> tuple[float, 
     return formula_value(task.bytes, names), formula_value(task.flops, names)
 
 
-@lru_cache(maxsize=1)
-def kernels_schema() -> dict[str, Any]:
-    text = resources.files("grader").joinpath("schemas/kernels.schema.json").read_text("utf-8")
-    return json.loads(text)
-
-
 def _task(doc: dict[str, Any]) -> KernelTask:
     return KernelTask(
         id=doc["id"], title=doc["title"], items=tuple(doc["items"]), bound=doc["bound"],
@@ -186,7 +177,7 @@ def kernel_document(bank_dir: Path, data: bytes | None = None) -> tuple[Any, lis
     doc, problems = read_document(path, str(KERNELS_FILE), data)
     if problems:
         return None, problems
-    errors = schema_errors(doc, kernels_schema())
+    errors = schema_errors(doc, grader_schema("kernels"))
     if errors:
         return None, [_schema_problem(doc, path, message) for path, message in errors[:20]]
     return doc, []

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.core.fileio import grader_schema
 from grader.model.constraints import Constraint
 from grader.rules.ordering import shuffled_order
 from grader.rules.tolerance import Tolerance
@@ -18,8 +17,7 @@ if TYPE_CHECKING:
 
 
 def _schema_types() -> tuple[str, ...]:
-    text = resources.files("grader").joinpath("schemas/chapter.schema.json").read_text("utf-8")
-    return tuple(json.loads(text)["$defs"]["common"]["properties"]["type"]["enum"])
+    return tuple(grader_schema("chapter")["$defs"]["common"]["properties"]["type"]["enum"])
 
 
 # The bank's item types as its schema names them; each has a module in grader/items.

@@ -21,15 +21,12 @@ benchmarks all go through it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from grader.core.fileio import json_path, schema_errors
+from grader.core.fileio import grader_schema, json_path, schema_errors
 
 
 class PatchError(ValueError):
@@ -57,12 +54,6 @@ class Mutant:
         return f"$.mutants[{self.index}]"
 
 
-@lru_cache(maxsize=1)
-def _schema() -> dict[str, Any]:
-    text = resources.files("grader").joinpath("schemas/mutants.schema.json").read_text("utf-8")
-    return dict(json.loads(text))
-
-
 def _named(doc: Any, path: list[Any]) -> str:
     """``mutant NAME: `` when ``path`` lies inside a mutant that has a name."""
     if len(path) >= 2 and path[0] == "mutants" and isinstance(path[1], int):
@@ -75,7 +66,7 @@ def _named(doc: Any, path: list[Any]) -> str:
 def parse_patches(doc: Any, file: str = "") -> tuple[Mutant, ...]:
     """The mutants of a parsed patch file (``file``: its name, kept on each mutant); its first
     schema problem, or a name used twice, raises."""
-    errors = schema_errors(doc, _schema())
+    errors = schema_errors(doc, grader_schema("mutants"))
     if errors:
         path, message = list(errors[0][0]), errors[0][1]
         raise PatchError(f"{_named(doc, path)}{message}", json_path(path), file)

@@ -8,11 +8,8 @@ ids, code files), and grading happens on submission.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from grader.core.fileio import (
     WorkspaceError,
     YamlError,
     dump_yaml,
+    grader_schema,
     read_capped,
     read_yaml,
     schema_problems,
@@ -74,16 +72,10 @@ def manifest_item(item: Item, params: Mapping[str, float] | None = None,
                         **bank_type(item.type).manifest_fields(item, params))
 
 
-@lru_cache(maxsize=1)
-def manifest_schema() -> dict[str, Any]:
-    text = resources.files("grader").joinpath("schemas/manifest.schema.json").read_text("utf-8")
-    return json.loads(text)
-
-
 def manifest_from_dict(doc: Any, name: str = MANIFEST_NAME, validated: bool = False) -> Manifest:
     """Validate a parsed manifest against its schema (unless ``validated``: it passed before)
     and build it."""
-    errors = [] if validated else schema_problems(doc, manifest_schema())
+    errors = [] if validated else schema_problems(doc, grader_schema("manifest"))
     if errors:
         where, message = errors[0]
         raise WorkspaceError(f"{name} is not a valid workspace manifest: {where}: {message}")
