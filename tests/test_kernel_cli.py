@@ -138,12 +138,29 @@ def _mentioning(text: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_killed_check_leaves_no_sandbox_process_behind(tmp_path: Path, signum: int):
-    token = f"kernel-check-{uuid.uuid4().hex}"
+def _kernel_check(tmp_path: Path, token: str) -> list[str]:
     (tmp_path / "moe_gating.py").write_bytes(_sleepy(120, token))
+    return ["kernel", "check", str(tmp_path)]
+
+
+def _workspace_check(tmp_path: Path, token: str) -> list[str]:
+    """grade check of a code item whose function prints ``token`` and sleeps: its test
+    runner, zygote and student run in threads of grade check, not in its main thread."""
+    ws = tmp_path / "ws"
+    assert CliRunner().invoke(main, ["init", str(ws), "--items", "0.6"]).exit_code == 0
+    (ws / "count_pairs/count_pairs.py").write_text(
+        f"import time\n\n\ndef count_pairs(tokens):\n    print({token!r}, flush=True)\n"
+        "    time.sleep(120)\n")
+    return ["check", str(ws)]
+
+
+@pytest.mark.parametrize("command", [_kernel_check, _workspace_check], ids=["kernel-check", "check"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_killed_check_leaves_no_sandbox_process_or_folder_behind(tmp_path: Path, signum: int, command):
+    token = f"sandboxed-check-{uuid.uuid4().hex}"
+    args = command(tmp_path, token)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(CHECKOUT), os.environ.get("PYTHONPATH", "")])}
-    grade = subprocess.Popen([sys.executable, "-m", "grader", "kernel", "check", str(tmp_path)],
+    grade = subprocess.Popen([sys.executable, "-m", "grader", *args],
                              cwd=CHECKOUT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     log = None
     try:
@@ -168,6 +185,11 @@ def test_a_killed_check_leaves_no_sandbox_process_behind(tmp_path: Path, signum:
     assert [p for p, s in below.items() if _alive(p, s)] == []
     assert _mentioning(job.name) == [] and _mentioning(str(tmp_path)) == []
     assert not job.exists()
+    owners = {str(grade.pid), *map(str, below)}
+    assert [e.name for sub in ("jobs", "trusted", "zygotes") for e in sandbox_root().joinpath(sub).iterdir()
+            if e.name.partition("-")[0] in owners] == []
+    cache = tmp_path / "ws/.grade/code_results.json"
+    assert not cache.exists() or "0.6" not in json.loads(cache.read_text()), "an interrupted run was cached"
 
 
 def test_a_measured_report_prints_one_row_per_bench_shape(capsys):

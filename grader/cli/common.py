@@ -7,12 +7,15 @@ jsonschema nor the sandbox (tests/test_user_cache.py), so each command imports w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
@@ -152,6 +155,37 @@ def _whole_short_help(command: click.Command) -> None:
             _whole_short_help(sub)
 
 
+@contextlib.contextmanager
+def ending_on_signals() -> Iterator[None]:
+    """SIGTERM (``timeout``, ``kill``) and SIGINT (Ctrl-C) end the command by an exception, so
+    every ``finally`` runs and stops its sandbox (SIGTERM's default would end the process on
+    the spot and leave them running). Further signals are ignored while that cleanup runs.
+    Outside the main thread (where handlers cannot be set) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = (signal.SIGINT, signal.SIGTERM)
+
+    def end(signum: int, frame: Any) -> None:
+        for name in names:
+            signal.signal(name, signal.SIG_IGN)
+        runners = sys.modules.get("grader.sandbox.runner")  # code items' runners, in other threads
+        if runners is not None:
+            runners.stop_all_runners()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(128 + signum)
+
+    previous = {name: signal.getsignal(name) for name in names}
+    for name in names:
+        signal.signal(name, end)
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(name, handler)
+
+
 class Group(click.Group):
     """A command group whose ``--help`` lists each command with its whole first sentence; the
     groups named in ``lazy`` (name: "module:attribute") are imported when used or listed."""
@@ -166,6 +200,12 @@ class Group(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every command ends on SIGTERM or SIGINT by an exception, so the sandboxes it started
+        are stopped and their folders removed."""
+        with ending_on_signals():
+            return super().invoke(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy and cmd_name not in self.commands:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import signal
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -118,45 +114,16 @@ def check(directory: Path, only: tuple[str, ...], timeout_s: float | None, bank_
         raise click.UsageError(f"no kernel files in {folder}; grade kernel init {directory} writes them")
     limits = Limits(call_timeout_s=timeout_s) if timeout_s else None
     reports = []
-    with ending_on_signals():  # check_kernel stops its sandboxes on the way out
-        for task in chosen:
-            main = folder / Path(task.template).name
-            files = {main.name: main.read_bytes()} if main.is_file() and not main.is_symlink() else {}
-            reports.append(check_kernel(task, files, limits))
+    for task in chosen:  # a signal ends the command by an exception: check_kernel stops its sandboxes
+        main = folder / Path(task.template).name
+        files = {main.name: main.read_bytes()} if main.is_file() and not main.is_symlink() else {}
+        reports.append(check_kernel(task, files, limits))
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], indent=2))
     else:
         _print_reports(reports)
     if any(r.status in ("failed", "error") for r in reports):
         raise SystemExit(1)
-
-
-@contextlib.contextmanager
-def ending_on_signals() -> Iterator[None]:
-    """SIGTERM (``timeout``, ``kill``) and SIGINT (Ctrl-C) end the command by an exception, so
-    every ``finally`` runs and stops its sandbox (SIGTERM's default would end the process on
-    the spot and leave them running). Further signals are ignored while that cleanup runs.
-    Outside the main thread (where handlers cannot be set) this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    names = (signal.SIGINT, signal.SIGTERM)
-
-    def end(signum: int, frame: Any) -> None:
-        for name in names:
-            signal.signal(name, signal.SIG_IGN)
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + signum)
-
-    previous = {name: signal.getsignal(name) for name in names}
-    for name in names:
-        signal.signal(name, end)
-    try:
-        yield
-    finally:
-        for name, handler in previous.items():
-            signal.signal(name, handler)
 
 
 def _print_reports(reports: list[Any]) -> None:

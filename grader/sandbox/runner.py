@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 from grader.sandbox.isolation import isolation_mode
 from grader.sandbox.limits import Limits
-from grader.sandbox.session import THREAD_ENV, Job, last_line, sandbox_root
+from grader.sandbox.session import THREAD_ENV, Job, last_line, remove_folders_of, sandbox_root
 
 MAX_REPORT = 4 << 20
 RUNNER_LOG = "runner.log"
@@ -54,9 +55,32 @@ class CodeRun:
         return sum(o.outcome == "passed" for o in self.outcomes)
 
 
+_RUNNERS: set[subprocess.Popen[bytes]] = set()  # this process's live test runners
+_RUNNERS_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+class RunnersStopped(RuntimeError):
+    """The command is ending (a signal): no test runner starts any more."""
+
+
+def stop_all_runners() -> None:
+    """Kill every test runner this process started (their zygotes and students die with them),
+    and start no more: the command is ending. Each run then ends as a grader failure (never
+    cached) and removes its folders."""
+    _STOPPING.set()
+    with _RUNNERS_LOCK:
+        running = list(_RUNNERS)
+    for proc in running:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def _start_runner(test_file: Path, module: str, preload: tuple[str, ...], limits: Limits,
                   config: dict[str, Any], pass_fds: tuple[int, ...]) -> tuple[Path, subprocess.Popen[bytes]]:
     """A trusted folder (test file, pytest.ini, proxy module, sandbox.json) and its runner."""
+    if _STOPPING.is_set():
+        raise RunnersStopped("the grader is stopping")
     trusted = Path(tempfile.mkdtemp(dir=sandbox_root() / "trusted", prefix=f"{os.getpid()}-"))
     shutil.copyfile(test_file, trusted / test_file.name)
     (trusted / "pytest.ini").write_text(PYTEST_INI)
@@ -72,7 +96,21 @@ def _start_runner(test_file: Path, module: str, preload: tuple[str, ...], limits
             cwd=trusted, pass_fds=pass_fds, stdout=log, stderr=log,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **THREAD_ENV}, start_new_session=True,
             preexec_fn=_die_with_parent)
+    with _RUNNERS_LOCK:
+        _RUNNERS.add(proc)
+    if _STOPPING.is_set():  # a signal came while it started
+        stop_all_runners()
     return trusted, proc
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Wait for a runner that ended (or was killed), forget it, and remove the job and zygote
+    folders it left (a killed runner cannot clean up)."""
+    proc.wait()
+    with _RUNNERS_LOCK:
+        _RUNNERS.discard(proc)
+    if proc.returncode != 0:
+        remove_folders_of(proc.pid)
 
 
 def _runner_failure(trusted: Path | None) -> tuple[str, str]:
@@ -92,7 +130,7 @@ def _die_with_parent() -> None:
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _reap(proc)
 
 
 def run_tests(files: dict[str, bytes], module: str, test_file: Path, preload: tuple[str, ...] = (),
@@ -118,7 +156,7 @@ def run_tests(files: dict[str, bytes], module: str, test_file: Path, preload: tu
         raw = _read_report(read_fd, time.monotonic() + budget)
         if raw is None:
             _kill(proc)
-        proc.wait()
+        _reap(proc)
         run = _parse(raw, mode) if raw != b"" else CodeRun(fatal=_runner_failure(trusted), isolation=mode)
     finally:
         for fd in (read_fd, write_fd):

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -69,24 +70,41 @@ def _private_root() -> Path:
     return Path(tempfile.mkdtemp(prefix=f"grade-sandbox-{os.getuid()}-"))
 
 
-@lru_cache(maxsize=1)
-def _sweep_once(root: Path) -> None:
-    """Remove the job and zygote folders of graders that are gone (a run killed with SIGKILL
-    cannot clean up): each folder's name starts with its creator's pid."""
+def _entries(root: Path) -> Iterator[os.DirEntry[str]]:
     for sub in ("jobs", "zygotes", "trusted"):
         entries: list[os.DirEntry[str]] = []
         with contextlib.suppress(OSError):
             entries = list(os.scandir(root / sub))
-        for entry in entries:
-            with contextlib.suppress(OSError):
-                owner = entry.name.partition("-")[0]
-                unnamed = not owner.isdigit()  # an older grader's (before folders carried a pid)
-                if (unnamed and time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_S) or (
-                        not unnamed and not _alive(int(owner))):
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        os.unlink(entry.path)
+        yield from entries
+
+
+def _remove(entry: os.DirEntry[str]) -> None:
+    with contextlib.suppress(OSError):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
+
+
+@lru_cache(maxsize=1)
+def _sweep_once(root: Path) -> None:
+    """Remove the job and zygote folders of graders that are gone (a run killed with SIGKILL
+    cannot clean up): each folder's name starts with its creator's pid."""
+    for entry in _entries(root):
+        with contextlib.suppress(OSError):
+            owner = entry.name.partition("-")[0]
+            unnamed = not owner.isdigit()  # an older grader's (before folders carried a pid)
+            if (unnamed and time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_S) or (
+                    not unnamed and not _alive(int(owner))):
+                _remove(entry)
+
+
+def remove_folders_of(pid: int) -> None:
+    """Remove the job and zygote folders of a process of ours that was killed and reaped (a
+    test runner): it could not clean up after itself."""
+    for entry in _entries(sandbox_root()):
+        if entry.name.partition("-")[0] == str(pid):
+            _remove(entry)
 
 
 def _alive(pid: int) -> bool:
