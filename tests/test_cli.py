@@ -57,9 +57,9 @@ def test_key_json_covers_every_item():
 
 
 def test_errata_json_lists_item_and_chapter_errata():
-    entries = _json("errata")
+    entries = _json("errata", "--kind", "all")
     assert len(entries) >= 20
-    assert {"where", "chapter", "item", "kind", "workbook", "correct", "why"} <= set(entries[0])
+    assert {"where", "chapter", "item", "kind", "about", "workbook", "correct", "why"} <= set(entries[0])
     items = {e["item"] for e in entries}
     assert {"2.2", "6.3", "8.5", "9.6", "1.4"} <= items
     assert any(e["item"] is None and e["chapter"] == 9 for e in entries)

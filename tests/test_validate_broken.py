@@ -78,7 +78,7 @@ def test_disagreement_with_an_erratum_is_accepted(bank_copy):
     def with_erratum(doc):
         item = _item(doc, "1.1")
         item["workbook_answer"] = {"value": 99999, "unit": "MFLOP"}
-        item["errata"] = [{"kind": "answer", "workbook": "99999", "correct": "34,360",
+        item["errata"] = [{"kind": "error", "about": "answer", "workbook": "99999", "correct": "34,360",
                            "why": "test"}]
     _edit(bank_copy, "ch01_resource_accounting.yaml", with_erratum)
     assert _validate(bank_copy)[0] == 0

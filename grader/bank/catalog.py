@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from grader.items import bank_type
@@ -35,8 +36,9 @@ def answer_key(bank: Bank) -> dict[str, dict[str, Any]]:
     return {item_id: key_entry(item) for item_id, item in bank.items.items()}
 
 
-def errata_entries(bank: Bank) -> list[dict[str, Any]]:
-    """Every erratum, chapter introductions first within each chapter."""
+def errata_entries(bank: Bank, kinds: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """``[{where, chapter, item, kind, about, workbook, correct, why}]``: every erratum of one of
+    ``kinds`` (None: of every kind), chapter introductions first within each chapter."""
     out: list[dict[str, Any]] = []
     for chapter in bank.chapters:
         for e in chapter.errata:
@@ -46,4 +48,4 @@ def errata_entries(bank: Bank) -> list[dict[str, Any]]:
             for e in bank.items[item_id].errata:
                 out.append({"where": f"exercise {item_id}", "chapter": chapter.number,
                             "item": item_id, **vars(e)})
-    return out
+    return [e for e in out if kinds is None or e["kind"] in kinds]

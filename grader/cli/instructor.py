@@ -50,9 +50,11 @@ def validate(cli: CliContext, samples: int, code: bool) -> None:
                     "notes": report.notes, "problems": [p.to_json() for p in report.problems]})
     elif report.ok:
         n_errata = len(catalog.errata_entries(bank))
+        n_errors = len(catalog.errata_entries(bank, ["error"]))
         click.echo(f"Bank OK: {len(bank.items)} items in {len(bank.chapters)} chapters; "
                    f"{report.solver_runs} solver runs (defaults + {samples} variants per "
-                   f"derive item); {n_errata} errata recorded; {report.kernel_tasks} kernel tasks."
+                   f"derive item); {n_errata} errata recorded ({n_errors} errors); "
+                   f"{report.kernel_tasks} kernel tasks."
                    + (f" Code items: {report.code_runs} sandboxed runs of references, templates "
                       f"and mutants as expected. Kernel tasks: {report.kernel_runs} sandboxed "
                       "checks of solutions, templates and mutants as expected." if code else ""))

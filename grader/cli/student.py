@@ -20,7 +20,7 @@ from grader.cli.common import (
 )
 from grader.core.fileio import WorkspaceError
 from grader.core.paths import default_bank_dir
-from grader.model.bank import ITEM_TYPES
+from grader.model.bank import ERRATUM_KINDS, ITEM_TYPES
 
 if TYPE_CHECKING:
     from grader.workspace.folder import Workspace
@@ -106,26 +106,41 @@ def show(cli: CliContext, item_id: str, solution: bool) -> None:
         out.print(f"\n{card['derivation']}", markup=False)
 
 
+_KIND_HELP = "; ".join(f"{kind}: {meaning}" for kind, meaning in ERRATUM_KINDS.items())
+
+
 @click.command()
 @bank_option
 @json_option
+@click.option("--kind", "kinds", multiple=True, type=click.Choice([*ERRATUM_KINDS, "all"]),
+              help=f"List the errata of this kind (repeatable; default: error; all: every kind). "
+                   f"{_KIND_HELP}.")
 @uses_user_cache
 @pass_cli
-def errata(cli: CliContext) -> None:
-    """List the workbook's mistakes recorded in the bank."""
+def errata(cli: CliContext, kinds: tuple[str, ...]) -> None:
+    """List the workbook's mistakes recorded in the bank (by default its errors; --kind all also
+    lists ambiguities, unit conventions and notes)."""
     from grader.bank import catalog
 
-    entries = catalog.errata_entries(cli.bank())
+    bank = cli.bank()
+    chosen = [k for k in ERRATUM_KINDS if "all" in kinds or k in kinds] or ["error"]
+    entries = catalog.errata_entries(bank, chosen)
     if cli.as_json:
         print_json(entries)
         return
     out = console()
-    out.print(f"[bold]{len(entries)} errata[/bold]\n")
-    for e in entries:
-        out.print(f"[bold]{e['where']}[/bold] ({e['kind']})")
-        out.print(f"  workbook: {e['workbook']}", markup=False)
-        out.print(f"  correct:  {e['correct']}", markup=False)
-        out.print(f"  why:      {e['why']}\n", markup=False)
+    for kind in chosen:
+        of_kind = [e for e in entries if e["kind"] == kind]
+        out.print(f"[bold]{kind}[/bold] ({len(of_kind)}): {ERRATUM_KINDS[kind]}\n", highlight=False)
+        for e in of_kind:
+            out.print(f"[bold]{e['where']}[/bold] ({kind}, {e['about']})", highlight=False)
+            out.print(f"  workbook: {e['workbook']}", markup=False)
+            out.print(f"  correct:  {e['correct']}", markup=False)
+            out.print(f"  why:      {e['why']}\n", markup=False)
+    others = {k: len(catalog.errata_entries(bank, [k])) for k in ERRATUM_KINDS if k not in chosen}
+    if any(others.values()):
+        listed = ", ".join(f"{n} {k}" for k, n in others.items() if n)
+        out.print(f"Not listed: {listed} (grade errata --kind all).", markup=False)
 
 
 @click.command()

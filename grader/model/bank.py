@@ -22,6 +22,14 @@ def _schema_types() -> tuple[str, ...]:
 
 # The bank's item types as its schema names them; each has a module in grader/items.
 ITEM_TYPES = _schema_types()
+
+# What an erratum can be, and what each kind means (the chapter schema's enum names the same).
+ERRATUM_KINDS: dict[str, str] = {
+    "error": "the workbook is wrong",
+    "ambiguity": "the workbook's question can be read more than one way",
+    "unit_convention": "a unit written by another established convention (MB for 2^20 bytes)",
+    "note": "not a mistake: a rounding, a wording or a porting note",
+}
 DISPLAY_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -39,9 +47,11 @@ class Param:
 
 @dataclass(frozen=True)
 class Erratum:
-    """A disagreement with the workbook: what it says, what is right, and why."""
+    """A disagreement with the workbook: what it is (``kind``, one of ``ERRATUM_KINDS``), the part
+    of the workbook it concerns (``about``), what the workbook says, what is right, and why."""
 
     kind: str
+    about: str
     workbook: str
     correct: str
     why: str
@@ -159,5 +169,6 @@ class Bank:
 
 
 def parse_errata(raw: list[dict[str, Any]] | None) -> tuple[Erratum, ...]:
-    return tuple(Erratum(e.get("kind", "explanation"), e["workbook"].strip(), e["correct"].strip(),
+    """The schema-valid ``errata`` list of a chapter or item."""
+    return tuple(Erratum(e["kind"], e["about"], e["workbook"].strip(), e["correct"].strip(),
                          e["why"].strip()) for e in raw or ())
