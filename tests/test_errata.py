@@ -151,3 +151,11 @@ def test_missing_or_unknown_kind_is_a_validate_problem(bank_copy, where, change,
     assert code == 1
     assert message in output
     assert "Traceback" not in output
+
+
+def test_bank_format_states_the_current_counts():
+    counts = {k: sum(e["kind"] == k for e in _json("--kind", "all")) for k in ERRATUM_KINDS}
+    text = " ".join((Path(__file__).parents[1] / "docs" / "bank-format.md").read_text().split())
+    assert (f"The bank records {sum(counts.values())} errata: {counts['error']} errors, "
+            f"{counts['ambiguity']} ambiguity, {counts['unit_convention']} unit conventions and "
+            f"{counts['note']} notes.") in text
