@@ -279,3 +279,29 @@ def test_report_renders_student_text_inert(tmp_path: Path, bank):
     assert "| 1.1 | 0.00 | 0% | " in report and "&lt;img src=x onerror=alert(1)&gt; ×1" in report
     assert "\\!\\[t\\](http:\\/\\/e/x.png) ×1" in report
     assert "- &lt;img src=x onerror=alert(1)&gt;\\|\\!\\[t\\](http:\\/\\/e/x.png): bad YAML near" in report
+
+
+def test_resume_grades_again_a_student_whose_item_the_grader_failed(small_class: Path, tmp_path: Path,
+                                                                    monkeypatch):
+    """A grader bug on one item is that item's error, and the student's row says graded; but
+    --resume must not keep it: once the grader is fixed, the student is graded again."""
+    import grader.grading.pipeline as pipeline
+
+    real = pipeline.grade_response
+
+    def broken(item, response, params):
+        if item.id == "1.1":
+            raise RuntimeError("a bug in the grader")
+        return real(item, response, params)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(pipeline, "grade_response", broken)
+    run(small_class, out)
+    bob = json.loads((out / "results/bob.json").read_text())
+    assert bob["status"] == "graded" and bob["items"]["1.1"]["status"] == "error"
+    assert bob["grader_failed"] == ["1.1"]
+    monkeypatch.setattr(pipeline, "grade_response", real)
+    resumed = run(small_class, out, "--resume")
+    bob = json.loads((out / "results/bob.json").read_text())
+    assert bob["items"]["1.1"]["status"] == "incorrect" and "grader_failed" not in bob, resumed.output
+    assert "already graded" in resumed.output  # the others were kept

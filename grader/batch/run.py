@@ -36,7 +36,7 @@ from grader.items.code_runs import missing_requirements
 from grader.items.kernel_runs import KERNEL_MODULES, KERNEL_REFERENCES
 from grader.model.bank import Bank, Item
 from grader.responses.answers_file import AnswerSheet, read_answers
-from grader.results.result import Result, error
+from grader.results.result import GRADER_FAULT, Result, error
 from grader.rules.code import sandbox_unavailable
 from grader.sandbox.isolation import require_strong
 from grader.sandbox.limits import Limits
@@ -124,8 +124,9 @@ def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], p
             if not entry.files and response is not None:
                 analysis[entry.id] = {"answer": str(response)[:200], "matched": result.matched}
             report.outcomes.append(ItemOutcome(entry, result))
+        failed = [e.id for e, r in results if r.matched == GRADER_FAULT]  # redone by --resume
         return {"student": sub.student, "status": "graded", "error": None, **report.to_json(),
-                "analysis": analysis}
+                "analysis": analysis, **({"grader_failed": failed} if failed else {})}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -164,8 +165,8 @@ def has_result(out: Path, student: str, submitted: bool = True, fingerprint: str
     """Whether ``--resume`` may keep this student's result.
 
     Kept: a graded result, or an error about the submission itself. Redone: a missing or
-    unreadable file, a grader failure, and a "no submission" row for a student who has
-    since submitted.
+    unreadable file, a grader failure (of the whole submission or of one of its items), and a
+    "no submission" row for a student who has since submitted.
     """
     try:
         doc = json.loads(result_path(out, student).read_text("utf-8"))
@@ -177,6 +178,8 @@ def has_result(out: Path, student: str, submitted: bool = True, fingerprint: str
         return False
     if doc.get("status") == "no submission":
         return not submitted
+    if doc.get("grader_failed"):
+        return False
     return doc.get("status") == "graded" or (
         doc.get("status") == "error" and not str(doc.get("error", "")).startswith(GRADER_FAILED))
 

@@ -18,7 +18,7 @@ from grader.core.paths import COURSE_ROOT
 from grader.core.state import read_state, update_state
 from grader.model.bank import Item
 from grader.model.entry import ManifestItem
-from grader.results.result import Result, error
+from grader.results.result import GRADER_FAULT, Result, error, grader_error
 from grader.rules.code import grade_code_run, sandbox_unavailable
 from grader.sandbox.limits import Limits
 
@@ -51,11 +51,11 @@ def missing_requirements(what: str, modules: Iterable[str], extra: str) -> Resul
     installer = (f"{python} -m pip install" if importlib.util.find_spec("pip")
                  else f"uv pip install --python {python}")
     names = f"{', '.join(missing[:-1])} and {missing[-1]}" if len(missing) > 1 else missing[0]
-    return Result("error", 0.0, (
+    return grader_error(
         f"{what} needs {names}, which {'is' if len(missing) == 1 else 'are'} not installed "
         f"where the grader runs. This is not a problem in your code. Install the grader's [{extra}] extra, "
         f"or run: {installer} {requirements} --extra-index-url {TORCH_CPU_INDEX} (CPU builds of torch; "
-        "a CUDA torch you have works too).",), matched="grader")
+        "a CUDA torch you have works too).")
 
 
 CODE_RESULTS = "code_results.json"  # in the workspace's .grade folder
@@ -185,6 +185,6 @@ def grade_code_item(item: Item, workspace: Path, entry: ManifestItem, hidden: bo
     run = run_tests(files, module, tests, tuple(item.code.requires), limits)
     result = grade_code_run(run, show_messages=not hidden,
                             label="hidden tests" if hidden else "public tests")
-    if result.matched != "grader":  # the grader's own failure is not the submission's result
+    if result.matched != GRADER_FAULT:  # the grader's own failure is not the submission's result
         remember_result(cache, item.id, digest, result)
     return result

@@ -54,3 +54,12 @@ def unanswered() -> Result:
 
 def error(message: str) -> Result:
     return Result("error", 0.0, (message,))
+
+
+GRADER_FAULT = "grader"  # ``matched`` of an error that is the grader's fault, not the student's
+
+
+def grader_error(message: str) -> Result:
+    """An error that is the grader's fault (a bug, a missing dependency, a runner that died):
+    never cached, and ``grade batch --resume`` grades the student again."""
+    return Result("error", 0.0, (message,), matched=GRADER_FAULT)

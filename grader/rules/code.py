@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from grader.results.result import Result
+from grader.results.result import Result, grader_error
 from grader.results.status import Status
 
 if TYPE_CHECKING:  # the sandbox is imported only where code runs: Linux (sandbox_unavailable)
@@ -33,7 +33,7 @@ def sandbox_unavailable(what: str = "Code items", extra: str = "code") -> Result
     if sys.platform.startswith("linux"):
         return None
     system = PLATFORM_NAMES.get(sys.platform, sys.platform)
-    return Result("error", 0.0, (NO_SANDBOX.format(what=what, system=system, extra=extra),), matched="grader")
+    return grader_error(NO_SANDBOX.format(what=what, system=system, extra=extra))
 
 
 def case_name(test: str) -> str:
@@ -49,7 +49,7 @@ def grade_code_run(run: CodeRun, show_messages: bool, label: str = "tests") -> R
         kind, detail = run.fatal
         status = Status.lookup(kind)
         if status is None or status.stopped is None:  # "grader": its error, not graded, never cached
-            return Result("error", 0.0, (GRADER_FAILURE.format(detail=detail),), matched="grader")
+            return grader_error(GRADER_FAILURE.format(detail=detail))
         return Result(status, 0.0, (status.stopped.format(detail=detail),), matched=kind)
     if run.import_error is not None:
         err = run.import_error
