@@ -16,7 +16,7 @@ from grader.items.instance import grade_response
 from grader.model.bank import Bank, Item
 from grader.model.entry import ManifestItem
 from grader.responses.answers_file import WrongShape
-from grader.results.result import Result, error
+from grader.results.result import Result, error, grader_error
 from grader.results.status import Status
 
 # The results of the entries that hand in files (code items, kernel tasks), by id.
@@ -55,7 +55,7 @@ def check_format(entry: ManifestItem, response: object) -> Result:
     try:
         return for_type(entry.type).check_format(entry, response)
     except Exception as exc:  # as in practice: one item's grader bug is that item's error
-        return error(f"The grader failed on this item ({type(exc).__name__}: {exc}); "
+        return grader_error(f"The grader failed on this item ({type(exc).__name__}: {exc}); "
                      "please report it. Your other answers were checked.")
 
 
@@ -75,5 +75,5 @@ def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> 
     try:
         return grade_response(item, response, entry.params)
     except Exception as exc:
-        return error(f"The grader failed on this item ({type(exc).__name__}: {exc}); "
+        return grader_error(f"The grader failed on this item ({type(exc).__name__}: {exc}); "
                      "please report it. Your other answers were graded.")
