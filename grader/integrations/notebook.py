@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from grader import DISTRIBUTION
 from grader.bank.loader import load_bank
 from grader.core.paths import default_bank_dir
 from grader.grading.pipeline import check_format as _format_result
@@ -40,7 +41,7 @@ def _bank() -> Bank:
 def _item(item_id: str) -> Item:
     item = _bank().items.get(item_id)
     if item is None:
-        raise AssertionError(f"Item {item_id} is not in the installed bank: update lm-workbook-grader.")
+        raise AssertionError(f"Item {item_id} is not in the installed bank: update {DISTRIBUTION}.")
     return item
 
 
