@@ -41,11 +41,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from grader import __version__
+from grader import DISTRIBUTION, __version__
 from grader.core.fileio import YamlError, read_capped, write_atomic
 
 FORMAT = 1
-APP = "lm-workbook-grader"
+APP = DISTRIBUTION
 MAX_ENTRY_BYTES = 32 << 20
 MAX_SOURCE_BYTES = 1 << 20  # a bank file over the loader's limit is never cached (it is a problem)
 MAX_MANIFESTS = 64  # digests of valid manifests remembered, newest first

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader import DISTRIBUTION
 from grader.assignments.assignment import Assignment, student_manifest
 from grader.batch.intake import IntakeError, Submission, list_submissions, unpack
 from grader.core import fileio
@@ -151,7 +152,7 @@ def bank_fingerprint(bank: Bank) -> str:
 
     digest = hashlib.sha256()
     with contextlib.suppress(PackageNotFoundError):
-        digest.update(version("lm-workbook-grader").encode())
+        digest.update(version(DISTRIBUTION).encode())
     chapters = sorted({Path(c.source) for c in bank.chapters})
     tests = sorted({bank.root / i.code.hidden_tests for i in bank.items.values() if i.code is not None})
     references = [bank.root / KERNEL_REFERENCES] if bank.kernels else []

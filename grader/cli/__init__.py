@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import click
 
+from grader import DISTRIBUTION
 from grader.cli import instructor, student, ta
 from grader.cli.common import Group
 
 
 @click.group(cls=Group, lazy={"kernel": "grader.cli.kernels:kernel"})
-@click.version_option(package_name="lm-workbook-grader")
+@click.version_option(package_name=DISTRIBUTION)
 def main() -> None:
     """Exercise bank and grader for building language models from scratch."""
 

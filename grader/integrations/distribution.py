@@ -13,9 +13,9 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
+from grader import DISTRIBUTION
 from grader.course import COURSE_ROOT
 
-DISTRIBUTION = "lm-workbook-grader"
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 SOURCE_DATE = 1577836800  # ZIP_TIME, for a built wheel
 # the metadata files a wheel carries (an installer adds its own: RECORD, INSTALLER,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-from grader import __version__
+from grader import DISTRIBUTION, __version__
 from grader.core.paths import COURSE_ROOT
 from grader.core.state import read_state, update_state
 from grader.model.bank import Item
@@ -23,9 +23,6 @@ from grader.rules.code import grade_code_run, sandbox_unavailable
 from grader.sandbox.limits import Limits
 
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"  # CPU builds: no GBs of CUDA packages
-
-DISTRIBUTION = "lm-workbook-grader"
-
 
 def missing_requirements(what: str, modules: Iterable[str], extra: str) -> Result | None:
     """The grader's error (never cached, not the student's fault) when a module that ``what``

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from grader import DISTRIBUTION
 from grader.results.result import Result, grader_error
 from grader.results.status import Status
 
@@ -23,7 +24,7 @@ MAX_LISTED = 6
 PLATFORM_NAMES = {"win32": "Windows", "darwin": "macOS"}
 NO_SANDBOX = ("{what} run in a Linux sandbox, which {system} does not have, so this one was not run. "
               "Use Linux or WSL 2: on Windows, 'wsl --install' gives you Ubuntu; on a Mac, a Linux virtual "
-              "machine. There, pip install 'lm-workbook-grader[{extra}]' and run grade check. This is not a "
+              "machine. There, pip install '{distribution}[{extra}]' and run grade check. This is not a "
               "problem in your code, and the other items were checked here as usual.")
 
 
@@ -33,7 +34,7 @@ def sandbox_unavailable(what: str = "Code items", extra: str = "code") -> Result
     if sys.platform.startswith("linux"):
         return None
     system = PLATFORM_NAMES.get(sys.platform, sys.platform)
-    return grader_error(NO_SANDBOX.format(what=what, system=system, extra=extra))
+    return grader_error(NO_SANDBOX.format(what=what, system=system, extra=extra, distribution=DISTRIBUTION))
 
 
 def case_name(test: str) -> str:
