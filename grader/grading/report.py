@@ -46,6 +46,7 @@ class CheckReport:
     outcomes: list[ItemOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     titles: dict[int, str] = field(default_factory=dict)  # chapter titles, when the bank was loaded
+    due: str | None = None  # the assignment's due date, when grade.yaml records one
 
     @property
     def total(self) -> float:

@@ -29,6 +29,7 @@ from grader.grading.pipeline import check_format as _format_result
 from grader.grading.pipeline import grade_entries
 from grader.model.bank import Bank, Item
 from grader.responses.answers_file import MAX_LIST, WrongShape
+from grader.results.points import score_text
 from grader.results.result import Result, error
 from grader.workspace.manifest import ManifestItem, manifest_item
 
@@ -81,8 +82,10 @@ def score(item_id: str, answer: object, points: float = 1.0,
         warnings.simplefilter("ignore")
         entry = manifest_item(item, params, points)
         [(_, result)] = grade_entries([entry], {item_id: as_response(answer)}, _bank(), _no_files)
-    print(f"{item_id}: {result.status}. " + " ".join(result.feedback[:1]))
-    return min(points, round(result.score * points, 6))
+    earned = min(points, round(result.score * points, 6))
+    print(f"{item_id}: {result.status}, {score_text(earned, points)} points. "
+          + " ".join(result.feedback[:1]))
+    return earned
 
 
 def _no_files(entries: Sequence[ManifestItem]) -> dict[str, Result]:

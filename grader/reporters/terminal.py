@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.grading.report import CheckReport
+from grader.grading.report import CheckReport, ItemOutcome
+from grader.results.points import points_text, score_text
 from grader.results.status import Status
 from grader.workspace.progress import ChapterMastery
 
@@ -18,8 +19,15 @@ def _one_paragraph(text: str) -> str:
     return re.sub(r"\s*\n\s*", " ", text.strip())
 
 
-def _points(earned: float, possible: float) -> str:
-    return f"{earned:g}/{possible:g}"
+NOT_YET = "–"  # the points of an answer graded only after submission
+
+
+def _points(outcomes: list[ItemOutcome], between: str = "/") -> str:
+    """Points for people (``0.67/1``); ``–/3`` while any of them waits for the submission."""
+    possible = sum(o.entry.points for o in outcomes)
+    if any(o.result.status is Status.PENDING for o in outcomes):
+        return f"{NOT_YET}{between}{points_text(possible)}"
+    return score_text(sum(o.earned for o in outcomes), possible, between)
 
 
 def print_check(report: CheckReport, console: Console, titles: dict[int, str],
@@ -28,10 +36,8 @@ def print_check(report: CheckReport, console: Console, titles: dict[int, str],
     table = Table("item", "status", "points", "feedback", expand=False, show_lines=False,
                   title=f"grade check ({report.mode} mode)")
     for chapter, outcomes in report.by_chapter().items():
-        earned = sum(o.earned for o in outcomes)
-        possible = sum(o.entry.points for o in outcomes)
         table.add_section()
-        table.add_row("", "", Text(_points(earned, possible), style="bold"),
+        table.add_row("", "", Text(_points(outcomes), style="bold"),
                       Text(f"Chapter {chapter} · {titles.get(chapter, '')}", style="bold"))
         for o in outcomes:
             status = o.result.status
@@ -39,16 +45,19 @@ def print_check(report: CheckReport, console: Console, titles: dict[int, str],
             if o.hint:
                 lines.append(_one_paragraph(o.hint))
             table.add_row(o.entry.id, Text(status.terminal, style=status.style),
-                          _points(o.earned, o.entry.points), Text("\n".join(lines)))
+                          _points([o]), Text("\n".join(lines)))
     console.print(table)
     for warning in report.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
     counts = {s: sum(o.result.status is s for o in report.outcomes) for s in Status}
     summary = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n)
-    console.print(Text(f"Total {report.total:g} / {report.max_total:g}  ({summary})", style="bold"))
+    total = _points(report.outcomes, " / ")
     if report.mode == "graded":
-        console.print("Graded workspace: answers were checked for format only. "
-                      "Correctness is graded when you submit.")
+        due = f" (due {report.due})" if report.due else ""
+        console.print(Text(f"Total {total}: graded after you submit{due}  ({summary})", style="bold"))
+        console.print(_graded_note(report), markup=False, highlight=False)
+    else:
+        console.print(Text(f"Total {total}  ({summary})", style="bold"))
     shown = [o for o in report.outcomes if o.derivation and (explain or o.newly_correct)]
     for o in shown:
         console.print(Text(f"\nWorked solution {o.entry.id} {o.entry.title}", style="bold green"))
@@ -57,6 +66,19 @@ def print_check(report: CheckReport, console: Console, titles: dict[int, str],
     if hidden > 0:
         console.print(Text(f"({hidden} worked solution(s) of items you had right before: "
                            "'grade check --explain' shows them)", style="dim"))
+
+
+def _graded_note(report: CheckReport) -> str:
+    """What a graded check tells the student: nothing is judged yet, and what is readable."""
+    readable = [o for o in report.outcomes if o.result.status is Status.PENDING]
+    items, possible = len(report.outcomes), report.max_total
+    worth = points_text(sum(o.entry.points for o in readable))
+    note = (f"Graded workspace: answers were checked for format only. Readable now: {len(readable)} "
+            f"of {items} item{'s' * (items != 1)}, worth {worth} of {points_text(possible)} "
+            f"point{'s' * (possible != 1)}.")
+    if len(readable) < items:
+        note += " An item with an error or no answer scores 0 if you submit it as it is."
+    return note
 
 
 def _bar(done: int, total: int, width: int = 20) -> str:
