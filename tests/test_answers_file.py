@@ -35,8 +35,8 @@ def test_repeated_answers_are_reported():
 @pytest.mark.parametrize("text, message", [
     ("- 1\n- 2\n", "must map item ids to answers"),
     ("just text\n", "holds a single value"),
-    ("1.1: [A, B\n", "line 2, column 1 is not valid YAML"),
-    ("1.1: a: b\n", "Put quotes around an answer"),
+    ("1.1: [A, B\n", "line 1, column 6 is not valid YAML: the bracket [ opened here is not closed"),
+    ("1.1: a: b\n", "Put quotes around the whole answer"),
     ("1.1: \"\x00\"\n", "not valid YAML: unacceptable character"),
     ("? [1, 2]\n: 3\n", "an item id must be plain text"),
     ("1.1: &a [*a]\n", "line 1, column 6 is not valid YAML: anchors (&name) and aliases (*name) are not "

@@ -73,8 +73,9 @@ def test_size_encoding_depth_and_syntax_are_one_error_type(tmp_path: Path):
     assert read_yaml("[" * 64 + "]" * 64, label="f", max_bytes=1000) == nested  # 64 levels are allowed
     with pytest.raises(YamlError) as info:
         read_yaml("a: [1\n", label="f", max_bytes=100)
-    assert (info.value.line, info.value.column, info.value.detail) == (
-        2, 1, "line 2, column 1: did not find expected ',' or ']'")
+    assert (info.value.line, info.value.column, info.value.detail) == (  # where the [ was left open
+        1, 4, "line 1, column 4: the bracket [ opened here is not closed on this line, so YAML read on to "
+              "the end of the file")
     with pytest.raises(YamlError, match=r"line 1, column 5 .*unacceptable character #x0000"):
         read_yaml('é: "\x00"', label="f", max_bytes=100)  # libyaml counts bytes: still column 5
 

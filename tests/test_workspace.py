@@ -50,7 +50,8 @@ def test_init_writes_every_item_with_its_prompt_and_answer_format(ws: Path, bank
         assert f"# {item.id}  {item.title}" in text
         first_line = instantiate(item).prompt.splitlines()[0]
         assert first_line.split()[0] in text
-    assert "#  Answer in MFLOP (checked within 1%)." in text
+    assert "#  Answer in MFLOPs (checked within 1%)." in text
+    assert "#  Answer with X in X x 10^23 FLOPs (checked to 2 decimal places)." in text
     assert "#    A. " in text and "#  Options (answer with one id, e.g. B):" in text
     assert "#  Steps (answer with all 4 letters in your order, e.g. ABCD or [A, B, C, D]):" in text
     assert "Write your code in count_pairs/count_pairs.py" in text
@@ -197,7 +198,7 @@ def test_unreadable_answers_file_exits_2_with_the_reason(ws: Path):
     (ws / "answers.yaml").write_text('"1.1": [A, B\n', "utf-8")
     result = grade("check", ws)
     assert result.exit_code == 2
-    assert "answers.yaml line 2, column 1 is not valid YAML" in result.output
+    assert "answers.yaml line 1, column 8 is not valid YAML: the bracket [ opened here" in result.output
     as_json = grade("check", ws, "--json")
     assert as_json.exit_code == 2
     assert "not valid YAML" in json.loads(as_json.stdout)["error"]

@@ -1,5 +1,6 @@
 """Reading and writing files the grader does not trust: one YAML loader, one atomic write, one
-lock, one schema check. A leaf module: it imports nothing from the grader.
+lock, one schema check. A leaf module: it imports nothing from the grader but
+``core.yaml_mistakes`` (where a YAML mistake really is).
 
 - ``read_yaml`` (and ``compose_yaml``/``construct_yaml`` for a caller that needs the nodes) is
   the only YAML loader for the bank, manifests, assignment specs and answers files. It caps the
@@ -9,7 +10,8 @@ lock, one schema check. A leaf module: it imports nothing from the grader.
   hundred thousand ``[``), integers over ``MAX_DIGITS`` digits, YAML 1.1's base-60 numbers,
   keys given twice in one mapping, and ``.nan``/``.inf`` unless the caller allows them. Tokens
   come from libyaml when PyYAML has it; nodes are composed in Python, where those checks run.
-  Every failure is a ``YamlError`` with its line and column.
+  Every failure is a ``YamlError`` with its line and column: the line to fix, where a quote
+  or bracket left open or a line indented too deep made the parser fail further on.
 - ``write_atomic`` (and ``atomic_file``) writes a unique temporary file in the target's folder,
   fsyncs it and renames it over the target: readers see the old file or the new one, never
   half of one, and threads and processes writing the same path at once each leave a complete
@@ -38,6 +40,8 @@ from yaml.composer import Composer
 from yaml.constructor import BaseConstructor, SafeConstructor
 from yaml.events import AliasEvent
 from yaml.resolver import BaseResolver, Resolver
+
+from grader.core.yaml_mistakes import locate
 
 try:  # libyaml's tokens and events when PyYAML was built with it (about 7x faster)
     from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
@@ -256,6 +260,10 @@ def _error(exc: Exception, text: str, label: str) -> YamlError:
             if _C_PARSER else text[:position]
         line = before.count("\n") + 1
         return YamlError(label, "yaml", str(exc).splitlines()[0], line, len(before.rpartition("\n")[2]) + 1)
+    if isinstance(exc, yaml.scanner.ScannerError | yaml.parser.ParserError) and text:  # the parser's own
+        located = locate(exc, text, _Parser(text))
+        if located is not None:
+            return YamlError(label, "yaml", located.problem, located.line + 1, located.column + 1)
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     if mark is None:

@@ -89,10 +89,10 @@ def _yaml_message(exc: YamlError) -> str:
     message = str(exc)
     if exc.kind == "encoding":
         message += "; save it as UTF-8"
-    elif exc.kind == "yaml" and any(w in exc.problem for w in ("mapping values", "found character",
-                                                                "expected", "aliases")):
-        message += (". Put quotes around an answer that contains ': ' or starts with one of "
-                    "[ { * & ! | > % @ ` (e.g. \"4.2\": \"*2\")")
+    elif exc.kind == "yaml" and "opened here" not in exc.problem and any(
+            w in exc.problem for w in ("mapping values", "found character", "expected", "aliases")):
+        message += (". Put quotes around the whole answer when it contains ': ' or starts with "
+                    "one of [ { * & ! | > % @ ` (e.g. \"4.2\": \"*2\")")
     return message
 
 
