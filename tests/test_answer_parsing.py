@@ -40,7 +40,7 @@ def test_rejected_forms_name_the_problem(text, message):
 @pytest.mark.parametrize("response, status", [
     (None, "unanswered"), ("", "unanswered"), (True, "error"), ([1, 2], "error"),
     ({"a": 1}, "error"), (float("nan"), "error"), (float("inf"), "error"),
-    ("open('/etc/passwd')", "error"), ("34360 furlongs", "incorrect"), ("34360 GB", "incorrect"),
+    ("open('/etc/passwd')", "error"), ("34360 furlongs", "error"), ("34360 GB", "incorrect"),
 ])
 def test_bad_responses_grade_without_raising(response, status):
     result = grade_numeric(KEY, response)

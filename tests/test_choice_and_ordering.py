@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from grader.rules.choice import ChoiceKey, grade_choice
 from grader.rules.ordering import (
     OrderingKey,
+    fair_shuffle,
     grade_ordering,
     longest_in_order,
     partial_score,
@@ -35,6 +36,14 @@ def test_multiple_select_partial_credit():
     assert (half.status, half.score) == ("partial", 0.5)
     assert grade_choice(MULTI, "A,B").score == 0.0
     assert grade_choice(MULTI, "A,A").status == "error"
+
+
+def test_several_wrong_picks_each_get_their_feedback_under_their_label_in_display_order():
+    key = ChoiceKey(list("ABCD"), frozenset("A"), multiple=True,
+                    feedback={"B": "B is slow.", "C": "", "D": "D is late."})
+    result = grade_choice(key, "D, B, C")
+    assert result.status == "incorrect"
+    assert result.feedback == ("B: B is slow.", "D: D is late.", "1 correct option(s) not selected.")
 
 
 def test_ordering_full_partial_and_errors():
@@ -79,6 +88,14 @@ def test_shuffle_is_deterministic_and_never_already_correct(n, salt):
     shown = shuffled_order(order, salt)
     assert shown == shuffled_order(order, salt)
     assert sorted(shown) == order and shown != order
+
+
+@given(n=st.integers(2, 8), rule=st.sampled_from(["lcs", "pairwise", "none"]), salt=st.text(max_size=20))
+def test_a_students_own_shuffle_is_worth_at_most_a_third_as_shown(n, rule, salt):
+    order = [chr(65 + i) for i in range(n)]
+    shown = fair_shuffle(order, salt, rule)
+    assert shown == fair_shuffle(order, salt, rule) and sorted(shown) == order and shown != order
+    assert partial_score([order.index(s) for s in shown], rule) <= 1 / 3
 
 
 def test_result_json_shape_is_the_per_item_contract():

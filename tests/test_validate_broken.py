@@ -70,7 +70,7 @@ def test_solver_disagreeing_with_workbook_without_erratum_is_reported(bank_copy)
           lambda d: _item(d, "1.1").update(workbook_answer={"value": 99999, "unit": "MFLOP"}))
     code, output = _validate(bank_copy)
     assert code == 1
-    assert "item 1.1: $.workbook_answer: solver gives 34359.7 MFLOP but the workbook says 99999" \
+    assert "item 1.1: $.workbook_answer: solver gives 34359.7 MFLOPs but the workbook says 99999" \
         in output
 
 

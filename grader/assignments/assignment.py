@@ -2,7 +2,9 @@
 
 A spec is instructor YAML, validated against ``schemas/assignment.schema.json``. The
 variant of a student is drawn from the ranges the bank declares with a generator seeded
-by (assignment name, student id), so it is the same on every machine and every run.
+by (assignment name, student id), so it is the same on every machine and every run; the
+same seed orders the student's trace options and design steps (``shuffle``), relabelled
+A, B, C... in the order shown.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,10 +50,16 @@ class Assignment:
     explain_points: float | None = None
     source: Path | None = None
     kernels: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # id -> (points, share)
+    shuffle: bool | None = None  # as the spec says; None: shuffle when the variants are per student
 
     @property
     def per_student(self) -> bool:
         return self.variants == "per-student"
+
+    @property
+    def shuffles(self) -> bool:
+        """Whether each student sees trace options and design steps in their own order."""
+        return self.per_student if self.shuffle is None else self.shuffle and self.per_student
 
     def lists(self, student: str) -> bool:
         """Whether ``student`` is on the roster (ids compare case-insensitively)."""
@@ -67,8 +76,10 @@ class Assignment:
 
     def fingerprint(self) -> str:
         """A digest of everything that changes a grade: items, points, modes, name (the seed)."""
-        doc = {"name": self.name, "items": dict(self.items), "mode": self.mode,
-               "variants": self.variants}
+        doc: dict[str, Any] = {"name": self.name, "items": dict(self.items), "mode": self.mode,
+                               "variants": self.variants}
+        if self.shuffles:
+            doc["shuffle"] = True
         if self.kernels:
             doc["kernels"] = {k: list(v) for k, v in self.kernels.items()}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
@@ -137,6 +148,9 @@ def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None =
     if errors:
         raise AssignmentError(": ".join(errors[0]))
     _check_due(doc.get("due"))
+    if doc.get("shuffle") and doc.get("variants") != "per-student":
+        raise AssignmentError("shuffle: each student's own order of options and steps needs "
+                              "'variants: per-student' (without it every student shares one folder)")
     roster: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     if "roster" in doc:
@@ -154,7 +168,7 @@ def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None =
         roster_file=doc.get("roster"),
         roster_warnings=warnings, due=doc.get("due"), late_policy=doc.get("late_policy", {}),
         explain_points=(doc.get("explain") or {}).get("points"), source=source,
-        kernels=resolve_kernels(bank, doc.get("kernels", [])))
+        kernels=resolve_kernels(bank, doc.get("kernels", [])), shuffle=doc.get("shuffle"))
 
 
 def load_assignment(path: Path, bank: Bank) -> Assignment:
@@ -193,10 +207,27 @@ def student_params(bank: Bank, assignment: Assignment, student: str | None) -> d
     return out
 
 
+def shuffle_seed(assignment: str, student: str, item_id: str) -> str:
+    """The seed of one student's order of an item's options or steps, from the variant's seed:
+    12 letters (no digit, so the release scan never reads a number in it)."""
+    digest = hashlib.sha256(f"{variant_seed(assignment, student, item_id)}\0shuffle".encode()).digest()
+    return "".join(string.ascii_lowercase[b % 26] for b in digest[:12])
+
+
+def student_shuffles(bank: Bank, assignment: Assignment, student: str | None) -> dict[str, str]:
+    """The shuffle seed of every item that shows options or steps (trace, design) for ``student``;
+    none when the assignment does not shuffle."""
+    if student is None or not assignment.shuffles:
+        return {}
+    return {i: shuffle_seed(assignment.name, student, i) for i in assignment.items
+            if bank_type(bank.items[i].type).shuffles}
+
+
 def student_manifest(bank: Bank, assignment: Assignment, student: str | None) -> Manifest:
     """The workspace manifest of one student (or of the shared release when ``student`` is None)."""
     params = student_params(bank, assignment, student)
-    items = tuple(manifest_item(bank.items[i], params.get(i), points)
+    seeds = student_shuffles(bank, assignment, student)
+    items = tuple(manifest_item(bank.items[i].shuffled(seeds.get(i)), params.get(i), points)
                   for i, points in assignment.items.items())
     record = assignment.record()
     if student is not None:

@@ -97,16 +97,18 @@ def key(cli: CliContext, spec: Path | None, student: str | None) -> None:
     if cli.as_json:
         print_json(entries)
         return
+    from grader.responses.units import unit_words, with_unit
+
     table = Table("id", "type", "answer", "unit", "also accepted",
                   *(("points", "given") if spec is not None else ()))
     for item_id, e in entries.items():
-        accept = "; ".join(f"{a['value']:g} {a['unit']}" for a in e.get("accept", []))
+        accept = "; ".join(with_unit(f"{a['value']:g}", a["unit"]) for a in e.get("accept", []))
         answer = e["answer"]
         shown = f"{answer:g}" if isinstance(answer, float) else (
             " ".join(answer) if isinstance(answer, list) else str(answer))
         extra = (f"{e['points']:g}", ", ".join(f"{k}={v:g}" for k, v in e.get("params", {}).items())) \
             if spec is not None else ()
-        table.add_row(item_id, e["type"], shown, e.get("unit", ""), accept, *extra)
+        table.add_row(item_id, e["type"], shown, unit_words(e.get("unit", "")), accept, *extra)
     console().print(table)
 
 

@@ -95,8 +95,9 @@ def show(cli: CliContext, item_id: str, solution: bool) -> None:
     out.print(f"[bold]{item.id} {item.title}[/bold] ({item.type})\n")
     out.print(card["prompt"], markup=False)
     if "unit" in card:
-        unit = "a plain number" if card["unit"] in ("1", "") else card["unit"]
-        out.print(f"\nAnswer in: {unit} (checked {card['tolerance']})", markup=False)
+        from grader.responses.units import asked_in_words
+
+        out.print(f"\nAnswer {asked_in_words(card['unit'])} (checked {card['tolerance']})", markup=False)
     for opt in card.get("options", []):
         out.print(f"  {opt['id']}. {opt['text']}", markup=False)
     if solution:

@@ -60,7 +60,8 @@ def check_format(entry: ManifestItem, response: object) -> Result:
 
 
 def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> Result:
-    """Practice mode: grade against the bank's solver at the manifest's parameters."""
+    """Practice mode: grade against the bank's solver at the manifest's parameters, in the
+    labels the entry's shuffle gives the options and steps."""
     if item is None:
         return error(f"Item {entry.id} is not in the installed bank; update grade or the workspace.")
     if item.type != entry.type:
@@ -73,7 +74,7 @@ def grade_practice(item: Item | None, entry: ManifestItem, response: object) -> 
     if isinstance(response, WrongShape):
         return error(response.message())
     try:
-        return grade_response(item, response, entry.params)
+        return grade_response(item.shuffled(entry.shuffle), response, entry.params)
     except Exception as exc:
         return grader_error(f"The grader failed on this item ({type(exc).__name__}: {exc}); "
                      "please report it. Your other answers were graded.")

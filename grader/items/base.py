@@ -113,6 +113,7 @@ class BankItemType(ItemType):
     """A type of the bank's chapters: its items, from YAML to the student and back."""
 
     schema_def: str  # its items' schema: chapter.schema.json's $defs entry
+    shuffles: bool = False  # shows options or steps, in each student's own order when shuffled
 
     @abc.abstractmethod
     def build(self, raw: Mapping[str, Any], common: dict[str, Any]) -> Item:
@@ -163,7 +164,7 @@ class BankItemType(ItemType):
         """The nbgrader test cell: a visible check and the hidden scoring."""
 
     def entry_key(self, bank: Bank, entry: ManifestItem) -> dict[str, Any]:
-        key = self.key_entry(bank.items[entry.id], entry.params or None)
+        key = self.key_entry(bank.items[entry.id].shuffled(entry.shuffle), entry.params or None)
         key["points"] = entry.points
         if entry.params:
             key["params"] = dict(entry.params)

@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.problems import Problem
-from grader.items.base import AnswerType, Checks, Secrets, item_problem
+from grader.items.base import PENDING, AnswerType, Checks, Secrets, item_problem
 from grader.model.bank import Bank, Item, KnownMistake, NumericAnswer, Param
 from grader.model.constraints import broken, check_names, parse_constraint
 from grader.model.entry import ManifestItem
 from grader.model.render import RenderError, placeholders, render
 from grader.model.solvers import SolverError, run_solver
 from grader.responses.quantity import Quantity
-from grader.responses.units import UnitError, parse_unit
+from grader.responses.units import UnitError, asked_in_words, parse_unit, with_unit
 from grader.results.result import Result
-from grader.rules.numeric import NumericKey, grade_numeric, read_numeric
+from grader.results.status import Status
+from grader.rules.numeric import NumericKey, ReadNumber, grade_numeric, read_numeric
 from grader.rules.tolerance import Tolerance
 
 
@@ -77,7 +78,7 @@ def variant_problem(item: Item, params: Mapping[str, float], default: NumericKey
     key = numeric_key(item, params)
     shown = key.expected / key.asked_unit().factor
     if not (math.isfinite(shown) and SANE_MAGNITUDE[0] <= abs(shown) <= SANE_MAGNITUDE[1]):
-        return f"answer {shown:.3g} {key.unit} is outside the sane range"
+        return f"answer {with_unit(f'{shown:.3g}', key.unit)} is outside the sane range"
     if not discriminates(key):
         return "a known mistake is accepted as the answer"
     if default is not None and grade_numeric(key, default.expected / key.asked_unit().factor
@@ -181,15 +182,19 @@ class Derive(AnswerType):
     def read(self, entry: ManifestItem, response: object) -> object:
         return read_numeric(entry.unit or "1", response)
 
+    def check_format(self, entry: ManifestItem, response: object) -> Result:
+        reading = self.read(entry, response)
+        if isinstance(reading, ReadNumber):  # readable: and what was read (working, a bare number)
+            return Result(Status.PENDING, 0.0, (PENDING, *reading.notes))
+        return super().check_format(entry, response)
+
     def manifest_fields(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
         assert item.answer is not None
         return {"unit": item.answer.unit, "params": item.values(params)}
 
     def answer_instructions(self, item: Item, entry: ManifestItem) -> str:
         assert item.answer is not None
-        unit = item.answer.unit
-        asked = "with a plain number" if unit in ("1", "") else f"in {unit}"
-        return f"Answer {asked} (checked {item.answer.tolerance.describe()})."
+        return f"Answer {asked_in_words(item.answer.unit)} (checked {item.answer.tolerance.describe()})."
 
     def show_fields(self, item: Item) -> dict[str, Any]:
         assert item.answer is not None
@@ -200,8 +205,7 @@ class Derive(AnswerType):
                 f"the asked unit, or to text with a unit such as `\"12.5 GB\"`."]
 
     def notebook_reference(self, item: Item, key: Mapping[str, Any]) -> tuple[str, str]:
-        unit = "" if key["unit"] in ("1", "") else f" {key['unit']}"
-        return json.dumps(f"{key['answer']!r}{unit}"), "a number, or text with a unit"
+        return json.dumps(with_unit(repr(key["answer"]), key["unit"])), "a number, or text with a unit"
 
     def secrets(self, bank: Bank, entry: ManifestItem, root: Path) -> Secrets:
         item = bank.items[entry.id]
@@ -280,8 +284,8 @@ def _check_workbook(item: Item, key: NumericKey, problem) -> list[Problem]:
         return []
     shown = key.expected / key.asked_unit().factor
     return [problem(
-        f"solver gives {shown:.6g} {key.unit} but the workbook says {value:g} "
-        f"{unit or key.unit}, and no erratum is recorded", "$.workbook_answer")]
+        f"solver gives {with_unit(f'{shown:.6g}', key.unit)} but the workbook says "
+        f"{with_unit(f'{value:g}', unit or key.unit)}, and no erratum is recorded", "$.workbook_answer")]
 
 
 TYPES = (Derive(),)

@@ -1,5 +1,6 @@
 """Design items: put the steps in order. Students see them shuffled and relabelled
-(``Item.display_steps``), so the bank's ids reveal nothing."""
+(``Item.display_steps``: one order for everyone, or each student's own in a per-student
+assignment), so the bank's ids reveal nothing."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from grader.core.problems import Problem
 from grader.items.base import AnswerType, Checks, item_problem
+from grader.items.shuffles import shuffle_problems
 from grader.model.bank import Choice, Item
 from grader.model.entry import ManifestItem
 from grader.results.result import Result
@@ -23,6 +25,7 @@ def ordering_key(item: Item) -> OrderingKey:
 class Design(AnswerType):
     name = "design"
     schema_def = "design_item"
+    shuffles = True
 
     def build(self, raw: Mapping[str, Any], common: dict[str, Any]) -> Item:
         return Item(**common, partial_credit=raw.get("partial_credit", "lcs"),
@@ -34,7 +37,7 @@ class Design(AnswerType):
             return [item_problem(item, "step ids are not unique", "$.steps")]
         if item.correct_display_order() == sorted(item.correct_display_order()):
             return [item_problem(item, "the shuffled display order is already correct", "$.steps")]
-        return []
+        return shuffle_problems(self, item, checks)
 
     def key_entry(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
         return {"type": item.type, "answer": item.correct_display_order()}

@@ -9,6 +9,7 @@ from typing import Any
 
 from grader.core.problems import Problem
 from grader.items.base import AnswerType, Checks, Secrets, item_problem
+from grader.items.shuffles import shuffle_problems
 from grader.model.bank import Bank, Choice, Item
 from grader.model.entry import ManifestItem
 from grader.results.result import Result
@@ -16,18 +17,21 @@ from grader.rules.choice import ChoiceKey, grade_choice, read_choice
 
 
 def choice_key(item: Item) -> ChoiceKey:
+    """The key in the labels the student sees (``Item.display_options``)."""
+    shown = item.display_options()
     return ChoiceKey(
-        options=[o.id for o in item.options],
-        correct=frozenset(o.id for o in item.options if o.correct),
+        options=[label for label, _ in shown],
+        correct=frozenset(label for label, o in shown if o.correct),
         multiple=item.select == "multiple",
         partial_credit=item.partial_credit,
-        feedback={o.id: o.feedback for o in item.options},
+        feedback={label: o.feedback for label, o in shown},
     )
 
 
 class Trace(AnswerType):
     name = "trace"
     schema_def = "trace_item"
+    shuffles = True
 
     def build(self, raw: Mapping[str, Any], common: dict[str, Any]) -> Item:
         return Item(
@@ -49,10 +53,10 @@ class Trace(AnswerType):
         for i, o in enumerate(item.options):
             if not o.correct and not o.feedback:
                 out.append(item_problem(item, f"distractor {o.id} has no feedback", f"$.options[{i}]"))
-        return out
+        return out or shuffle_problems(self, item, checks)
 
     def key_entry(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
-        correct = sorted(o.id for o in item.options if o.correct)
+        correct = sorted(choice_key(item).correct)
         return {"type": item.type, "answer": correct if item.select == "multiple" else correct[0]}
 
     def grade(self, item: Item, response: object, params: Mapping[str, float] | None) -> Result:
@@ -62,7 +66,7 @@ class Trace(AnswerType):
         return read_choice(ChoiceKey(entry.options, frozenset(), entry.select == "multiple"), response)
 
     def manifest_fields(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
-        return {"select": item.select, "options": tuple(o.id for o in item.options)}
+        return {"select": item.select, "options": tuple(label for label, _ in item.display_options())}
 
     def answer_instructions(self, item: Item, entry: ManifestItem) -> str:
         if item.select == "multiple":
@@ -70,7 +74,7 @@ class Trace(AnswerType):
         return "Options (answer with one id, e.g. B):"
 
     def choices(self, item: Item) -> list[tuple[str, str]]:
-        return [(o.id, o.text) for o in item.options]
+        return [(label, o.text) for label, o in item.display_options()]
 
     def show_fields(self, item: Item) -> dict[str, Any]:
         return {"select": item.select,

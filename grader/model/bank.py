@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.core.fileio import grader_schema
 from grader.model.constraints import Constraint
-from grader.rules.ordering import shuffled_order
+from grader.rules.ordering import fair_shuffle, shuffled_order
 from grader.rules.tolerance import Tolerance
 
 if TYPE_CHECKING:
@@ -123,6 +123,11 @@ class Item:
     options: tuple[Choice, ...] = ()
     steps: tuple[Choice, ...] = ()
     code: CodeSpec | None = None
+    shuffle: str | None = None  # a student's seed for the order of options and steps (None: shared)
+
+    def shuffled(self, seed: str | None) -> Item:
+        """The item as the student with the shuffle ``seed`` sees it (None: as everyone does)."""
+        return self if seed == self.shuffle else replace(self, shuffle=seed)
 
     def defaults(self) -> dict[str, float]:
         return {name: p.default for name, p in self.params.items()}
@@ -131,13 +136,26 @@ class Item:
         """The parameters' values: the defaults, overridden by ``params``."""
         return {**self.defaults(), **(params or {})}
 
+    def display_options(self) -> list[tuple[str, Choice]]:
+        """Trace options as shown: the bank's order and ids, or with a ``shuffle`` seed that
+        student's own order, relabelled A, B, C... (so a label says nothing across students)."""
+        if not self.shuffle:
+            return [(o.id, o) for o in self.options]
+        by_id = {o.id: o for o in self.options}
+        order = shuffled_order([o.id for o in self.options], salt=f"trace:{self.id}:{self.shuffle}")
+        return [(DISPLAY_IDS[i], by_id[oid]) for i, oid in enumerate(order)]
+
     def display_steps(self) -> list[tuple[str, Choice]]:
-        """Design steps in the deterministic shuffled order, relabelled A, B, C...
+        """Design steps in a deterministic shuffled order, relabelled A, B, C...: the order
+        everyone shares, or with a ``shuffle`` seed that student's own (which, handed in
+        unchanged, earns at most a third of the credit).
 
         Labels are given after the shuffle, so they reveal nothing about the order.
         """
         by_id = {s.id: s for s in self.steps}
-        order = shuffled_order([s.id for s in self.steps], salt=f"design:{self.id}")
+        ids = [s.id for s in self.steps]
+        order = (fair_shuffle(ids, f"design:{self.id}:{self.shuffle}", self.partial_credit) if self.shuffle
+                 else shuffled_order(ids, salt=f"design:{self.id}"))
         return [(DISPLAY_IDS[i], by_id[sid]) for i, sid in enumerate(order)]
 
     def correct_display_order(self) -> list[str]:

@@ -30,6 +30,7 @@ class ManifestItem:
     options: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     performance: float = 0.0  # kernel tasks: the share of the points the roofline score gives
+    shuffle: str | None = None  # trace and design: the student's seed for the order of options and steps
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": self.type, "chapter": self.chapter,
@@ -46,4 +47,6 @@ class ManifestItem:
             out["files"] = list(self.files)
         if self.performance:
             out["performance"] = self.performance
+        if self.shuffle is not None:
+            out["shuffle"] = self.shuffle
         return out

@@ -5,11 +5,13 @@ Grammar (nothing else is accepted, and nothing is ever evaluated by Python)::
     expr   := term (("+" | "-") term)*
     term   := unary (("*" | "/" | "x" | "×" | "·" | "÷") unary)*
     unary  := ("+" | "-" | "−") unary | power
-    power  := atom (("^" | "**") unary)?          # right-associative
+    power  := atom (("^" | "**") unary | SUPERSCRIPT)?   # right-associative
     atom   := NUMBER | "(" expr ")"
 
 NUMBER is ASCII digits with optional thousands commas (``34,360``), a decimal
-point and an ``e`` exponent. Values are floats; every step is checked so that no
+point and an ``e`` exponent. SUPERSCRIPT is an exponent in Unicode superscripts, as
+pasted from a document: ``10⁹``, ``3.44·10¹⁰``, ``10⁻³``. Multiplication is also written
+with the dots ``⋅`` and ``∙``. Values are floats; every step is checked so that no
 result can be NaN, infinite or astronomically large (``9**9**9`` is refused
 before anything big is computed). The expression stops at the first character
 that cannot continue it; the rest of the text is returned as the unit.
@@ -30,8 +32,11 @@ MAX_EXPONENT = 400  # |log10| of any intermediate value
 _NUMBER = re.compile(r"[0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+", re.ASCII)
 _EXPONENT = re.compile(r"[eE][+\-]?[0-9]+", re.ASCII)
 _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?", re.ASCII)
-_OPERATORS = {"+": "+", "-": "-", "\u2212": "-", "*": "*", "×": "*", "·": "*",
-              "/": "/", "÷": "/", "^": "^"}
+_OPERATORS = {"+": "+", "-": "-", "\u2212": "-", "*": "*", "×": "*", "·": "*", "\u22c5": "*",
+              "\u2219": "*", "/": "/", "÷": "/", "^": "^"}
+_SUPERSCRIPT = re.compile("[\u207a\u207b]?[\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+")
+_FROM_SUPERSCRIPT = str.maketrans("\u207a\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079",
+                                  "+-0123456789")
 _CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\s*\(")
 
 
@@ -41,10 +46,12 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Parsed:
-    """The value of the arithmetic part and the text after it (the unit)."""
+    """The value of the arithmetic part, the text after it (the unit), and the arithmetic as
+    written."""
 
     value: float
     rest: str
+    text: str = ""
 
 
 def _check(value: float, text: str) -> float:
@@ -138,6 +145,14 @@ class _Parser:
 
     def power(self) -> float:
         base = self.atom()
+        superscript = _SUPERSCRIPT.match(self.text, self.pos)
+        if superscript is not None:  # 10¹⁰, 2⁻³: a whole exponent, read as plain digits
+            self.pos = superscript.end()
+            self._count()
+            digits = superscript.group().translate(_FROM_SUPERSCRIPT)
+            if len(digits.lstrip("+-")) > 3:
+                raise self._fail(f"the exponent is too large (at most {MAX_EXPONENT})")
+            return _power(base, float(int(digits)), self.shown)
         if self._operator("^") is None:
             return base
         self._enter()
@@ -231,4 +246,4 @@ def parse_expression(text: str) -> Parsed:
         raise parser._fail(f"unexpected '{rest[:12]}' after a complete number")
     if rest[:1] == ")":
         raise parser._fail("a ')' has no matching '('")
-    return Parsed(value, rest.rstrip())
+    return Parsed(value, rest.rstrip(), text[:parser.pos].strip())

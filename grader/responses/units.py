@@ -31,6 +31,10 @@ class UnitError(ValueError):
     """Unit text that cannot be read, or that measures the wrong quantity."""
 
 
+class UnitMismatch(UnitError):
+    """A unit that reads but measures another quantity than the one asked for."""
+
+
 @dataclass(frozen=True)
 class UnitTable:
     """The unit vocabulary loaded from data/units.yaml."""
@@ -40,6 +44,7 @@ class UnitTable:
     decimal: Mapping[str, float]
     binary: Mapping[str, float]
     binary_reading: Mapping[str, str]
+    prefix_words: Mapping[str, str]  # "giga" -> "G", "mebi" -> "Mi"
     magnitudes: Mapping[str, float]
     dimension_words: Mapping[str, str]
 
@@ -61,6 +66,7 @@ def unit_table() -> UnitTable:
         decimal={k: float(v) for k, v in pre["decimal"].items()},
         binary={k: float(v) for k, v in pre["binary"].items()},
         binary_reading=dict(pre["binary_reading"]),
+        prefix_words={str(k).lower(): str(v) for k, v in pre["words"].items()},
         magnitudes={k: float(v) for k, v in raw["magnitude_words"].items()},
         dimension_words=dict(raw["dimension_words"]),
     )
@@ -175,8 +181,12 @@ def _add_base(part: _Part, word: str, hit, mult: float = 1.0, bmult: float = 1.0
 
 
 def _split_prefix(word: str):
-    """Try prefix + prefixable unit: binary prefixes first (Mi), then decimal (M)."""
+    """Try prefix + prefixable unit: a prefix spelled out (giga, mebi), then binary prefixes
+    (Mi), then decimal ones (M)."""
     table = unit_table()
+    for spelled, symbol in table.prefix_words.items():
+        if word.lower().startswith(spelled) and len(word) > len(spelled):
+            return _split_prefix(symbol + word[len(spelled):])
     for prefixes, is_binary in ((table.binary, True), (table.decimal, False)):
         for pre, mult in prefixes.items():
             for spelled in dict.fromkeys((pre, pre.lower())):
@@ -205,7 +215,7 @@ def _parse_word(word: str, part: _Part, bytes_context: bool) -> None:
     if word in table.magnitudes:
         _add_magnitude(part, table.magnitudes[word])
         return
-    if len(word) > 2 and word.lower() in table.magnitudes:  # "Billion", "MILLION"
+    if len(word) >= 2 and word.lower() in table.magnitudes:  # "Billion", "MILLION", "Bn"
         _add_magnitude(part, table.magnitudes[word.lower()])
         return
     split = _split_prefix(word)
@@ -217,7 +227,19 @@ def _parse_word(word: str, part: _Part, bytes_context: bool) -> None:
     if hit is not None:
         _add_base(part, word, hit)
         return
-    raise UnitError(f"unknown unit '{word}'")
+    raise UnitError(_unknown(word))
+
+
+def _unknown(word: str) -> str:
+    """Why ``word`` is not a unit: an unknown prefix on a known unit, or an unknown word."""
+    table = unit_table()
+    for i in range(1, len(word)):
+        hit = _lookup_alias(word[i:])
+        if hit is not None and hit[4]:
+            known = ", ".join(dict.fromkeys(p.lower() if p == "K" else p for p in table.decimal))
+            return (f"unknown prefix '{word[:i]}' in '{word}' (prefixes: {known}; "
+                    f"{', '.join(list(table.binary)[:3])}, ...; or words such as giga, mebi)")
+    return f"unknown unit '{word}'"
 
 
 def _parse_part(text: str, bytes_context: bool) -> _Part:
@@ -311,7 +333,43 @@ def resolve_against(given: Unit, asked: Unit) -> Unit:
                            for d, _ in asked.denominator_dims)
         return _with(given, base_factor=given.base_factor / asked.den_factor, dims=asked.dims,
                      notes=(f"read '{given.text}' as {given.text} per {per}",))
-    raise UnitError(
+    raise UnitMismatch(
         f"'{given.text}' measures {describe_dims(given.dims)}, but the question asks for "
-        f"{describe_dims(asked.dims)} ({asked.text})"
+        f"{describe_dims(asked.dims)} ({unit_words(asked.text)})"
     )
+
+
+_FLOP_ALONE = re.compile(r"^([kKMGTPEZY]?)FLOP$")
+
+
+def unit_words(text: str) -> str:
+    """A unit as people write it: '1e23 FLOP' -> 'x 10^23 FLOPs', 'MFLOP' -> 'MFLOPs',
+    'GB' -> 'GB', and '' for a plain number ('1')."""
+    raw = (text or "").strip()
+    if raw in ("", "1"):
+        return ""
+    scale = ""
+    m = _SCALE_RE.match(raw)
+    if m and (m.group("mant") or m.group("p")):
+        power = int(m.group("p") if m.group("p") is not None else m.group("e"))
+        mantissa = m.group("mant")
+        times = "" if mantissa is None or float(mantissa) == 1 else f"{mantissa} x "
+        scale, raw = f"x {times}10^{power}", raw[m.end():]
+    return " ".join(filter(None, [scale, _FLOP_ALONE.sub(r"\1FLOPs", raw)]))
+
+
+def with_unit(number: str, unit_text: str) -> str:
+    """``number`` followed by the unit as people write it: '3.2 x 10^23 FLOPs', '17.6%', '5'."""
+    words = unit_words(unit_text)
+    if not words:
+        return number
+    return f"{number}{words}" if words == "%" else f"{number} {words}"
+
+
+def asked_in_words(unit_text: str) -> str:
+    """How to answer, for 'Answer ...': 'in MFLOPs', 'with a plain number',
+    'with X in X x 10^23 FLOPs'."""
+    words = unit_words(unit_text)
+    if not words:
+        return "with a plain number"
+    return f"with X in X {words}" if words.startswith("x ") else f"in {words}"

@@ -38,6 +38,14 @@ def read_choice(key: ChoiceKey, response: object) -> list[str] | Result:
     return chosen
 
 
+def option_notes(key: ChoiceKey, wrong: Sequence[str]) -> tuple[str, ...]:
+    """The feedback of the wrongly picked options, in the order shown; several are each led by
+    the label the student picked ("B: ...")."""
+    notes = [(i, (key.feedback or {}).get(i, "").strip()) for i in wrong]
+    notes = [(i, text) for i, text in notes if text]
+    return tuple(f"{i}: {text}" if len(notes) > 1 else text for i, text in notes)
+
+
 def grade_choice(key: ChoiceKey, response: object) -> Result:
     """Grade a choice response.
 
@@ -48,8 +56,7 @@ def grade_choice(key: ChoiceKey, response: object) -> Result:
     if isinstance(chosen, Result):
         return chosen
     picked = set(chosen)
-    notes = tuple((key.feedback or {}).get(i, "").strip() for i in chosen if i not in key.correct)
-    notes = tuple(n for n in notes if n)
+    notes = option_notes(key, [i for i in key.options if i in picked and i not in key.correct])
     if picked == key.correct:
         return Result("correct", 1.0, ("Correct.",), matched=",".join(sorted(picked)))
     score = 0.0

@@ -8,9 +8,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from grader.responses.quantity import AnswerFormatError, Quantity, parse_quantity
-from grader.responses.units import Unit, UnitError, parse_unit, resolve_against
+from grader.responses.units import (
+    Unit,
+    UnitError,
+    UnitMismatch,
+    asked_in_words,
+    parse_unit,
+    resolve_against,
+    with_unit,
+)
 from grader.results.result import Result, error, is_blank, unanswered
-from grader.rules.slips import find_slip
+from grader.rules.slips import find_slip, near_miss
 from grader.rules.tolerance import Tolerance
 
 
@@ -44,6 +52,11 @@ def _asks_bytes(unit_text: str) -> bool:
 def _parse_asked(unit_text: str) -> Unit:
     """The asked unit, parsed once per distinct text (bank text, not student text)."""
     return parse_unit(unit_text, bytes_context=_asks_bytes(unit_text))
+
+
+def asked_unit(unit_text: str) -> Unit:
+    """A question's asked unit, as its key reads it (a lone "B" asked is bytes)."""
+    return _parse_asked(unit_text)
 
 
 def read_response(response: object) -> Quantity:
@@ -85,6 +98,33 @@ class ReadNumber:
     given: Unit
     asked: Unit
 
+    @property
+    def working_note(self) -> tuple[str, ...]:
+        """What became of working written after the answer (it is never read)."""
+        working = self.quantity.working
+        if not working:
+            return ()
+        shown = working if len(working) <= 40 else working[:37] + "..."
+        answer = " ".join(filter(None, (self.quantity.number_text, self.quantity.unit_text)))
+        return (f"Your working '{shown}' was set aside and only {answer} was read. Keep working "
+                f"in a YAML comment after the answer (a space, then #): {answer}  # {shown}",)
+
+    @property
+    def bare_note(self) -> tuple[str, ...]:
+        """How a number without a unit was read, where the asked unit carries a prefix, a word
+        or a scale (MFLOP, billion tokens, 1e23 FLOP)."""
+        if self.quantity.unit_text or self.asked.scale == 1:
+            return ()
+        number = self.quantity.number_text or f"{self.quantity.value:g}"
+        return (f"A number without a unit is read in the asked unit: {number} was read as "
+                f"{with_unit(number, self.asked.text)}. Write the unit after the number if you "
+                "meant another one.",)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What a format check tells the student about this reading."""
+        return (*self.working_note, *self.bare_note)
+
 
 def read_numeric(unit_text: str, response: object) -> ReadNumber | Result:
     """Read a response for a question asking in ``unit_text``.
@@ -105,8 +145,11 @@ def read_numeric(unit_text: str, response: object) -> ReadNumber | Result:
     try:
         given = resolve_against(parse_unit(qty.unit_text, bytes_context=_asks_bytes(unit_text)),
                                 asked)
-    except UnitError as exc:
+    except UnitMismatch as exc:  # a unit that reads, of another quantity: a wrong answer
         return Result("incorrect", 0.0, (f"Unit problem: {exc}.",), matched="unit")
+    except UnitError as exc:  # a unit that does not read: a format problem, like a bad number
+        return error(f"Could not read your unit: {exc}. Write a unit the grader knows, or leave "
+                     f"it out to answer {asked_in_words(unit_text)}.")
     return ReadNumber(qty, given, asked)
 
 
@@ -116,7 +159,7 @@ def grade_numeric(key: NumericKey, response: object) -> Result:
     if isinstance(reading, Result):
         return reading
     qty, given, asked = reading.quantity, reading.given, reading.asked
-    notes = list(given.notes)
+    notes = [*reading.working_note, *given.notes]
     readings = _readings(key, given, asked)
     for name, given_factor, asked_factor in readings:
         value = qty.value * given_factor / asked_factor
@@ -132,9 +175,13 @@ def grade_numeric(key: NumericKey, response: object) -> Result:
             return Result("incorrect", 0.0, (feedback.strip(), *notes), matched=label)
     involved = {d for d, _ in asked.dims} | {d for d, _ in given.dims}
     slip = find_slip(value, expected, key.tolerance, bytes_involved="byte" in involved)
+    if slip is not None and "10^" in slip.label:  # a power of ten: say how a bare number was read
+        notes += reading.bare_note
+    if slip is None:
+        slip = near_miss(value, expected, key.tolerance)
     if slip is not None:
         return Result("incorrect", 0.0, (slip.message, *notes), matched=slip.label)
-    shown = f"{value:.6g}" + (f" {asked.text}" if asked.dims or asked.text == "%" else "")
+    shown = with_unit(f"{value:.6g}", asked.text) if asked.dims or asked.text == "%" else f"{value:.6g}"
     return Result(
         "incorrect", 0.0,
         (f"Not correct: {shown} does not match the answer "

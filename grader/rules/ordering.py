@@ -34,6 +34,18 @@ def shuffled_order(order: Sequence[str], salt: str) -> list[str]:
     return items
 
 
+def fair_shuffle(order: Sequence[str], salt: str, partial_credit: str, worth: float = 1 / 3,
+                 attempts: int = 64) -> list[str]:
+    """``shuffled_order`` drawn again (``salt#1``, ``salt#2``...) until the shown order, handed in
+    unchanged, earns at most ``worth`` of the credit; after ``attempts``, the reverse (worth 0)."""
+    position = {step: i for i, step in enumerate(order)}
+    for attempt in range(attempts):
+        shown = shuffled_order(order, salt if attempt == 0 else f"{salt}#{attempt}")
+        if partial_score([position[s] for s in shown], partial_credit) <= worth:
+            return shown
+    return list(reversed(order))
+
+
 def longest_in_order(ranks: Sequence[int]) -> int:
     """Length of the longest increasing subsequence (= LCS with the correct order)."""
     tails: list[int] = []

@@ -1,5 +1,6 @@
 """Generic slips the grader recognises without being told: powers of ten and
-1000-vs-1024 prefix mix-ups, alone or together, and a flipped sign."""
+1000-vs-1024 prefix mix-ups, alone or together, a flipped sign, and a near miss (within a few
+percent, as from rounding too early or giving too few figures)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ _MAX_DECADES = 30
 _MAX_BINARY_STEPS = 5
 # Slips are judged relatively and never more loosely than 1%: 1024/1000 is 2.4%.
 _SLIP_WINDOW = 0.01
+# A near miss: this close to the answer (relatively) without being within its tolerance.
+CLOSE_WINDOW = 0.05
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,16 @@ def _describe(n: int, k: int, factor: float) -> Slip:
         )
     label = "+".join(filter(None, [f"10^{k}" if k else "", f"binary^{n}" if n else ""]))
     return Slip(label=label, factor=factor, message="Your answer is " + "; and ".join(parts) + ".")
+
+
+def near_miss(given: float, expected: float, tolerance: Tolerance) -> Slip | None:
+    """A value within CLOSE_WINDOW of ``expected`` that ``tolerance`` refuses. The message says
+    how precisely the question wants the answer, never how far off this one is."""
+    if expected == 0 or not math.isfinite(given) or tolerance.accepts(given, expected):
+        return None
+    if abs(given - expected) > CLOSE_WINDOW * abs(expected):
+        return None
+    return Slip("close", given / expected,
+                f"Close, but outside the tolerance (checked {tolerance.describe()}): your answer "
+                f"is within {CLOSE_WINDOW:.0%} of the right value. The question wants "
+                f"{tolerance.precision_wanted()}; keep full precision until the last step.")

@@ -81,5 +81,28 @@ class Tolerance:
         n = int(self.value)
         return f"to {n} significant figure{'s' * (n > 1)}"
 
+    def precision_wanted(self) -> str:
+        """How precisely to give an answer so that rounding alone never fails this rule:
+        'at least 3 significant figures', '2 decimal places', 'the nearest whole number'.
+        Depends on the rule only, never on the answer."""
+        if self.rule == "sig_figs":
+            return _figures(int(self.value))
+        if self.rule == "relative":
+            if self.value <= 0:
+                return "the exact value"
+            # s figures round a value by at most 0.5 x 10^(1-s) of it (mantissa 1): within the rule
+            return "at least " + _figures(max(1, math.ceil(1 - math.log10(2 * self.value) - 1e-9)))
+        places = int(self.value) if self.rule == "decimals" else (
+            math.ceil(-math.log10(2 * self.value) - 1e-9) if self.value > 0 else -1)
+        if places < 0:
+            return "the exact value"
+        if places <= 0:
+            return "the nearest whole number"
+        return f"{places} decimal place{'s' * (places > 1)}"
+
+
+def _figures(n: int) -> str:
+    return f"{n} significant figure{'s' * (n > 1)}"
+
 
 DEFAULT_TOLERANCE = Tolerance("relative", 0.01)

@@ -60,7 +60,7 @@ def render_answers_file(bank: Bank, entries: Sequence[ManifestItem], heading: st
              _RULE]
     chapter = None
     for entry in entries:
-        item = bank.items[entry.id]
+        item = bank.items[entry.id].shuffled(entry.shuffle)
         if item.chapter != chapter:
             chapter = item.chapter
             ch = bank.chapter(chapter)

@@ -67,9 +67,10 @@ class Manifest:
 
 def manifest_item(item: Item, params: Mapping[str, float] | None = None,
                   points: float = 1.0) -> ManifestItem:
-    """The manifest entry of a bank item (at ``params``, defaults when None)."""
+    """The manifest entry of a bank item (at ``params``, defaults when None; options and steps
+    in the order of the item's shuffle, ``Item.shuffled``)."""
     return ManifestItem(id=item.id, type=item.type, chapter=item.chapter, title=item.title, points=points,
-                        **bank_type(item.type).manifest_fields(item, params))
+                        shuffle=item.shuffle, **bank_type(item.type).manifest_fields(item, params))
 
 
 def manifest_from_dict(doc: Any, name: str = MANIFEST_NAME, validated: bool = False) -> Manifest:
@@ -83,7 +84,7 @@ def manifest_from_dict(doc: Any, name: str = MANIFEST_NAME, validated: bool = Fa
         id=i["id"], type=i["type"], chapter=i["chapter"], title=i["title"], points=float(i["points"]),
         unit=i.get("unit"), params={k: float(v) for k, v in i.get("params", {}).items()},
         select=i.get("select"), options=tuple(i.get("options", ())), files=tuple(i.get("files", ())),
-        performance=float(i.get("performance", 0.0)),
+        performance=float(i.get("performance", 0.0)), shuffle=i.get("shuffle"),
     ) for i in doc.get(key, ())) for key in ("items", "kernels"))
     ids = [i.id for i in items + kernels]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
