@@ -54,8 +54,10 @@ def render_answers_file(bank: Bank, entries: Sequence[ManifestItem], heading: st
     """The text of a fresh answers.yaml for ``entries`` (items of ``bank``)."""
     lines = [_RULE, *_comment(heading, indent=" "), "#",
              "# Write each answer after its id, then run 'grade check'. Leave an answer empty",
-             "# to skip it. Numbers: 52000, 52,000, 5.2e4, 5.2 x 10^4, 2^20, 1/3, 15%, with or",
-             "# without a unit (52 GFLOPs). Options: B or [A, C]. Orders: CADB or [C, A, D, B].",
+             "# to skip it. Numbers: 52000, 52,000, 5.2e4, 5.2 x 10^4, 5.2·10⁴, 2^20, 1/3, 15%,",
+             "# ≈ 52000, with or without a unit (52 GFLOPs, 52 gigaflops); a number without a",
+             "# unit is read in the asked unit. Options: B or [A, C]. Orders: CADB or [C, A, D, B].",
+             "# Keep working in a comment after the answer:  \"1.1\": 52000  # 2*1024*...",
              "# An answer that contains ': ' needs quotes.",
              _RULE]
     chapter = None
