@@ -178,8 +178,8 @@ def test_batch_grades_each_student_in_their_own_labels(tmp_path, bank):
     for item_id, r in docs["carol"].items():
         if keys["carol"][item_id]["type"] == "trace":
             assert r["status"] == "correct"
-        else:  # the order as shown never starts right and earns at most a third
-            assert r["score"] <= r["max_score"] / 3 and "first step is not right" in r["feedback"]
+        else:  # the order as shown is never the answer and earns at most a third
+            assert r["score"] <= r["max_score"] / 3 and "Not in the right order" in r["feedback"]
 
 
 def test_gradescope_grades_the_submitter_in_their_own_labels(tmp_path):
