@@ -87,13 +87,14 @@ def _bar(done: int, total: int, width: int = 20) -> str:
 
 
 def print_progress(rows: list[ChapterMastery], console: Console, graded: bool) -> None:
-    """Mastery per chapter and overall, like the workbook's "Mastery 0/51" panel."""
-    what = "readable" if graded else "mastered"
-    table = Table("chapter", "title", what, "", "answered", title="Progress")
+    """Mastery per chapter and overall, like the workbook's "Mastery 0/51" panel (graded:
+    the readable answers, the only thing known before grading)."""
+    columns = ("readable", "") if graded else ("mastered", "", "answered")
+    table = Table("chapter", "title", *columns, title="Progress")
     for r in rows:
         done = r.answered if graded else r.mastered
-        table.add_row(str(r.chapter), r.title, f"{done}/{r.total}", _bar(done, r.total),
-                      f"{r.answered}/{r.total}")
+        cells = (f"{done}/{r.total}", _bar(done, r.total), f"{r.answered}/{r.total}")
+        table.add_row(str(r.chapter), r.title, *cells[:len(columns)])
     console.print(table)
     total = sum(r.total for r in rows)
     mastered = sum(r.mastered for r in rows)
