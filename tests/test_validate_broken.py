@@ -101,7 +101,7 @@ def test_unknown_unit_and_undeclared_placeholder_are_reported(bank_copy):
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.3: $.answer.unit: answer unit: unknown unit 'furlongs'" in output
-    assert "item 1.1: $.prompt: prompt uses undeclared parameter(s): q" in output
+    assert "item 1.1: $.prompt: uses undeclared quantity(s): q" in output
 
 
 def test_solver_outside_the_solutions_package_is_rejected(bank_copy):
@@ -218,3 +218,32 @@ def test_a_bank_that_is_not_there_stops_a_command_instead_of_an_empty_result(tmp
     result = CliRunner().invoke(main, [*args, "--bank", str(tmp_path)])
     assert result.exit_code == 1 and f"--bank {tmp_path}: no chapter files" in result.output
     assert not (tmp_path / "ws").exists()
+
+
+def test_a_trace_answer_that_stands_out_by_its_length_is_reported(bank_copy):
+    """"Pick the longest option" once scored 9/9: the answer may be at most 1.3x the longest distractor."""
+    def pad_the_answer(doc):
+        options = _item(doc, "6.4")["options"]
+        answer = next(o for o in options if o.get("correct"))
+        answer["text"] += (" Hoffmann et al. fitted this U for nine budgets, and the minima of the nine"
+                           " curves lie on N* ~ C^0.5.")
+    _edit(bank_copy, "ch06_scaling_laws.yaml", pad_the_answer)
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 6.4: $.options[3].text: the correct option is 1.45x as long as the longest distractor" \
+           " (at most 1.3x)" in output
+    assert output.count("as long as the longest distractor") == 1
+
+
+def test_design_steps_worth_more_than_a_third_as_shown_are_reported(bank_copy, monkeypatch):
+    """The shuffle the bank used to show everyone: 2.5 handed in as shown earned 0.67, 9.4 0.5. The
+    bank's YAML cannot plant such an order (``fair_shuffle`` never draws one), so the old shuffle does."""
+    from grader.rules.ordering import shuffled_order
+
+    monkeypatch.setattr("grader.model.bank.fair_shuffle",
+                        lambda order, salt, rule: shuffled_order(order, salt))
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert "item 2.5: $.steps: the steps handed in as shown earn 0.67 of the credit under partial_credit" \
+           " 'lcs' (at most 0.33)" in output
+    assert "item 9.4: $.steps: the steps handed in as shown earn 0.50 of the credit" in output

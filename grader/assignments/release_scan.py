@@ -64,9 +64,10 @@ def secrets_of(bank: Bank, manifest: Manifest, root: Path = COURSE_ROOT
     public: set[float | None] = set()
     for entry in manifest.items:
         item = bank.items[entry.id]
-        public |= {as_float(t) for t in numbers_in(instantiate(item, entry.params or None).prompt)}
+        text = instantiate(item, entry.params or None).text
+        public |= {as_float(t) for t in numbers_in(text.prompt)}
         public |= {float(v) for v in entry.params.values()}
-        texts |= _fragments(item.derivation)
+        texts |= _fragments(text.derivation)
     for entry in manifest.entries:  # what each type keeps secret
         found = for_type(entry.type).secrets(bank, entry, root)
         numbers |= found.numbers

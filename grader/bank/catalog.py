@@ -18,14 +18,16 @@ def list_entries(bank: Bank, chapter: int | None = None, kind: str | None = None
 
 
 def show_entry(item: Item, solution: bool = False) -> dict[str, Any]:
-    """``{id, type, title, prompt, unit?, options?}``; with ``solution`` the answer too."""
-    out: dict[str, Any] = {"id": item.id, "type": item.type, "title": item.title,
-                           "prompt": instantiate(item).prompt}
+    """``{id, type, title, prompt, unit?, options?}``; with ``solution`` the answer too: the key
+    entry (``answer``), the same as people write it (``answer_text``: lines), hints and derivation."""
+    text = instantiate(item).text  # at the defaults
+    out: dict[str, Any] = {"id": item.id, "type": item.type, "title": text.title, "prompt": text.prompt}
     out.update(bank_type(item.type).show_fields(item))
     if solution:
         out["answer"] = key_entry(item)
-        out["hints"] = list(item.hints)
-        out["derivation"] = item.derivation
+        out["answer_text"] = bank_type(item.type).solution_lines(item, out["answer"])
+        out["hints"] = list(text.hints)
+        out["derivation"] = text.derivation
         if item.errata:
             out["errata"] = [vars(e) for e in item.errata]
     return out

@@ -17,7 +17,7 @@ from grader.items import Checks, bank_type, item_problem
 from grader.model.bank import Bank, Item
 from grader.model.mutants import patch_problems
 
-DEFAULT_SAMPLES = 25
+DEFAULT_SAMPLES = 100  # sampled variants per derive item (issue 18: every text must read true)
 
 
 @dataclass

@@ -7,7 +7,7 @@ grader bug on one item is reported as that item's error.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from grader.grading.pipeline import grade_entries
 from grader.grading.report import CheckReport, ItemOutcome
 from grader.items import for_type
 from grader.items.code_runs import CODE_RESULTS
+from grader.items.instance import instantiate
 from grader.model.bank import Bank, Item
 from grader.model.entry import ManifestItem
 from grader.responses.answers_file import AnswerSheet, read_answers
@@ -33,13 +34,15 @@ from grader.workspace.progress import (
 )
 
 
-def coach(item: Item, result: Result, after: ItemProgress) -> tuple[str | None, str | None]:
-    """The next hint for a wrong answer, or the worked solution for a right one."""
+def coach(item: Item, result: Result, after: ItemProgress,
+          params: Mapping[str, float] | None = None) -> tuple[str | None, str | None]:
+    """The next hint for a wrong answer, or the worked solution for a right one, as they read
+    at the workspace's variant (``params``)."""
     if result.status.passed:
-        return None, item.derivation
+        return None, instantiate(item, params).text.derivation
     if result.status.judged and item.hints:  # judged, not passed: a wrong answer
         k = max(1, min(after.wrong_answers, len(item.hints)))
-        return f"Hint {k}/{len(item.hints)}: {item.hints[k - 1]}", None
+        return f"Hint {k}/{len(item.hints)}: {instantiate(item, params).text.hints[k - 1]}", None
     return None, None
 
 
@@ -84,7 +87,8 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     manifest = workspace.manifest
     wanted = set(only)
     entries = [e for e in manifest.entries if not wanted or e.id in wanted]
-    report = CheckReport(manifest.mode, warnings=sheet_warnings(sheet, (e.id for e in manifest.items)))
+    report = CheckReport(manifest.mode, warnings=sheet_warnings(sheet, (e.id for e in manifest.items)),
+                         due=(manifest.assignment or {}).get("due"))
     graded = manifest.mode == "graded"
     if bank is None and (not graded or any(e.files for e in entries)):
         bank, bank_warnings = _bank_for(workspace)
@@ -104,7 +108,7 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
             item = bank.items.get(entry.id) if bank is not None and not graded else None
             newly = result.status.passed and not before.passed and not graded
             if item is not None:
-                hint, derivation = coach(item, result, progress.of(entry.id))
+                hint, derivation = coach(item, result, progress.of(entry.id), entry.params or None)
         report.outcomes.append(ItemOutcome(entry, result, hint, derivation, newly))
     return report
 

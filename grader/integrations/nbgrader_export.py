@@ -64,7 +64,8 @@ def item_cells(item: Item, entry: ManifestItem, base: Path, explain_points: floa
     if explain_points:
         worth = f"{explain_points:g} point" + ("" if explain_points == 1 else "s")
         text = (f"**Explain your reasoning for {item.id}** ({worth}, graded by hand).\n\n"
-                f"### BEGIN SOLUTION\n{item.derivation}\n### END SOLUTION")
+                f"### BEGIN SOLUTION\n{instantiate(item, entry.params or None).text.derivation}\n"
+                "### END SOLUTION")
         cells.append(_cell("markdown", f"{gid}_explain", text,
                            {"grade": True, "solution": True, "points": explain_points}))
     return cells

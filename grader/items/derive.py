@@ -15,16 +15,20 @@ from typing import Any
 
 from grader.core.problems import Problem
 from grader.items.base import PENDING, AnswerType, Checks, Secrets, item_problem
+from grader.items.derive_text import Varied, default_number_problems, template_problems, variant_text_problem
+from grader.items.written_number import written_number
 from grader.model.bank import Bank, Item, KnownMistake, NumericAnswer, Param
 from grader.model.constraints import broken, check_names, parse_constraint
+from grader.model.derived import Derived, DerivedError, computed_param, expression_names
 from grader.model.entry import ManifestItem
-from grader.model.render import RenderError, placeholders, render
+from grader.model.render import RenderError
 from grader.model.solvers import SolverError, run_solver
+from grader.model.text import item_text, quantities
 from grader.responses.quantity import Quantity
 from grader.responses.units import UnitError, asked_in_words, parse_unit, with_unit
 from grader.results.result import Result
 from grader.results.status import Status
-from grader.rules.numeric import NumericKey, ReadNumber, grade_numeric, read_numeric
+from grader.rules.numeric import NumericKey, ReadNumber, asked_unit, grade_numeric, read_numeric
 from grader.rules.tolerance import Tolerance
 
 
@@ -45,7 +49,11 @@ def sample_param(param: Param, rng: random.Random) -> float:
 
 
 def sample_params(item: Item, rng: random.Random) -> dict[str, float]:
-    return {name: sample_param(p, rng) for name, p in item.params.items()}
+    """Draw every parameter in order; a computed one (``expr``) follows from those above it."""
+    values: dict[str, float] = {}
+    for name, p in item.params.items():
+        values[name] = computed_param(name, p.expr, values) if p.expr else sample_param(p, rng)
+    return values
 
 
 MAX_VARIANT_TRIES = 400  # 8.5 keeps about 1 draw in 11: 400 tries fail with p < 1e-16
@@ -110,13 +118,15 @@ def sample_variant(item: Item, rng: random.Random, distinct: bool = False) -> di
 
 
 def numeric_key(item: Item, params: Mapping[str, float]) -> NumericKey:
-    """Run the solver (and known-mistake solvers) to build the numeric key."""
+    """Run the solver (and known-mistake solvers) to build the numeric key; each mistake's
+    feedback is rendered at ``params``."""
     assert item.answer is not None and item.solver is not None
     expected = run_solver(item.solver, params)
+    feedback = item_text(item, params, expected / asked_unit(item.answer.unit).factor).feedback
     mistakes = []
-    for m in item.known_mistakes:
+    for m, told in zip(item.known_mistakes, feedback, strict=True):
         wrong = expected * m.factor if m.factor is not None else run_solver(m.solver or "", params)
-        mistakes.append((m.label, m.feedback, wrong))
+        mistakes.append((m.label, told, wrong))
     return NumericKey(expected, item.answer.unit, item.answer.tolerance,
                       item.answer.binary_ambiguous, tuple(mistakes))
 
@@ -147,7 +157,8 @@ class Derive(AnswerType):
         return Item(
             **common,
             params={n: Param(n, float(p["default"]), tuple(p["range"]) if "range" in p else None,
-                             bool(p.get("integer")), p.get("step"), p.get("description", ""))
+                             bool(p.get("integer")), p.get("step"), p.get("description", ""),
+                             p.get("expr"))
                     for n, p in raw["params"].items()},
             solver=raw["solver"],
             answer=NumericAnswer(str(ans["unit"]), Tolerance.from_spec(ans.get("tolerance")),
@@ -156,6 +167,9 @@ class Derive(AnswerType):
             known_mistakes=tuple(KnownMistake(m["label"], m["feedback"].strip(), m.get("factor"),
                                               m.get("solver")) for m in raw.get("known_mistakes", ())),
             constraints=tuple(parse_constraint(c) for c in raw.get("constraints", ())),
+            derived={n: Derived.from_yaml(n, d) for n, d in raw.get("derived", {}).items()},
+            facts=tuple(parse_constraint(c) for c in raw.get("facts", ())),
+            fixed_numbers=tuple(float(x) for x in raw.get("fixed_numbers", ())),
         )
 
     def problems(self, item: Item, checks: Checks) -> list[Problem]:
@@ -200,6 +214,14 @@ class Derive(AnswerType):
         assert item.answer is not None
         return {"unit": item.answer.unit, "tolerance": item.answer.tolerance.describe()}
 
+    def solution_lines(self, item: Item, key: Mapping[str, Any]) -> list[str]:
+        """'34,360 MFLOPs', then each other reading accepted: 'Also accepted: 512 MiB (binary)'."""
+        assert item.answer is not None
+        tolerance = item.answer.tolerance
+        return [with_unit(written_number(key["answer"], tolerance), key["unit"]),
+                *(f"Also accepted: {with_unit(written_number(a['value'], tolerance), a['unit'])} "
+                  f"({a['reading']} reading)" for a in key.get("accept", ()))]
+
     def notebook_prompt(self, item: Item, entry: ManifestItem, base: Path, var: str) -> list[str]:
         return [f"{self.answer_instructions(item, entry)} Set `{var}` to a number in "
                 f"the asked unit, or to text with a unit such as `\"12.5 GB\"`."]
@@ -236,20 +258,23 @@ def _check_derive(item: Item, checks: Checks) -> list[Problem]:
                 out.append(problem(f"default {p.default:g} lies outside its range", where))
         if p.integer and not float(p.default).is_integer():
             out.append(problem(f"integer parameter has default {p.default:g}", where))
+    out.extend(problem(message, f"$.params.{name}") for name, message in _computed_param_problems(item))
     out.extend(problem(text, "$.constraints") for text in check_names(item.constraints, item.params))
     if not out and broken(item.constraints, item.defaults()):
         out.append(problem(f"the defaults break {', '.join(broken(item.constraints, item.defaults()))}",
                            "$.constraints"))
-    unknown = placeholders(item.prompt) - set(item.params)
-    if unknown:
-        out.append(problem(f"prompt uses undeclared parameter(s): {', '.join(sorted(unknown))}",
-                           "$.prompt"))
-        return out
+    text_problems = template_problems(item)
+    if text_problems:
+        return [*out, *(problem(message, where) for where, message in text_problems)]
+    varied = Varied()
     try:
-        _render_prompt(item, item.defaults())
         key = numeric_key(item, item.defaults())
-    except (SolverError, RenderError) as exc:
+        stated = variant_text_problem(item, item.defaults())
+        varied.see(*quantities(item))
+    except (SolverError, RenderError, DerivedError) as exc:
         return [*out, problem(f"on defaults: {exc}", "$.solver")]
+    if stated:
+        out.append(problem(f"on defaults: {stated}", "$.facts"))
     checks.solver_runs += 1 + len(item.known_mistakes)
     asked = key.asked_unit()
     for label, _feedback, wrong in key.mistakes:
@@ -262,17 +287,39 @@ def _check_derive(item: Item, checks: Checks) -> list[Problem]:
     rng = random.Random(f"{checks.seed}:{item.id}")
     try:
         for _ in range(checks.samples):
-            _render_prompt(item, sample_variant(item, rng, distinct=True))
+            params = sample_variant(item, rng, distinct=True)
             checks.solver_runs += 1 + len(item.known_mistakes)
-    except (SolverError, RenderError, VariantError) as exc:
+            stated = variant_text_problem(item, params)
+            if stated:
+                out.append(problem(f"a sampled variant contradicts itself: {stated}", "$.facts"))
+                break
+            varied.see(*quantities(item, params))
+    except (SolverError, RenderError, DerivedError, VariantError) as exc:
         out.append(problem(str(exc), "$.params"))
+    out.extend(problem(message, where) for where, message in default_number_problems(item, varied))
     return out
 
 
-def _render_prompt(item: Item, values: Mapping[str, float]) -> None:
-    """Render the prompt at ``values`` as a student sees it (RenderError when it cannot be)."""
-    if item.params:
-        render(item.prompt, values)
+def _computed_param_problems(item: Item) -> list[tuple[str, str]]:
+    """(name, message) for computed parameters that use later or unknown names, or whose
+    default is not their value at the defaults."""
+    out: list[tuple[str, str]] = []
+    above: dict[str, float] = {}
+    for name, p in item.params.items():
+        if p.expr:
+            unknown = expression_names(p.expr) - set(above)
+            if unknown:
+                out.append((name, f"expr uses {', '.join(sorted(unknown))}, not a parameter above it"))
+            else:
+                try:
+                    value = computed_param(name, p.expr, above)
+                    if not math.isclose(value, p.default, rel_tol=1e-9):
+                        out.append((name, f"default {p.default:g} is not its expr at the defaults "
+                                          f"({value:g})"))
+                except DerivedError as exc:
+                    out.append((name, str(exc)))
+        above[name] = p.default
+    return out
 
 
 def _check_workbook(item: Item, key: NumericKey, problem) -> list[Problem]:

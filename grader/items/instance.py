@@ -14,7 +14,7 @@ from grader.items.derive import numeric_key, sample_variant
 from grader.items.design import ordering_key
 from grader.items.trace import choice_key
 from grader.model.bank import Item
-from grader.model.render import render
+from grader.model.text import ItemText, item_text
 from grader.results.result import Result
 
 __all__ = ["Instance", "choice_key", "grade_response", "instantiate", "key_entry",
@@ -23,17 +23,21 @@ __all__ = ["Instance", "choice_key", "grade_response", "instantiate", "key_entry
 
 @dataclass(frozen=True)
 class Instance:
-    """An item with concrete parameters and its rendered prompt."""
+    """An item with concrete parameters and its text rendered at them."""
 
     item: Item
     params: Mapping[str, float]
-    prompt: str
+    text: ItemText
+
+    @property
+    def prompt(self) -> str:
+        return self.text.prompt
 
 
 def instantiate(item: Item, params: Mapping[str, float] | None = None) -> Instance:
-    """The item at ``params`` (defaults when None), with the prompt rendered."""
+    """The item at ``params`` (defaults when None), with its text rendered."""
     values = item.values(params)
-    return Instance(item, values, render(item.prompt, values) if item.params else item.prompt)
+    return Instance(item, values, item_text(item, values))
 
 
 def grade_response(item: Item, response: object, params: Mapping[str, float] | None = None) -> Result:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.core.fileio import grader_schema
 from grader.model.constraints import Constraint
+from grader.model.derived import Derived
 from grader.rules.ordering import fair_shuffle, shuffled_order
 from grader.rules.tolerance import Tolerance
 
@@ -43,6 +44,7 @@ class Param:
     integer: bool = False
     step: float | None = None
     description: str = ""
+    expr: str | None = None  # computed from the parameters above it, never drawn (grader.model.derived)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,9 @@ class Item:
     workbook_answer: tuple[float, str | None] | None = None
     known_mistakes: tuple[KnownMistake, ...] = ()
     constraints: tuple[Constraint, ...] = ()
+    derived: Mapping[str, Derived] = field(default_factory=dict)  # quantities the text shows
+    facts: tuple[Constraint, ...] = ()  # relations the text states; every variant must keep them
+    fixed_numbers: tuple[float, ...] = ()  # literal numbers that stay although a default equals them
     select: str = "single"
     partial_credit: str = "none"
     options: tuple[Choice, ...] = ()
@@ -147,15 +152,15 @@ class Item:
 
     def display_steps(self) -> list[tuple[str, Choice]]:
         """Design steps in a deterministic shuffled order, relabelled A, B, C...: the order
-        everyone shares, or with a ``shuffle`` seed that student's own (which, handed in
-        unchanged, earns at most a third of the credit).
+        everyone shares, or with a ``shuffle`` seed that student's own. Either, handed in
+        unchanged, earns at most a third of the credit (``fair_shuffle``).
 
         Labels are given after the shuffle, so they reveal nothing about the order.
         """
         by_id = {s.id: s for s in self.steps}
         ids = [s.id for s in self.steps]
         order = (fair_shuffle(ids, f"design:{self.id}:{self.shuffle}", self.partial_credit) if self.shuffle
-                 else shuffled_order(ids, salt=f"design:{self.id}"))
+                 else fair_shuffle(ids, f"design:{self.id}", self.partial_credit))
         return [(DISPLAY_IDS[i], by_id[sid]) for i, sid in enumerate(order)]
 
     def correct_display_order(self) -> list[str]:

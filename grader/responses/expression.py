@@ -15,12 +15,18 @@ with the dots ``⋅`` and ``∙``. Values are floats; every step is checked so t
 result can be NaN, infinite or astronomically large (``9**9**9`` is refused
 before anything big is computed). The expression stops at the first character
 that cannot continue it; the rest of the text is returned as the unit.
+
+The bank's own expressions (a derive item's derived quantities, ``evaluate``) use the same
+grammar with one more atom: a NAME, which is a given variable, or one of ``BANK_FUNCTIONS``
+applied to a parenthesised expression (``sqrt(budget / 120)``). Students' answers never get
+names or functions.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 MAX_TEXT = 200
@@ -38,6 +44,11 @@ _SUPERSCRIPT = re.compile("[\u207a\u207b]?[\u2070\u00b9\u00b2\u00b3\u2074-\u2079
 _FROM_SUPERSCRIPT = str.maketrans("\u207a\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079",
                                   "+-0123456789")
 _CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\s*\(")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+BANK_FUNCTIONS: dict[str, Callable[[float], float]] = {
+    "sqrt": math.sqrt, "log10": math.log10, "log": math.log, "exp": math.exp,
+    "floor": math.floor, "ceil": math.ceil, "round": round, "abs": abs,
+}
 
 
 class ExpressionError(ValueError):
@@ -65,9 +76,10 @@ def _check(value: float, text: str) -> float:
 class _Parser:
     """Recursive descent over ``text``; ``pos`` only moves forward."""
 
-    def __init__(self, text: str, shown: str) -> None:
+    def __init__(self, text: str, shown: str, names: Mapping[str, float] | None = None) -> None:
         self.text = text
         self.shown = shown
+        self.names = names  # None for students' answers: no names, no functions
         self.pos = 0
         self.tokens = 0
         self.depth = 0
@@ -92,6 +104,8 @@ class _Parser:
     def _operand_follows(self, after: int) -> bool:
         """Whether a number, '(' or sign starts at or after index ``after``."""
         rest = self.text[after:].lstrip(" \t")
+        if rest and self.names is not None and _NAME.match(rest):
+            return True
         return bool(rest) and (rest[0].isdigit() or rest[0] in "(.+-\u2212")
 
     def _operator(self, allowed: str) -> str | None:
@@ -172,6 +186,8 @@ class _Parser:
                 raise self._fail("a '(' is not closed")
             self.pos += 1
             return value
+        if self.names is not None and (name := _NAME.match(self.text, self.pos)) is not None:
+            return self._name(name.group())
         if ch.isdigit() and not ch.isascii():
             raise self._fail("use the digits 0-9")
         match = _NUMBER.match(self.text, self.pos)
@@ -199,6 +215,24 @@ class _Parser:
             raise self._fail(f"the exponent is too large (at most {MAX_EXPONENT})")
         return _check(float(f"{mantissa}e{power}"), self.shown)
 
+    def _name(self, name: str) -> float:
+        """A variable, or a function of ``BANK_FUNCTIONS`` applied to '(' expr ')'."""
+        assert self.names is not None
+        self.pos += len(name)
+        self._count()
+        if self._peek() != "(":
+            if name not in self.names:
+                raise self._fail(f"unknown name '{name}'")
+            return _check(float(self.names[name]), self.shown)
+        function = BANK_FUNCTIONS.get(name)
+        if function is None:
+            raise self._fail(f"unknown function '{name}' (known: {', '.join(BANK_FUNCTIONS)})")
+        argument = self.atom()
+        try:
+            return _check(float(function(argument)), self.shown)
+        except (ValueError, OverflowError):
+            raise self._fail(f"{name}({argument:g}) is not defined") from None
+
     def _enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -222,6 +256,19 @@ def _power(base: float, exponent: float, shown: str) -> float:
         return _check(math.pow(base, exponent), shown)
     except OverflowError:  # beyond a float (about 1.8 x 10^308), inside MAX_EXPONENT
         raise ExpressionError(f"'{shown}' is too large or too small (beyond 10^±308)") from None
+
+
+def evaluate(text: str, names: Mapping[str, float]) -> float:
+    """The value of a whole bank expression over ``names`` (see the module docstring)."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if len(text) > MAX_TEXT:
+        raise ExpressionError(f"the expression is too long ({len(text)} characters; at most {MAX_TEXT})")
+    parser = _Parser(text, shown, names)
+    value = parser.expr()
+    parser._skip_space()
+    if parser.pos != len(text):
+        raise parser._fail(f"unexpected '{text[parser.pos:parser.pos + 12]}'")
+    return value
 
 
 def parse_expression(text: str) -> Parsed:
