@@ -146,3 +146,16 @@ def test_a_graded_format_check_says_how_it_read_the_answer(tmp_path: Path, bank)
     assert "Keep working in a YAML comment" in str(items["1.1"]["feedback"])
     assert "6e10 was read as 6e10 billion tokens" in str(items["1.6"]["feedback"])
     assert items["6.1"]["status"] == "error" and "unknown prefix 'X'" in str(items["6.1"]["feedback"])
+
+
+def test_every_notebook_reference_answer_reads_as_right(bank):
+    """The nbgrader solution cell writes the answer with the unit as people write it ('3.15 x 10^23
+    FLOPs'; it wrote '3.15 1e23 FLOP', which does not read)."""
+    from grader.items import bank_type
+    from grader.items.instance import grade_response, key_entry
+
+    derive = bank_type("derive")
+    for item in (i for i in bank.items.values() if i.type == "derive"):
+        reference, _what = derive.notebook_reference(item, key_entry(item))
+        result = grade_response(item, json.loads(reference), {})
+        assert result.status == "correct", (item.id, reference, result.feedback)
