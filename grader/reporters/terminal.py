@@ -30,6 +30,12 @@ def _points(outcomes: list[ItemOutcome], between: str = "/") -> str:
     return score_text(sum(o.earned for o in outcomes), possible, between)
 
 
+def points_cell(outcomes: list[ItemOutcome]) -> str:
+    """The points of ``outcomes`` as the check table writes them, for other views of a check
+    (``grade serve``'s page)."""
+    return _points(outcomes)
+
+
 def print_check(report: CheckReport, console: Console, titles: dict[int, str],
                 explain: bool = False) -> None:
     """The check table grouped by chapter, totals, then worked solutions of newly right items."""

@@ -1,7 +1,8 @@
 """A workspace's progress: each item's latest status, kept in ``.grade/progress.json``.
 
-Updated by every ``grade check``. It also counts distinct wrong answers per item,
-which decides the next hint to show.
+Updated by every ``grade check`` (and so by ``grade serve``'s page). It also counts distinct
+wrong answers per item, which decides the next hint to show, and the days a check was saved
+on, which make the day streak.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from grader.core.state import read_state, write_state
 from grader.results.status import Status
 
 PROGRESS_NAME = "progress.json"
+MAX_DAYS = 400  # the days with a check that progress.json remembers, the latest
 
 
 @dataclass
@@ -44,6 +47,7 @@ class ItemProgress:
 class Progress:
     items: dict[str, ItemProgress] = field(default_factory=dict)
     checks: int = 0
+    days: list[str] = field(default_factory=list)  # ISO dates with a saved check, oldest first
 
     def of(self, item_id: str) -> ItemProgress:
         return self.items.get(item_id) or ItemProgress()
@@ -67,7 +71,8 @@ def load_progress(state_dir: Path) -> tuple[Progress, str | None]:
             return Progress(), None
         doc = json.loads(text)
         items = {str(k): ItemProgress(**v) for k, v in doc["items"].items()}
-        return Progress(items, int(doc.get("checks", 0))), None
+        days = [str(date.fromisoformat(d)) for d in doc.get("days", [])]
+        return Progress(items, int(doc.get("checks", 0)), days), None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         return Progress(), f"{path} was unreadable ({type(exc).__name__}); progress starts afresh"
 
@@ -89,12 +94,30 @@ def record(progress: Progress, item_id: str, status: Status | str, score: float,
     return before
 
 
-def save_progress(state_dir: Path, progress: Progress) -> None:
+def save_progress(state_dir: Path, progress: Progress, today: date | None = None) -> None:
     """Write atomically (temp file + rename), so a crash never leaves half a file, and never
-    through a link (``grader.core.state``)."""
-    doc: dict[str, Any] = {"format": 1, "checks": progress.checks,
+    through a link (``grader.core.state``). The day (``today``: the local date) is recorded
+    for the day streak."""
+    day = str(today or date.today())
+    if day not in progress.days:
+        progress.days = sorted({*progress.days, day})[-MAX_DAYS:]
+    doc: dict[str, Any] = {"format": 1, "checks": progress.checks, "days": progress.days,
                            "items": {k: asdict(v) for k, v in sorted(progress.items.items())}}
     write_state(state_dir, PROGRESS_NAME, json.dumps(doc, indent=1))
+
+
+def day_streak(progress: Progress, today: date | None = None) -> int:
+    """Days in a row with a saved check, up to ``today`` (the local date): a streak lasts until
+    a whole day passes without a check, so one that ended yesterday still counts today."""
+    days = set(progress.days)
+    day = today or date.today()
+    if str(day) not in days:
+        day -= timedelta(days=1)
+    count = 0
+    while str(day) in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count
 
 
 @dataclass(frozen=True)
