@@ -13,7 +13,7 @@ from pathlib import Path
 from timing import timed
 
 from grader.bank.loader import load_bank
-from grader.bank.validate import validate_bank
+from grader.bank.validate import DEFAULT_SAMPLES, validate_bank
 from grader.items.instance import grade_response, key_entry
 
 BANK = Path(__file__).resolve().parent.parent / "bank"
@@ -28,7 +28,8 @@ def main() -> None:
     print(f"load + schema-validate bank (51 items): median {med * 1e3:.1f} ms, min {best * 1e3:.1f} ms")
 
     med, best = timed(lambda: validate_bank(BANK), max(1, args.repeat // 2))
-    print(f"grade validate (defaults + 25 variants/derive item): median {med:.2f} s, min {best:.2f} s")
+    print(f"grade validate (defaults + {DEFAULT_SAMPLES} variants/derive item): "
+          f"median {med:.2f} s, min {best:.2f} s")
 
     bank = load_bank(BANK).bank
     answers = {i: key_entry(item)["answer"] for i, item in bank.items.items()

@@ -33,7 +33,8 @@ from grader.core.fileio import WorkspaceError
                    "in the sandbox.")
 @pass_cli
 def validate(cli: CliContext, samples: int, code: bool) -> None:
-    """Check the bank: schema, ids, solvers, workbook cross-checks, units, options, files."""
+    """Check the bank: schema, ids, solvers, workbook cross-checks, units, options, files, and
+    that every derive item's text follows its variant."""
     from grader.bank import catalog
     from grader.bank.validate import validate_bank
     from grader.rules.code import sandbox_unavailable
