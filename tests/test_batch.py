@@ -78,8 +78,11 @@ def test_every_student_gets_a_row_with_a_clear_reason(small_class: Path, tmp_pat
     assert "Graded 3, errors 4, no submission 1" in summary
     docs = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
     assert set(docs) == {"alice", "bob", "carol", "dave", "eve", "mallory", "oscar", "zed"}
-    for doc in docs.values():
-        assert set(doc) == CHECK_KEYS | {"student", "status", "error", "analysis", "bank"}
+    for student, doc in docs.items():
+        listed = student in ("alice", "bob", "zed")  # the roster's; the others are graded, marked
+        assert set(doc) == CHECK_KEYS | {"student", "status", "error", "analysis", "bank"} | \
+            (set() if listed else {"on_roster"})
+        assert doc.get("on_roster", True) is listed
         assert all(set(e) == {"status", "score", "max_score", "feedback"} for e in doc["items"].values())
     assert docs["alice"]["items"]["0.6"]["status"] == "correct" and docs["alice"]["total"] == 5.0
     assert docs["bob"]["total"] == 3.0 and docs["bob"]["items"]["0.6"]["status"] == "unanswered"

@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from grader.integrations.distribution import grader_wheel
+from grader.integrations.gradescope import FORMAT_TEST
 from tests.answer_forms import in_asked_unit
 from tests.test_assign import write_spec
 from tests.workspace_helpers import CHECKOUT, grade, write_answers
@@ -137,16 +138,21 @@ def test_run_autograder_grades_the_submitter_against_their_variant(tmp_path, aut
     assert tests["1.1"]["status"] == "passed" and tests["1.1"]["name"].startswith("1.1 FLOPs")
     assert tests["0.6"]["status"] == "failed" and "template" in tests["0.6"]["output"]
     assert "graded as bob" in results["output"]
-    # a graded-mode assignment shows results after the due date, not on upload
+    # a graded-mode assignment shows results after the due date, not on upload; only the format
+    # check (no points) shows at once
+    check, *items = results["tests"]
     assert results["visibility"] == "after_due_date"
-    assert {t["visibility"] for t in results["tests"]} == {"after_due_date"}
+    assert {t["visibility"] for t in items} == {"after_due_date"}
+    assert (check["name"], check["visibility"], check["max_score"]) == (FORMAT_TEST, "visible", 0)
+    assert check["status"] == "failed" and "0.6: unanswered" in check["output"]  # the code is the template
 
 
 def test_the_same_answers_from_another_student_do_not_pass(tmp_path, autograder, bank):
     spec, root = autograder
     ws, keys = bobs_answered_workspace(tmp_path, spec, bank)
     results = run_autograder(root, ws, {"users": [{"sid": "carol", "email": "c@uni.edu"}]})
-    derive = [t for t in results["tests"] if keys[t["name"].split()[0]]["type"] == "derive"]
+    derive = [t for t in results["tests"] if t["name"] != FORMAT_TEST and keys[t["name"].split()[0]]["type"]
+              == "derive"]
     assert derive and all(t["status"] == "failed" for t in derive)
 
 

@@ -18,9 +18,9 @@ from grader.batch.intake import (
     MAX_ARCHIVE_BYTES,
     IntakeError,
     Submission,
-    list_submissions,
     unpack,
 )
+from grader.batch.sources import read_submissions
 
 
 def make_zip(path: Path, members: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
@@ -57,9 +57,10 @@ def test_lists_folders_and_archives_by_student_id(tmp_path: Path):
     make_tar(tmp_path / "carol.tar.gz", ANSWERS)
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "bad name!.zip").write_bytes(b"")
-    subs, warnings = list_submissions(tmp_path)
-    assert [(s.student, s.kind) for s in subs] == [("alice", "folder"), ("bob", "zip"), ("carol", "tar.gz")]
-    assert len(warnings) == 2
+    intake = read_submissions(tmp_path)
+    assert [(s.student, s.kind) for s in intake.submissions] == [("alice", "folder"), ("bob", "zip"),
+                                                                 ("carol", "tar.gz")]
+    assert [u.entry for u in intake.unmatched] == ["bad name!.zip", "notes.txt"]  # named, not graded
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
@@ -129,8 +130,11 @@ def test_names_that_are_not_text_and_case_clashes(tmp_path: Path):
     (subs / "Alice").mkdir()
     (subs / "alice").mkdir()
     (subs / "CON.zip").write_bytes(b"")
-    found, warnings = list_submissions(subs)
-    assert [s.student for s in found] == ["Alice"] and len(warnings) == 2
+    intake = read_submissions(subs)
+    assert [s.student for s in intake.submissions] == ["Alice"]
+    assert [(u.entry, u.reason) for u in intake.unmatched] == [
+        ("CON.zip", "not a folder, .zip or .tar.gz with a plain name"),
+        ("alice", "a second submission of Alice (Alice is graded)")]
 
 
 def test_tar_caps_apply_while_streaming(tmp_path: Path):

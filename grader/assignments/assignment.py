@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from grader.assignments.roster import read_roster
+from grader.assignments.roster import Roster, load_roster
 from grader.core.fileio import YamlError, grader_schema, read_yaml, schema_problems
 from grader.items import bank_type, for_type
 from grader.items.kernel_runs import kernel_entry
@@ -45,6 +45,7 @@ class Assignment:
     roster: tuple[str, ...] = ()
     roster_file: str | None = None  # as the spec writes it, relative to the spec's folder
     roster_warnings: tuple[str, ...] = ()
+    people: Roster = field(default_factory=Roster)  # the roster's lines: ids and LMS names
     due: str | None = None
     late_policy: Mapping[str, Any] = field(default_factory=dict)
     explain_points: float | None = None
@@ -151,21 +152,20 @@ def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None =
     if doc.get("shuffle") and doc.get("variants") != "per-student":
         raise AssignmentError("shuffle: each student's own order of options and steps needs "
                               "'variants: per-student' (without it every student shares one folder)")
-    roster: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    people, warnings = Roster(), tuple[str, ...]()
     if "roster" in doc:
         path = base / doc["roster"]
         try:
-            ids, found = read_roster(path)
+            people, found = load_roster(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise AssignmentError(f"roster: cannot read {path}: {type(exc).__name__}") from None
-        if not ids:
+        if not people:
             raise AssignmentError(f"roster: {path} lists no student")
-        roster, warnings = tuple(ids), tuple(found)
+        warnings = tuple(found)
     return Assignment(
         name=doc["name"], items=resolve_items(bank, doc.get("items", [])), title=doc.get("title", ""),
-        mode=doc.get("mode", "graded"), variants=doc.get("variants", "none"), roster=roster,
-        roster_file=doc.get("roster"),
+        mode=doc.get("mode", "graded"), variants=doc.get("variants", "none"), roster=people.ids,
+        people=people, roster_file=doc.get("roster"),
         roster_warnings=warnings, due=doc.get("due"), late_policy=doc.get("late_policy", {}),
         explain_points=(doc.get("explain") or {}).get("points"), source=source,
         kernels=resolve_kernels(bank, doc.get("kernels", [])), shuffle=doc.get("shuffle"))

@@ -1,4 +1,5 @@
-"""Read a class's submissions safely: workspace folders, ``.zip`` and ``.tar.gz`` archives.
+"""Read a class's submissions safely: workspace folders, ``.zip`` and ``.tar.gz`` archives, and
+the loose files of an LMS download (``grader.batch.sources`` says whose they are).
 
 Archives are untrusted. Nothing is extracted that would land outside the target folder
 (``../``, absolute paths), links and special files are refused, and sizes are capped
@@ -19,12 +20,12 @@ import shutil
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from grader.assignments.roster import valid_student_id
+from grader.core.fileio import read_capped
 
 MAX_TOTAL_BYTES = 8 << 20
 MAX_MEMBERS = 200
@@ -43,6 +44,9 @@ EXTENSIONS = {b"L": "long-name (././@LongLink)", b"K": "long-link-name", b"x": "
 
 
 JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+MANIFEST, MAX_MANIFEST_BYTES = "grade.yaml", 256 << 10
+SKIPPED_FOLDERS = {".git"}  # a cloned repository's history: never graded, often over the caps
+ARCHIVES = (".zip", ".tar.gz", ".tgz")
 
 
 class IntakeError(ValueError):
@@ -55,41 +59,23 @@ class Submission:
 
     student: str
     path: Path
-    kind: str  # "folder", "zip" or "tar.gz"
+    kind: str  # "folder", "zip", "tar.gz", or "files": an LMS download's loose files
+    files: tuple[tuple[str, Path], ...] = ()  # kind "files": (name in the workspace, the file)
+    source: str = ""  # where it came from ("canvas", "gradescope", "github classroom"); "" a plain entry
+    submitted_at: str | None = None  # ISO 8601, from the LMS's metadata
+    late: bool | None = None  # the LMS marked it late (Canvas's LATE)
+    identity: Mapping[str, str] = field(default_factory=dict)  # the LMS's names for the student
 
-
-def student_id(entry: Path) -> tuple[str, str] | None:
-    """(id, kind) for a submissions-folder entry, or None when it is not a submission."""
-    name = entry.name
-    if name.startswith("."):
-        return None
-    if entry.is_dir() and not entry.is_symlink():
-        kind, sid = "folder", name
-    elif name.endswith(".zip"):
-        kind, sid = "zip", name[:-4]
-    elif name.endswith(".tar.gz") or name.endswith(".tgz"):
-        kind, sid = "tar.gz", name[: -7 if name.endswith(".tar.gz") else -4]
-    else:
-        return None
-    return (sid, kind) if valid_student_id(sid) else None
-
-
-def list_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
-    """Submissions sorted by student id, and warnings about entries that were skipped."""
-    found: dict[str, Submission] = {}
-    warnings = []
-    for entry in sorted(folder.iterdir()):
-        parsed = student_id(entry)
-        if parsed is None:
-            warnings.append(f"skipped {entry.name}: not a folder, .zip or .tar.gz with a plain name")
-            continue
-        sid, kind = parsed
-        clash = next((k for k in found if k.lower() == sid.lower()), None)
-        if clash is not None:  # ids differing only by case would share a file on macOS/Windows
-            warnings.append(f"skipped {entry.name}: student {clash} already has {found[clash].path.name}")
-            continue
-        found[sid] = Submission(sid, entry, kind)
-    return [found[k] for k in sorted(found)], warnings
+    def record(self) -> dict[str, object]:
+        """What a result records about where the submission came from (empty for a plain entry)."""
+        if not self.source:
+            return {}
+        out: dict[str, object] = {"source": self.source, "entry": shown(self.path.name)}
+        if self.submitted_at:
+            out["submitted_at"] = self.submitted_at
+        if self.late is not None:
+            out["marked_late"] = self.late
+        return out
 
 
 def shown(name: str) -> str:
@@ -378,6 +364,8 @@ def _walk_tar(stream: _TarStream, dest: Path) -> None:
 
 
 def _copy_folder(path: Path, dest: Path) -> None:
+    if not path.is_dir():
+        raise IntakeError(f"the submission's folder {shown(path.name)} is missing")
     files = list(_walk(path))
     _budget([(str(f.relative_to(path)), f.stat().st_size, 0) for f in files])
     for f in files:
@@ -386,13 +374,77 @@ def _copy_folder(path: Path, dest: Path) -> None:
         shutil.copyfile(f, target)
 
 
+def _place_files(files: Iterable[tuple[str, Path]], dest: Path) -> None:
+    """An LMS download's loose files, each under its name in the workspace; an archive among
+    them (one at most) is unpacked there too."""
+    archives = [(n, p) for n, p in files if n.lower().endswith(ARCHIVES)]
+    if len(archives) > 1:
+        raise IntakeError(f"the submission holds {len(archives)} archives "
+                          f"({', '.join(shown(n) for n, _p in archives)}): hand in one")
+    plain = [(n, p) for n, p in files if not n.lower().endswith(ARCHIVES)]
+    for name, path in plain:
+        if path.is_symlink() or not path.is_file():
+            raise IntakeError(f"{shown(name)} is not a regular file")
+    _budget([(n, p.stat().st_size, 0) for n, p in plain])
+    for name, path in plain:
+        target = dest.joinpath(*_safe_name(name).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    for name, path in archives:
+        (_extract_zip if name.lower().endswith(".zip") else _extract_tar)(path, dest)
+
+
+def arrange_flat(root: Path, wanted: Iterable[str]) -> None:
+    """A flat upload (answers.yaml and the code files side by side, as Gradescope's drag and drop
+    and an LMS's file uploads give them): each ``wanted`` workspace path that is missing, with a
+    file of its name at the top, gets that file."""
+    for relative in wanted:
+        target = root / relative
+        loose = root / PurePosixPath(relative).name
+        if target == loose or target.exists() or target.is_symlink() or loose.is_symlink() \
+                or not loose.is_file():
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            loose.rename(target)
+        except OSError:  # a file where the folder should be: left as handed in
+            continue
+
+
 def _walk(root: Path) -> Iterator[Path]:
     """Regular files under ``root``; links (of any kind) are refused, not followed."""
     for entry in sorted(root.rglob("*")):
+        if SKIPPED_FOLDERS & set(entry.relative_to(root).parts):
+            continue
         if entry.is_symlink():
             raise IntakeError(f"the submission holds a symbolic link ({shown(str(entry.relative_to(root)))})")
         if entry.is_file():
             yield entry
+
+
+def manifest_bytes(submission: Submission) -> bytes | None:
+    """The submission's grade.yaml, read without unpacking it: at its top or in its one top
+    folder (a folder's, a zip's), or among its loose files. None where there is none, or where
+    it cannot be read cheaply (a .tar.gz, a file over the cap, a broken archive)."""
+    try:
+        if submission.kind == "folder":
+            tops = [submission.path,
+                    *(d for d in submission.path.iterdir() if d.is_dir() and not d.is_symlink())]
+            path = next((d / MANIFEST for d in tops if (d / MANIFEST).is_file()), None)
+        elif submission.kind == "files":
+            path = next((p for name, p in submission.files if name == MANIFEST), None)
+        elif submission.kind == "zip":
+            _check_archive_size(submission.path)
+            with submission.path.open("rb") as raw, zipfile.ZipFile(_CappedFile(raw)) as archive:
+                info = next((i for i in archive.infolist() if PurePosixPath(i.filename).name == MANIFEST
+                             and len(PurePosixPath(i.filename).parts) <= 2), None)
+                return archive.read(info) if info is not None and info.file_size <= MAX_MANIFEST_BYTES \
+                    else None
+        else:
+            return None
+        return read_capped(path, label=MANIFEST, max_bytes=MAX_MANIFEST_BYTES) if path is not None else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, zlib.error):
+        return None  # IntakeError and YamlError are ValueErrors: grading says what is wrong
 
 
 def unpack(submission: Submission, dest: Path) -> Path:
@@ -405,6 +457,8 @@ def unpack(submission: Submission, dest: Path) -> Path:
         _copy_folder(submission.path, dest)
     elif submission.kind == "zip":
         _extract_zip(submission.path, dest)
+    elif submission.kind == "files":
+        _place_files(submission.files, dest)
     else:
         _extract_tar(submission.path, dest)
     entries = [e for e in dest.iterdir() if e.name not in JUNK]

@@ -26,18 +26,29 @@ from typing import Any
 
 from grader import DISTRIBUTION
 from grader.assignments.assignment import Assignment, student_manifest
-from grader.batch.intake import IntakeError, Submission, list_submissions, unpack
+from grader.assignments.roster import Roster
+from grader.batch.intake import (
+    MANIFEST,
+    MAX_MANIFEST_BYTES,
+    IntakeError,
+    Submission,
+    arrange_flat,
+    manifest_bytes,
+    unpack,
+)
+from grader.batch.sources import Unmatched, read_submissions
 from grader.core import fileio
-from grader.core.fileio import WorkspaceError
+from grader.core.fileio import WorkspaceError, YamlError, read_yaml
 from grader.core.paths import COURSE_ROOT
-from grader.grading.pipeline import grade_entries
+from grader.grading.pipeline import check_format, grade_entries
 from grader.grading.report import CheckReport, ItemOutcome
-from grader.items import for_type
+from grader.items import PENDING, for_type
 from grader.items.code_runs import missing_requirements
 from grader.items.kernel_runs import KERNEL_MODULES, KERNEL_REFERENCES
 from grader.model.bank import Bank, Item
 from grader.responses.answers_file import AnswerSheet, read_answers
 from grader.results.result import GRADER_FAULT, Result, error
+from grader.results.status import Status
 from grader.rules.code import sandbox_unavailable
 from grader.sandbox.isolation import require_strong
 from grader.sandbox.limits import Limits
@@ -45,6 +56,7 @@ from grader.sandbox.runner import WarmRunner
 from grader.workspace.manifest import ManifestItem, manifest_item
 
 RESULTS = "results"
+INTAKE = "intake.json"  # what the submissions folder held that is no student's submission
 GRADER_FAILED = "the grader failed"
 
 
@@ -103,12 +115,15 @@ def error_document(student: str, reason: str, entries: list[ManifestItem], statu
 
 
 def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], pool: RunnerPool,
-                     scratch: Path) -> dict[str, Any]:
-    """One student's result document (the shape of ``grade check --json`` plus student/status)."""
+                     scratch: Path, format_view: bool = False) -> dict[str, Any]:
+    """One student's result document (the shape of ``grade check --json`` plus student/status).
+    ``format_view``: the document's ``format`` also holds what graded mode's ``grade check``
+    would show of each item (whether it can be read, never whether it is right)."""
     folder = Path(tempfile.mkdtemp(dir=scratch))
     try:
         try:
             root = unpack(sub, folder / "files")
+            arrange_flat(root, [f for e in entries for f in e.files])
             sheet = read_answers(root / "answers.yaml") if (root / "answers.yaml").exists() \
                 else AnswerSheet()
         except (IntakeError, WorkspaceError) as exc:
@@ -126,10 +141,21 @@ def grade_submission(sub: Submission, bank: Bank, entries: list[ManifestItem], p
                 analysis[entry.id] = {"answer": str(response)[:200], "matched": result.matched}
             report.outcomes.append(ItemOutcome(entry, result))
         failed = [e.id for e, r in results if r.matched == GRADER_FAULT]  # redone by --resume
-        return {"student": sub.student, "status": "graded", "error": None, **report.to_json(),
-                "analysis": analysis, **({"grader_failed": failed} if failed else {})}
+        doc = {"student": sub.student, "status": "graded", "error": None, **report.to_json(),
+               "analysis": analysis, **({"grader_failed": failed} if failed else {})}
+        if format_view:
+            doc["format"] = {e.id: ItemOutcome(e, handed_in(r) if e.files else
+                                               check_format(e, sheet.answers.get(e.id))).to_json()
+                             for e, r in results}
+        return doc
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def handed_in(result: Result) -> Result:
+    """Graded mode's view of a run of the hidden tests before the due date: files missing or
+    still the template are said at once; how the code fared waits for the due date."""
+    return result if result.status is Status.UNANSWERED else Result(Status.PENDING, 0.0, (PENDING,))
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -199,6 +225,7 @@ class BatchSummary:
     scores: list[float] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    unmatched: list[Unmatched] = field(default_factory=list)  # entries matched to no student
 
     @property
     def rate(self) -> float:
@@ -244,15 +271,61 @@ def require_runnable(bank: Bank, assignment: Assignment | None) -> None:
         raise MissingRequirementError(f"Refusing to grade: {problem.feedback[0]}")
 
 
+class AssignmentRequiredError(ValueError):
+    """The submissions were made for an assignment, and no spec was given to grade them by."""
+
+
+def assignment_named(subs: list[Submission]) -> tuple[str, str] | None:
+    """(the assignment, the student whose grade.yaml names it) for the first submission whose
+    grade.yaml says which assignment it was made for; None when none does."""
+    for sub in subs:
+        data = manifest_bytes(sub)
+        try:
+            doc = read_yaml(data, label=MANIFEST, max_bytes=MAX_MANIFEST_BYTES, timestamps=False) \
+                if data is not None else None
+        except YamlError:
+            continue
+        record = doc.get("assignment") if isinstance(doc, dict) else None
+        name = record.get("name") if isinstance(record, dict) else None
+        if isinstance(name, str) and name.strip():
+            return name, sub.student
+    return None
+
+
+def student_fields(student: str, roster: Roster | None, sub: Submission | None = None) -> dict[str, Any]:
+    """What a result records of who the student is and where the submission came from:
+    ``identity`` (the LMS's names for them: the roster's, else the download's), ``submission``
+    (an LMS download's source, entry, time and late mark) and ``on_roster`` (false when a roster
+    was given and lacks them). Nothing for a plain entry without a roster's extra columns."""
+    entry = roster.entry(student) if roster else None
+    identity = {**(sub.identity if sub else {}), **(entry.identity() if entry else {})}
+    out: dict[str, Any] = {"identity": dict(sorted(identity.items()))} if identity else {}
+    if sub is not None and sub.record():
+        out["submission"] = sub.record()
+    if roster and entry is None:
+        out["on_roster"] = False
+    return out
+
+
 def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume: bool = False,
-              roster: list[str] | None = None, timeout_s: float | None = None,
+              roster: Roster | None = None, timeout_s: float | None = None,
               on_done: Callable[[str, dict[str, Any]], None] | None = None,
               shard: tuple[int, int] | None = None, assignment: Assignment | None = None,
               on_start: Callable[[int], None] | None = None, allow_weak: bool = False) -> BatchSummary:
     """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``.
-    Raises ``WeakSandboxError`` before grading anything when student code would run with weak
+    Each entry of ``submissions`` is matched to a ``roster`` id (``grader.batch.sources``); what
+    matches no student is listed in ``out/intake.json`` and the summary, never graded. Raises,
+    before grading anything, ``AssignmentRequiredError`` when no ``assignment`` is given for
+    submissions made for one, ``WeakSandboxError`` when student code would run with weak
     isolation and ``allow_weak`` is not set, ``MissingRequirementError`` when it would need a
     module that is not installed."""
+    intake = read_submissions(submissions, roster)
+    named = assignment_named(intake.submissions) if assignment is None else None
+    if named is not None:
+        raise AssignmentRequiredError(
+            f"Refusing to grade: these submissions were made for assignment {named[0]!r} ({named[1]}'s "
+            f"grade.yaml names it). Add --assignment with the spec of {named[0]!r}; without it every item "
+            "of the bank would be graded at its default numbers.")
     if runs_student_code(bank, assignment):
         require_runnable(bank, assignment)
         require_strong(allow_weak, private=(submissions, out, bank.root))  # root: bank/, solutions/
@@ -260,17 +333,22 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
     entries = entries_for(bank, assignment)
     fingerprint = bank_fingerprint(bank) + (f"-{assignment.fingerprint()}" if assignment else "")
     record = {"assignment": assignment.record()} if assignment else {}
-    subs, warnings = list_submissions(submissions)
-    summary = BatchSummary(warnings=warnings)
+    subs = intake.submissions
+    summary = BatchSummary(warnings=intake.warnings, unmatched=intake.unmatched)
     present = {s.student.lower() for s in subs}
-    if assignment is not None and assignment.roster:
-        summary.warnings += [f"{s.student} is not on the roster of {assignment.name}; graded against "
-                             "the variant its id seeds" for s in subs if not assignment.lists(s.student)]
+    summary.warnings += [f"{s} is not on the roster; graded against the variant its id seeds"
+                         for s in intake.not_on_roster]
+    if intake.unmatched:
+        write_atomic(out / INTAKE, json.dumps(intake.record(), indent=1, ensure_ascii=False) + "\n")
+    else:  # a run before this one may have left its list
+        (out / INTAKE).unlink(missing_ok=True)
     subs = [s for s in subs if in_shard(s.student, shard)]
-    for student in sorted(r for r in set(roster or ()) if r.lower() not in present and in_shard(r, shard)):
+    for student in sorted(r for r in (roster.ids if roster else ()) if r.lower() not in present
+                          and in_shard(r, shard)):
         if not (resume and has_result(out, student, submitted=False, fingerprint=fingerprint)):
             doc = error_document(student, "no submission", entries(student), "no submission")
-            write_atomic(result_path(out, student), dump({**doc, **record, "bank": fingerprint}))
+            write_atomic(result_path(out, student), dump({**doc, **record, **student_fields(student, roster),
+                                                          "bank": fingerprint}))
         summary.missing += 1
     todo = [s for s in subs if not (resume and has_result(out, s.student, fingerprint=fingerprint))]
     summary.skipped = len(subs) - len(todo)
@@ -294,13 +372,14 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
             except Exception as exc:
                 doc = error_document(sub.student, f"{GRADER_FAILED} ({type(exc).__name__}: "
                                      f"{ascii(str(exc))[1:-1][:200]})", entries(sub.student))
-            doc.update(record, bank=fingerprint)
+            about = student_fields(sub.student, roster, sub)
+            doc.update(record, **about, bank=fingerprint)
             try:
                 write_atomic(result_path(out, sub.student), dump(doc))
             except (OSError, ValueError) as exc:  # e.g. text that cannot be encoded
                 doc = error_document(sub.student, f"{GRADER_FAILED} writing the result "
                                      f"({type(exc).__name__})", entries(sub.student))
-                doc.update(record, bank=fingerprint)
+                doc.update(record, **about, bank=fingerprint)
                 write_atomic(result_path(out, sub.student), dump(doc))
             summary.timings[sub.student] = round(time.monotonic() - started[sub.student], 3) \
                 if sub.student in started else 0.0

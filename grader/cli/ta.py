@@ -29,7 +29,9 @@ def _parse_shard(text: str) -> tuple[int, int]:
 @click.option("--workers", default=2, show_default=True, help="Submissions graded at once.")
 @click.option("--resume", is_flag=True, help="Grade only the students without a result yet.")
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Student ids (one per line, or first CSV column); absent ones get 'no submission'.")
+              help="The class: ids one per line, or a CSV with a header row (id, name, email, lms_id, "
+                   "sis_id, login, section, github). LMS downloads are matched to it; absent students "
+                   "get 'no submission'.")
 @click.option("--timeout", "timeout_s", type=float, help="Seconds per call of student code.")
 @click.option("--shard", help="Grade only shard K of N (e.g. 2/8); 'grade merge' combines shards.")
 @click.option("--assignment", "spec", type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -40,8 +42,9 @@ def _parse_shard(text: str) -> tuple[int, int]:
 @pass_cli
 def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: bool, roster: Path | None,
           timeout_s: float | None, shard: str | None, spec: Path | None) -> None:
-    """Grade every submission (folders, .zip, .tar.gz) in SUBMISSIONS into OUT."""
-    from grader.assignments.roster import read_roster
+    """Grade every submission in SUBMISSIONS into OUT: folders, .zip or .tar.gz named by student,
+    or a Canvas, Gradescope or GitHub Classroom download."""
+    from grader.assignments.roster import load_roster
     from grader.batch.outputs import write_aggregates
     from grader.batch.progress_bar import progress_reporter
     from grader.batch.run import run_batch
@@ -50,22 +53,22 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
     if not resume and any((out / "results").glob("*.json")):
         raise click.UsageError(f"{out} already holds results: add --resume to continue that run, "
                                "or choose an empty folder")
-    roster_ids, roster_warnings = read_roster(roster) if roster else (None, [])
+    people, roster_warnings = load_roster(roster) if roster else (None, [])
     bank = cli.bank()
     assignment = cli.assignment(spec) if spec else None
-    if assignment is not None and roster_ids is None and assignment.roster:
-        roster_ids, roster_warnings = list(assignment.roster), list(assignment.roster_warnings)
+    if assignment is not None and people is None and assignment.people:
+        people, roster_warnings = assignment.people, list(assignment.roster_warnings)
     from rich.console import Console
 
     console = Console(stderr=True)
-    from grader.batch.run import MissingRequirementError
+    from grader.batch.run import AssignmentRequiredError, MissingRequirementError
     from grader.sandbox.isolation import WeakSandboxError
 
     with progress_reporter(console) as reporter:
         try:
-            summary = run_batch(submissions, out, bank, workers, resume, roster_ids, timeout_s,
+            summary = run_batch(submissions, out, bank, workers, resume, people, timeout_s,
                                 reporter.done, shard_kn, assignment, reporter.start, cli.allow_weak)
-        except (WeakSandboxError, MissingRequirementError) as exc:
+        except (WeakSandboxError, MissingRequirementError, AssignmentRequiredError) as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             console.print("Stopped. Every finished student is saved in "
@@ -73,6 +76,8 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
             sys.exit(130)
     for warning in [*roster_warnings, *summary.warnings]:
         console.print(f"warning: {warning}", markup=False)
+    for entry in summary.unmatched:
+        console.print(f"not graded: {entry.entry}: {entry.reason}", markup=False)
     files = write_aggregates(out, titles={i: item.title for i, item in bank.items.items()})
     from grader.batch.run import write_atomic
 
@@ -81,8 +86,10 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
     console.print(f"Graded {summary.graded}, errors {summary.errors}, no submission {summary.missing}"
                   + (f", already graded {summary.skipped}" if summary.skipped else "")
                   + f"; mean score {mean:.2f}; {summary.seconds:.1f} s "
-                  f"({summary.rate:.1f} submissions/s). Wrote {', '.join(files)} and results/ in {out}.",
-                  markup=False)
+                  f"({summary.rate:.1f} submissions/s). Wrote {', '.join(files)} and results/ in {out}."
+                  + (f" {len(summary.unmatched)} entr{'y' if len(summary.unmatched) == 1 else 'ies'} of "
+                     f"{submissions} matched no student: listed above and in report.md."
+                     if summary.unmatched else ""), markup=False)
 
 
 @click.command()

@@ -19,7 +19,7 @@ from string import Template
 from typing import Any
 
 from grader.assignments.assignment import Assignment, student_manifest
-from grader.assignments.roster import valid_student_id
+from grader.assignments.roster import Roster, valid_student_id
 from grader.batch.intake import Submission
 from grader.batch.run import (
     MissingRequirementError,
@@ -35,6 +35,7 @@ from grader.integrations.distribution import WheelError, add_member, grader_whee
 from grader.items.code_runs import TORCH_CPU_INDEX
 from grader.model.bank import Bank
 from grader.reporters.gradescope_results import gradescope_results
+from grader.results.status import Status
 from grader.sandbox.isolation import WeakSandboxError, require_strong
 
 BANK_FOLDERS = ("solutions", "student_templates")  # beside the bank: hidden tests, code files
@@ -119,16 +120,42 @@ def _roster_entry(assignment: Assignment, spec: Path) -> tuple[str, Path] | None
     return pure.as_posix(), spec.parent / rel
 
 
-def student_from_metadata(metadata: Mapping[str, Any], fields: tuple[str, ...] = ID_FIELDS) -> str:
-    """The submitter's id from Gradescope's submission_metadata.json: the first usable field."""
+def student_from_metadata(metadata: Mapping[str, Any], fields: tuple[str, ...] = ID_FIELDS,
+                          roster: Roster | None = None) -> str:
+    """The submitter's id from Gradescope's submission_metadata.json: the roster line its email
+    or SID names, else the first of ``fields`` that is a usable id."""
     users = metadata.get("users") if isinstance(metadata, Mapping) else None
     if not isinstance(users, list) or not users or not isinstance(users[0], Mapping):
         raise ValueError("submission_metadata.json names no user")
+    user = users[0]
+    tries = [("email", "email"), ("sis_id", "sid"), *(("id", f) for f in fields)]
+    entry = next((e for column, key in tries if roster and isinstance(user.get(key), str | int)
+                  and (e := roster.find(column, str(user.get(key)))) is not None), None)
+    if entry is not None:
+        return entry.id
     for field in fields:
         value = users[0].get(field)
         if value is not None and valid_student_id(str(value)):
             return str(value)
     raise ValueError(f"submission_metadata.json gives no usable student id in {', '.join(fields)}")
+
+
+FORMAT_TEST = "Format check (shown now; scores after the due date)"
+
+
+def format_test(doc: Mapping[str, Any], notes: list[str], problems: list[str]) -> dict[str, Any]:
+    """Graded mode's one test a student sees on upload (Gradescope shows each test at its own
+    ``visibility``): who was graded, the roster's ``problems``, and for each item what graded
+    mode's ``grade check`` says (whether the answer can be read, whether the files are there),
+    never a score. It passes when nothing is wrong."""
+    wrong = [*problems, *([f"Your submission could not be read: {doc['error']}"] if doc.get("error") else [])]
+    for item_id, check in (doc.get("format") or {}).items():
+        if check.get("status") != Status.PENDING.label:
+            status = str(check.get("status")).replace("_", " ")
+            wrong.append(f"{item_id}: {status}: {check.get('feedback', '')}")
+    lines = [notes[0], *wrong] if wrong else [notes[0], "Every answer can be read and every file is there."]
+    return {"name": FORMAT_TEST, "score": 0, "max_score": 0, "status": "failed" if wrong else "passed",
+            "output": "\n".join(lines), "visibility": "visible"}
 
 
 def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_path: Path,
@@ -143,35 +170,41 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
             fix = ("(Rebuild the autograder with 'grade gradescope-autograder --allow-weak-sandbox' to "
                    "accept that.)" if isinstance(exc, WeakSandboxError) else
                    "(The autograder's image lacks it: please tell your instructor.)")
-            results = {"score": 0, "output": f"The autograder did not grade this submission. {exc} {fix}"}
+            results: dict[str, Any] = {"score": 0, "output": f"The autograder did not grade this submission. "
+                                                             f"{exc} {fix}"}
             write_atomic(out, json.dumps(results, indent=2) + "\n")
             return results
     try:
         metadata = json.loads(metadata_path.read_text("utf-8"))
-        student = student_from_metadata(metadata, fields)
+        student = student_from_metadata(metadata, fields, assignment.people)
     except (OSError, ValueError) as exc:
         results = {"score": 0, "output": f"Could not tell who submitted: {exc}. "
                                           "Please tell your instructor."}
         write_atomic(out, json.dumps(results, indent=2) + "\n")
         return results
     entries = []
+    graded = assignment.mode == "graded"
     pool = RunnerPool(bank.root)
     try:
         entries = list(student_manifest(bank, assignment, student).entries)
         with tempfile.TemporaryDirectory(prefix="grade-gs-") as scratch:
             doc = grade_submission(Submission(student, submission, "folder"), bank, entries, pool,
-                                   Path(scratch))
+                                   Path(scratch), format_view=graded)
     except Exception as exc:  # the student still gets a results.json
         doc = error_document(student, f"the grader failed ({type(exc).__name__})", entries)
     finally:
         pool.close()
     # graded mode: results (and known-mistake feedback) show after the due date, not on upload
-    visibility = "after_due_date" if assignment.mode == "graded" else "visible"
+    visibility = "after_due_date" if graded else "visible"
     results = gradescope_results(doc, {e.id: e.title for e in entries}, visibility)
-    notes = [f"Assignment {assignment.name}, graded as {student}."]
-    if assignment.per_student and assignment.roster and not assignment.lists(student):
-        notes.append(f"{student} is not on the course roster, so these numbers may not be the ones "
-                     "you were given: please tell your instructor.")
+    problems = []
+    if assignment.roster and not assignment.lists(student):
+        problems.append(f"{student} is not on the course roster" + (
+            ", so these numbers may not be the ones you were given" if assignment.per_student else "")
+            + ": please tell your instructor.")
+    notes = [f"Assignment {assignment.name}, graded as {student}.", *problems]
+    if graded:  # what is wrong with the format or the roster shows at once; scores wait
+        results["tests"] = [format_test(doc, notes, problems), *results["tests"]]
     results["output"] = " ".join([*notes, str(results.get("output", ""))]).strip()
     write_atomic(out, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     return results
