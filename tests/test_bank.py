@@ -141,6 +141,30 @@ def test_design_items_are_shown_shuffled_with_labels_that_hide_the_order(bank):
             assert grade_response(item, "".join(answer)).status == "correct"
 
 
+def test_trace_answers_do_not_stand_out_by_length_or_position(bank):
+    """A review found the answer always the longest option ("pick the longest" scored 9/9) and C
+    right in 5 of 9: no answer is over 1.3x the longest distractor, picking the longest wins at most
+    a third of the items, and no label is right in more than a third of them."""
+    from collections import Counter
+
+    from grader.items.choice_checks import answer_length_problems, text_length
+
+    traces = [i for i in bank.items.values() if i.type == "trace"]
+    assert [p.message for i in traces for p in answer_length_problems(i)] == []
+    longest_wins = [i.id for i in traces if max(i.options, key=lambda o: text_length(o.text)).correct]
+    assert len(longest_wins) <= len(traces) / 3, longest_wins
+    positions = Counter(label for i in traces for label, o in i.display_options() if o.correct)
+    assert max(positions.values()) <= len(traces) / 3, positions
+
+
+def test_design_steps_handed_in_as_shown_or_reversed_earn_at_most_a_third(bank):
+    for item in bank.items.values():
+        if item.type == "design":
+            shown = [label for label, _ in item.display_steps()]
+            assert grade_response(item, shown).score <= 1 / 3, item.id
+            assert grade_response(item, shown[::-1]).status != "correct", item.id
+
+
 def test_load_is_deterministic():
     first = load_bank(BANK_DIR).bank
     second = load_bank(BANK_DIR).bank

@@ -11,6 +11,7 @@ from typing import Any
 
 from grader.core.problems import Problem
 from grader.items.base import AnswerType, Checks, item_problem
+from grader.items.choice_checks import shown_order_problems
 from grader.items.shuffles import shuffle_problems
 from grader.model.bank import Choice, Item
 from grader.model.entry import ManifestItem
@@ -35,9 +36,7 @@ class Design(AnswerType):
         ids = [s.id for s in item.steps]
         if len(set(ids)) != len(ids):
             return [item_problem(item, "step ids are not unique", "$.steps")]
-        if item.correct_display_order() == sorted(item.correct_display_order()):
-            return [item_problem(item, "the shuffled display order is already correct", "$.steps")]
-        return shuffle_problems(self, item, checks)
+        return [*shown_order_problems(self, item), *shuffle_problems(self, item, checks)]
 
     def key_entry(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
         return {"type": item.type, "answer": item.correct_display_order()}

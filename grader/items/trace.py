@@ -9,6 +9,7 @@ from typing import Any
 
 from grader.core.problems import Problem
 from grader.items.base import AnswerType, Checks, Secrets, item_problem
+from grader.items.choice_checks import answer_length_problems
 from grader.items.shuffles import shuffle_problems
 from grader.model.bank import Bank, Choice, Item
 from grader.model.entry import ManifestItem
@@ -53,7 +54,7 @@ class Trace(AnswerType):
         for i, o in enumerate(item.options):
             if not o.correct and not o.feedback:
                 out.append(item_problem(item, f"distractor {o.id} has no feedback", f"$.options[{i}]"))
-        return out or shuffle_problems(self, item, checks)
+        return out or [*answer_length_problems(item), *shuffle_problems(self, item, checks)]
 
     def key_entry(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
         correct = sorted(choice_key(item).correct)

@@ -37,13 +37,17 @@ def shuffled_order(order: Sequence[str], salt: str) -> list[str]:
 def fair_shuffle(order: Sequence[str], salt: str, partial_credit: str, worth: float = 1 / 3,
                  attempts: int = 64) -> list[str]:
     """``shuffled_order`` drawn again (``salt#1``, ``salt#2``...) until the shown order, handed in
-    unchanged, earns at most ``worth`` of the credit; after ``attempts``, the reverse (worth 0)."""
+    unchanged, earns at most ``worth`` of the credit; after ``attempts``, the reverse (worth 0).
+    From 4 steps on, the exact reverse is drawn again too: read backwards it is the answer (with
+    3 steps and ``lcs`` it is the only order worth at most a third)."""
     position = {step: i for i, step in enumerate(order)}
+    backwards = list(reversed(order))
     for attempt in range(attempts):
         shown = shuffled_order(order, salt if attempt == 0 else f"{salt}#{attempt}")
-        if partial_score([position[s] for s in shown], partial_credit) <= worth:
+        if partial_score([position[s] for s in shown], partial_credit) <= worth and (
+                len(order) < 4 or shown != backwards):
             return shown
-    return list(reversed(order))
+    return backwards
 
 
 def longest_in_order(ranks: Sequence[int]) -> int:
