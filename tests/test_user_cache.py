@@ -20,7 +20,7 @@ from grader.workspace import manifest
 from grader.workspace.manifest import read_manifest
 from tests.workspace_helpers import CHECKOUT, check_json, grade, write_answers
 
-STUDENT_COMMANDS = {"check", "progress", "init", "list", "show", "errata"}
+STUDENT_COMMANDS = {"check", "progress", "init", "list", "show", "errata", "serve"}
 
 
 @pytest.fixture

@@ -238,4 +238,30 @@ def progress(cli: CliContext, directory: Path | None) -> None:
     print_progress(rows, console(), workspace.manifest.mode == "graded")
 
 
-COMMANDS = (init, check, progress, list_items, show, errata)
+@click.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--no-browser", is_flag=True, help="Print the link instead of opening the browser.")
+@uses_user_cache
+@pass_cli
+def serve(cli: CliContext, directory: Path | None, port: int, no_browser: bool) -> None:
+    """Practise in the browser: a page for each item of the workspace DIRECTORY (default: the
+    one containing the current folder), on this machine only.
+
+    Answers typed there go to the same answers.yaml and are checked exactly as 'grade check'
+    checks them; code items are saved to their files and run in the sandbox. The page is served
+    on 127.0.0.1 with a secret token in the link it prints; Ctrl-C stops it."""
+    from grader.serve import app
+
+    try:
+        server = app.make_server(_open(directory).root, port)
+    except WorkspaceError as exc:
+        cli.workspace_error(exc)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); "
+                                   "choose another --port, or leave it out for a free one") from None
+    app.serve(server, open_browser=not no_browser, echo=click.echo)
+
+
+COMMANDS = (init, check, progress, list_items, show, errata, serve)

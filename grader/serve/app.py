@@ -44,7 +44,7 @@ SECURITY_HEADERS = {
                                "base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make a form's Origin "null"
     "Cache-Control": "no-store",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
