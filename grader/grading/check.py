@@ -113,15 +113,17 @@ def check_answers(workspace: Workspace, sheet: AnswerSheet, only: Iterable[str] 
     return report
 
 
-def check_workspace(workspace: Workspace, only: Iterable[str] = (), save: bool = True) -> CheckReport:
-    """Read the answers, check them, and (practice mode) record progress.
+def check_workspace(workspace: Workspace, only: Iterable[str] = (), save: bool = True,
+                    bank: Bank | None = None) -> CheckReport:
+    """Read the answers, check them, and (practice mode) record progress. ``bank``: the
+    workspace's bank, when the caller keeps it loaded (``grade serve``); else it is loaded here.
 
     A ``.grade`` that is a link (or holds one) is refused first: StateError, nothing run.
     """
     check_state(workspace.state_dir, PROGRESS_NAME, CODE_RESULTS)
     sheet = read_answers(workspace.answers_path)
     progress, warning = load_progress(workspace.state_dir)
-    report = check_answers(workspace, sheet, only, progress)
+    report = check_answers(workspace, sheet, only, progress, bank)
     if warning:
         report.warnings.append(warning)
     if save:

@@ -233,10 +233,11 @@ class Handler(BaseHTTPRequestHandler):
                 if action == "code":
                     if views.control(entry) != views.CODE:
                         raise Reply(HTTPStatus.BAD_REQUEST, "Not a code item", "This item has no file.")
-                    outcome, warnings = views.save_and_run(workspace, entry, (form.get("source") or [""])[0])
+                    outcome, warnings = views.save_and_run(workspace, session.bank, entry,
+                                                             (form.get("source") or [""])[0])
                 else:
                     value = views.answer_value(entry, form.get("answer", []))
-                    outcome, warnings = views.answer(workspace, entry, value)
+                    outcome, warnings = views.answer(workspace, session.bank, entry, value)
         except views.BadAnswer as exc:
             raise Reply(HTTPStatus.BAD_REQUEST, "Not an answer", str(exc)) from None
         except WorkspaceError as exc:

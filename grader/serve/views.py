@@ -129,9 +129,10 @@ def _chosen(entry: ManifestItem, how: str, response: object) -> list[str]:
     return ids
 
 
-def check_one(workspace: Workspace, entry: ManifestItem, save: bool) -> tuple[ItemOutcome, list[str]]:
+def check_one(workspace: Workspace, bank: Bank | None, entry: ManifestItem,
+              save: bool) -> tuple[ItemOutcome, list[str]]:
     """``grade check --item ID``: the outcome and the warnings (``save``: record progress)."""
-    report = check_workspace(workspace, (entry.id,), save=save)
+    report = check_workspace(workspace, (entry.id,), save=save, bank=bank)
     return report.outcomes[0], report.warnings
 
 
@@ -147,7 +148,7 @@ def item_view(workspace: Workspace, bank: Bank | None, entry: ManifestItem) -> I
             response = read_answers(workspace.answers_path).answers.get(entry.id)
             answer = response if isinstance(response, str) else ""
             chosen = _chosen(entry, how, response)
-        outcome, warnings = check_one(workspace, entry, save=False)
+        outcome, warnings = check_one(workspace, bank, entry, save=False)
     except WorkspaceError as exc:
         outcome, warnings, error = None, [], str(exc)
     return ItemView(entry, how, prompt, asked, choices, answer, chosen, code, outcome, warnings, error)
@@ -179,16 +180,18 @@ def answer_value(entry: ManifestItem, values: Sequence[str]) -> Answer:
     return list(values) if values else ""
 
 
-def answer(workspace: Workspace, entry: ManifestItem, value: Answer) -> tuple[ItemOutcome, list[str]]:
+def answer(workspace: Workspace, bank: Bank | None, entry: ManifestItem,
+           value: Answer) -> tuple[ItemOutcome, list[str]]:
     """Write ``value`` into answers.yaml and check the item as ``grade check`` does."""
     set_answer(workspace.answers_path, entry.id, value)
-    return check_one(workspace, entry, save=True)
+    return check_one(workspace, bank, entry, save=True)
 
 
-def save_and_run(workspace: Workspace, entry: ManifestItem, text: str) -> tuple[ItemOutcome, list[str]]:
+def save_and_run(workspace: Workspace, bank: Bank | None, entry: ManifestItem,
+                 text: str) -> tuple[ItemOutcome, list[str]]:
     """Save a code item's file and check it (its tests in the sandbox) as ``grade check`` does."""
     write_code(workspace.root, entry.files[0], text.replace("\r\n", "\n"))
-    return check_one(workspace, entry, save=True)
+    return check_one(workspace, bank, entry, save=True)
 
 
 def stamp(workspace: Workspace, entry: ManifestItem | None) -> str:
