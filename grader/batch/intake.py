@@ -430,7 +430,8 @@ def manifest_bytes(submission: Submission) -> bytes | None:
         if submission.kind == "folder":
             tops = [submission.path,
                     *(d for d in submission.path.iterdir() if d.is_dir() and not d.is_symlink())]
-            path = next((d / MANIFEST for d in tops if (d / MANIFEST).is_file()), None)
+            path = next((d / MANIFEST for d in tops if (d / MANIFEST).is_file()
+                         and not (d / MANIFEST).is_symlink()), None)
         elif submission.kind == "files":
             path = next((p for name, p in submission.files if name == MANIFEST), None)
         elif submission.kind == "zip":

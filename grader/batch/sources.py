@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -81,8 +81,11 @@ def read_submissions(folder: Path, roster: Roster | None = None) -> Intake:
     else:
         entries = [e for e in sorted(folder.iterdir()) if e.name not in JUNK and not e.name.startswith(".")]
         canvas = [e for e in entries if e.is_file() and _canvas_match(e.name)]
-        clones = _classroom_clones(folder, [e for e in entries if e not in canvas])
-        plain = [e for e in entries if e not in canvas and e not in clones]
+        named = set(canvas)
+        rest = [e for e in entries if e not in named]
+        clones = _classroom_clones(folder, rest)
+        named.update(clones)
+        plain = [e for e in rest if e not in named]
         candidates = [*_canvas(canvas, roster), *_classroom(folder, clones, roster),
                       *_plain(plain, roster, intake)]
     taken: dict[str, tuple[str, str]] = {}  # id, ignoring case -> (the id, the entry graded as it)
@@ -94,15 +97,11 @@ def read_submissions(folder: Path, roster: Roster | None = None) -> Intake:
             intake.unmatched.append(Unmatched(name, f"a second submission of {first} ({entry} is graded)"))
         else:
             taken[student.lower()] = student, name
-            intake.submissions.append(_with_student(sub, student))
+            intake.submissions.append(replace(sub, student=student))
     intake.submissions.sort(key=lambda s: s.student)
-    intake.not_on_roster = sorted(s for s in intake.not_on_roster if s.lower() in taken)
+    graded = {s.student for s in intake.submissions}
+    intake.not_on_roster = sorted(s for s in intake.not_on_roster if s in graded)
     return intake
-
-
-def _with_student(sub: Submission, student: str) -> Submission:
-    return Submission(student, sub.path, sub.kind, sub.files, sub.source, sub.submitted_at, sub.late,
-                      sub.identity)
 
 
 def _matcher(roster: Roster | None, tries: Iterable[tuple[str, str | None]],
