@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,7 +100,10 @@ def show(cli: CliContext, item_id: str, solution: bool) -> None:
     for opt in card.get("options", []):
         out.print(f"  {opt['id']}. {opt['text']}", markup=False)
     if solution:
-        out.print(f"\nAnswer: {json.dumps(card['answer'], ensure_ascii=False)}", markup=False)
+        first, *more = card["answer_text"]
+        out.print(f"\nAnswer: {first}", markup=False)
+        for line in more:
+            out.print(f"  {line}", markup=False)
         for i, hint in enumerate(card["hints"], 1):
             out.print(f"Hint {i}: {hint}", markup=False)
         out.print(f"\n{card['derivation']}", markup=False)

@@ -151,6 +151,11 @@ class BankItemType(ItemType):
     def show_fields(self, item: Item) -> dict[str, Any]:
         """What ``grade show`` adds to the prompt."""
 
+    def solution_lines(self, item: Item, key: Mapping[str, Any]) -> list[str]:
+        """The reference answer (``key``: the item's key entry) as people write it, for
+        ``grade show --solution``: the answer itself, then any lines that explain it."""
+        return [str(key["answer"])]
+
     @abc.abstractmethod
     def notebook_prompt(self, item: Item, entry: ManifestItem, base: Path, var: str) -> list[str]:
         """The nbgrader prompt cell's lines after the prompt (``var``: the answer's variable)."""

@@ -61,6 +61,12 @@ class Design(AnswerType):
     def show_fields(self, item: Item) -> dict[str, Any]:
         return {"options": [{"id": label, "text": text} for label, text in self.choices(item)]}
 
+    def solution_lines(self, item: Item, key: Mapping[str, Any]) -> list[str]:
+        """'A D B C', then the steps in that order."""
+        texts = dict(self.choices(item))
+        return [" ".join(key["answer"]),
+                *(f"{n}. {label}. {texts[label]}" for n, label in enumerate(key["answer"], 1))]
+
     def notebook_prompt(self, item: Item, entry: ManifestItem, base: Path, var: str) -> list[str]:
         steps = self.choices(item)
         return [f"Set `{var}` to all {len(steps)} step letters in your order, "

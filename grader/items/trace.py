@@ -81,6 +81,12 @@ class Trace(AnswerType):
         return {"select": item.select,
                 "options": [{"id": label, "text": text} for label, text in self.choices(item)]}
 
+    def solution_lines(self, item: Item, key: Mapping[str, Any]) -> list[str]:
+        """'C' (or 'A, C'), then each right option with its text."""
+        right = [key["answer"]] if isinstance(key["answer"], str) else list(key["answer"])
+        texts = dict(self.choices(item))
+        return [", ".join(right), *(f"{label}. {texts[label]}" for label in right)]
+
     def notebook_prompt(self, item: Item, entry: ManifestItem, base: Path, var: str) -> list[str]:
         how = ("a list of every correct option id, e.g. `[\"A\", \"C\"]`" if item.select == "multiple"
                else "the id of one option, e.g. `\"B\"`")
