@@ -82,10 +82,12 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
     from grader.batch.run import write_atomic
 
     write_atomic(out / "timings.json", json.dumps(dict(sorted(summary.timings.items())), indent=1) + "\n")
+    from grader.results.points import points_text
+
     mean = sum(summary.scores) / len(summary.scores) if summary.scores else 0.0
     console.print(f"Graded {summary.graded}, errors {summary.errors}, no submission {summary.missing}"
                   + (f", already graded {summary.skipped}" if summary.skipped else "")
-                  + f"; mean score {mean:.2f}; {summary.seconds:.1f} s "
+                  + f"; mean score {points_text(mean)}; {summary.seconds:.1f} s "
                   f"({summary.rate:.1f} submissions/s). Wrote {', '.join(files)} and results/ in {out}."
                   + (f" {len(summary.unmatched)} entr{'y' if len(summary.unmatched) == 1 else 'ies'} of "
                      f"{submissions} matched no student: listed above and in report.md."
@@ -134,7 +136,11 @@ def gradescope_grade(cli: CliContext, spec: Path, submission: Path, metadata: Pa
     bank = cli.bank()
     results = grade_one(bank, cli.assignment(spec), submission, metadata, out,
                         tuple(f.strip() for f in fields.split(",") if f.strip()), cli.allow_weak)
-    click.echo(f"score {results.get('score', 0)} of {results.get('max_score', '?')}")
+    from grader.results.points import points_text
+
+    score, possible = results.get("score", 0), results.get("max_score")
+    click.echo(f"score {points_text(score, possible)} of "
+               + ("?" if possible is None else points_text(possible)))
 
 
 COMMANDS = (batch, merge, gradescope_grade)
