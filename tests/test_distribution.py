@@ -81,6 +81,7 @@ def test_the_wheel_and_the_sdist_carry_the_course_inside_the_grader(built):
     assert {f"grader/course/{name}" for name in _course_files()} <= names
     assert "lm_workbook_grader-0.1.0.dist-info/licenses/LICENSE" in names
     assert {"grader/schemas/chapter.schema.json", "grader/data/gradescope/setup.sh"} <= names
+    assert {f"grader/serve/static/{n}" for n in ("serve.js", "serve.css", "favicon.svg")} <= names
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"grader"}, tops  # no top-level 'solutions' (or anything else) beside it
     with tarfile.open(sdist) as archive:
@@ -143,6 +144,38 @@ def test_the_installed_wheel_runs_every_command_from_any_folder(venv: Path, tmp_
     assert list((here / "source/ps1").glob("*.ipynb"))
     _ok(_run(grade, "gradescope-autograder", "ps1.yaml", "--out", "autograder.zip", cwd=here))
     assert not (CHECKOUT / "build").exists()
+
+
+def test_grade_serve_runs_from_the_installed_wheel_with_its_page_files(venv: Path, tmp_path: Path):
+    """The page's script and style sheet are package data: the installed grade serve serves them."""
+    import http.client
+    import re
+    import signal
+
+    _ok(_run(venv / "grade", "init", "ws", "--items", "1.1", cwd=tmp_path))
+    server = subprocess.Popen([str(venv / "grade"), "serve", "ws", "--no-browser"], cwd=tmp_path,
+                              env=CLEAN_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        match = re.search(r"127\.0\.0\.1:(\d+)/\?token=(\S+)", server.stdout.readline())
+        assert match, server.stderr.read() if server.stderr else ""
+        port, token = int(match.group(1)), match.group(2)
+        static = CHECKOUT / "grader/serve/static"
+        for path, expected in (("/static/serve.js", (static / "serve.js").read_bytes()),
+                               ("/static/serve.css", (static / "serve.css").read_bytes()),
+                               ("/item/1.1", b"FLOPs of one matrix multiply")):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            connection.request("GET", path, headers={"Cookie": f"grade-serve-{port}={token}"})
+            response = connection.getresponse()
+            body = response.read()
+            connection.close()
+            assert response.status == 200 and expected in body, (path, response.status, body[:300])
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0 and "Stopped." in out and "Traceback" not in err, err
 
 
 def test_the_gradescope_zip_of_an_installed_wheel_grades_as_gradescope_runs_it(venv: Path, tmp_path: Path):

@@ -24,6 +24,7 @@ import pytest
 
 from grader.bank.user_cache import user_cache
 from grader.serve.app import STATIC, Server, make_server, static_file
+from grader.serve.pages import e as pages_escape
 from tests.workspace_helpers import CHECKOUT, check_json, grade, write_answers
 
 ITEMS = "0.1,0.4,1.5,2.5,1.1"
@@ -379,3 +380,43 @@ def test_a_port_in_use_is_a_clear_error(client: Client):
     result = grade("serve", client.ws, "--no-browser", "--port", str(client.port))
     assert result.exit_code == 1 and f"cannot listen on 127.0.0.1:{client.port}" in result.output
     assert "Traceback" not in result.output
+
+
+# -- code items and kernel tasks: saved, run in the sandbox, with grade check's feedback ----------
+@pytest.mark.slow
+@pytest.mark.sandbox
+@pytest.mark.linux_only
+def test_code_and_kernel_files_are_saved_run_and_reported_as_grade_check_reports_them(tmp_path: Path):
+    from grader.bank.loader import load_bank
+    from grader.core.paths import COURSE_ROOT, default_bank_dir
+
+    ws = tmp_path / "ws"
+    assert grade("init", ws, "--items", "0.6", "--kernel", "softmax").exit_code == 0
+    task = load_bank(default_bank_dir()).bank.kernels["softmax"]
+    server = _start(ws)
+    try:
+        client = Client(server, ws)
+        page = client.get("/item/softmax").text
+        assert '<textarea id="source" name="source"' in page and "Save and run tests" in page
+        sources = {"0.6": "def count_pairs(sequences):\r\n    return {}\r\n",
+                   "softmax": (COURSE_ROOT / task.solution).read_text("utf-8")}
+        shown = {}
+        for item_id, source in sources.items():
+            reply = client.answer(item_id, source, field="source", action="code")
+            assert reply.status == 200, reply.text
+            shown[item_id] = reply.json()
+        saved = (ws / "count_pairs/count_pairs.py").read_text("utf-8")
+        assert saved == "def count_pairs(sequences):\n    return {}\n"  # the browser's CRLF as LF
+        assert (ws / "kernels/softmax.py").read_text("utf-8") == sources["softmax"]
+        doc = check_json(ws)["items"]
+        for item_id, reply in shown.items():
+            assert reply["status"] == doc[item_id]["status"], (item_id, reply["status"], doc[item_id])
+            for line in doc[item_id]["feedback"].splitlines():
+                assert pages_escape(line) in reply["result"], (item_id, line)
+        assert shown["0.6"]["status"] in ("incorrect", "partial"), shown["0.6"]
+        assert shown["softmax"]["status"] == "correct", shown["softmax"]  # its reference: every case
+        assert client.answer("0.6", "1", action="answer").status == 400  # a code item has no answer line
+        assert client.answer("1.1", "x", field="source", action="code").status == 404  # not in this workspace
+    finally:
+        server.shutdown()
+        server.server_close()

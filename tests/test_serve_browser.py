@@ -78,6 +78,26 @@ def _open_item(page: Page, item_id: str) -> None:
     page.wait_for_load_state()  # its script too: the answers go by fetch
 
 
+def _tab_to(page: Page, selector: str, limit: int = 60) -> None:
+    """Reach ``selector`` with the Tab key alone, from where the focus is."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement === document.querySelector(s)", selector):
+            return
+    raise AssertionError(f"Tab never reaches {selector}")
+
+
+def _labelled_and_reachable(page: Page) -> None:
+    """Every control has a name a screen reader reads, and none is kept from the Tab order."""
+    unnamed = page.evaluate("""() => [...document.querySelectorAll(
+        'a, button, input:not([type=hidden]), textarea, select, summary, progress')]
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                      && !el.textContent.trim())
+        .map(el => el.outerHTML.slice(0, 100))""")
+    assert unnamed == []
+    assert page.locator("[tabindex^='-']").count() == 0
+
+
 def _right_order(ws: Path) -> list[str]:
     entry = open_workspace(ws).manifest.item("2.5")
     assert entry is not None
@@ -108,13 +128,16 @@ def test_a_students_path_through_the_page(served: tuple[Server, Path], page: Pag
     page.goto(server.url)
     expect(page.locator("#standing")).to_contain_text("Mastery 0/3")
     assert "token=" not in page.url  # the token went to a cookie
+    _labelled_and_reachable(page)
 
     # derive: wrong, with the targeted feedback and the hint; then right, with the derivation
     page.get_by_role("link", name="0.1 Vocabulary size of a byte-level BPE tokenizer").click()
     page.wait_for_load_state()  # its script too: the answers below go by fetch
+    _labelled_and_reachable(page)
+    _tab_to(page, "#answer")  # the keyboard alone: Tab to the box, type, Enter
+    page.keyboard.type("32000")
+    page.keyboard.press("Enter")
     answer = page.get_by_label("Your answer")
-    answer.fill("32000")
-    answer.press("Enter")
     result = page.locator("#result")
     expect(result).to_contain_text("incorrect")
     expect(result.locator(".hint")).to_contain_text("Hint 1/3")
@@ -130,6 +153,8 @@ def test_a_students_path_through_the_page(served: tuple[Server, Path], page: Pag
 
     # design: the steps in order by dragging and by the keyboard
     _open_item(page, "2.5")
+    _labelled_and_reachable(page)
+    _tab_to(page, "li.step button.up")
     _put_in_order(page, _right_order(ws))
     page.get_by_role("button", name="Check order").click()
     expect(result.locator(".verdict")).to_contain_text("correct")
@@ -137,6 +162,7 @@ def test_a_students_path_through_the_page(served: tuple[Server, Path], page: Pag
 
     # code: a broken count_pairs, then the reference; each saved and run in the sandbox
     _open_item(page, "0.6")
+    _labelled_and_reachable(page)
     editor = page.get_by_label("count_pairs/count_pairs.py")
     expect(editor).to_contain_text("raise NotImplementedError")
     run = page.get_by_role("button", name="Save and run tests")

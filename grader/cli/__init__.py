@@ -1,6 +1,6 @@
 """The ``grade`` command line. Thin: it parses options and calls the library.
 
-One module per role: ``student`` (init, check, progress, list, show, errata), ``instructor``
+One module per role: ``student`` (init, check, progress, serve, list, show, errata), ``instructor``
 (validate, key, assign, export, gradescope-autograder) and ``ta`` (batch, merge,
 gradescope-grade); ``grade kernel`` (grader/cli/kernels.py) is imported only when it is used or
 listed. ``common`` holds what they share: the context object the shared options fill
