@@ -1,5 +1,6 @@
-"""The student's commands: ``init``, ``check``, ``progress``, and the read-only views ``list``,
-``show`` and ``errata``. Each may use the user's cache of the validated bank and manifest."""
+"""The student's commands: ``init``, ``check``, ``progress``, ``serve`` (the same workspace in the
+browser, ``grader.serve``), and the read-only views ``list``, ``show`` and ``errata``. Each may
+use the user's cache of the validated bank and manifest."""
 
 from __future__ import annotations
 
