@@ -101,3 +101,24 @@ def test_binary_prefix_slips_are_named_when_bytes_are_involved(expected, n, sign
 def test_ordinary_wrong_answers_are_not_called_slips(expected, noise):
     assume(abs(math.log10(noise) - round(math.log10(noise))) > 0.01)
     assert find_slip(expected * noise, expected, DEFAULT_TOLERANCE) is None
+
+
+RULES = st.one_of(st.builds(Tolerance, st.just("relative"), st.floats(0, 0.9)),
+                  st.builds(Tolerance, st.just("absolute"), st.floats(0, 1e3)),
+                  st.builds(Tolerance, st.just("decimals"), st.integers(0, 6).map(float)),
+                  st.builds(Tolerance, st.just("sig_figs"), st.integers(1, 6).map(float)))
+
+
+@given(tol=RULES, expected=anything, where=st.floats(-1, 1))
+def test_every_expected_value_that_accepts_an_answer_lies_in_its_expected_range(tol, expected, where):
+    """The collusion check searches sorted keys by this range: it must never leave one out."""
+    given_value = expected + where * tol.allowed_error(expected)
+    assume(tol.accepts(given_value, expected))
+    bounds = tol.expected_range(given_value)
+    assert bounds is not None and bounds[0] <= expected <= bounds[1]
+
+
+def test_the_expected_range_is_narrow_for_a_tight_rule():
+    low, high = Tolerance("relative", 0.01).expected_range(100.0)
+    assert 99.0 <= low < 99.1 and 101.0 < high <= 101.1
+    assert Tolerance("relative", 0.01).expected_range(math.inf) is None

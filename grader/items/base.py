@@ -197,6 +197,19 @@ class AnswerType(BankItemType):
             return reading
         return Result(Status.PENDING, 0.0, (PENDING,))
 
+    def key_points(self, item: Item, params: Mapping[str, float] | None) -> tuple[tuple[str, float], ...]:
+        """Where the right answer at ``params`` lies (``item`` as one student sees it), as
+        (reading, value) points that ``answer_ranges`` searches: how the collusion check finds
+        whose variant an answer is right for. () where it cannot tell."""
+        return ()
+
+    def answer_ranges(self, item: Item, entry: ManifestItem,
+                      response: object) -> tuple[tuple[str, float, float], ...]:
+        """(reading, low, high): every key point of a variant at which ``response`` grades
+        correct lies in one of these ranges (a superset: each is then graded). () when the
+        response cannot be read."""
+        return ()
+
     def run_workspace(self, bank: Bank | None, entry: ManifestItem, folder: Path, cache: Path,
                       practice: bool) -> Result:
         return error(f"Item {entry.id} is not a code item in the installed bank.")

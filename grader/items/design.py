@@ -47,6 +47,14 @@ class Design(AnswerType):
     def read(self, entry: ManifestItem, response: object) -> object:
         return read_order(entry.options, response)
 
+    def key_points(self, item: Item, params: Mapping[str, float] | None) -> tuple[tuple[str, float], ...]:
+        return (("".join(item.correct_display_order()), 0.0),)
+
+    def answer_ranges(self, item: Item, entry: ManifestItem,
+                      response: object) -> tuple[tuple[str, float, float], ...]:
+        order = self.read(entry, response)
+        return (("".join(order), 0.0, 0.0),) if isinstance(order, list) else ()
+
     def manifest_fields(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
         return {"options": tuple(label for label, _ in item.display_steps())}
 

@@ -66,6 +66,14 @@ class Trace(AnswerType):
     def read(self, entry: ManifestItem, response: object) -> object:
         return read_choice(ChoiceKey(entry.options, frozenset(), entry.select == "multiple"), response)
 
+    def key_points(self, item: Item, params: Mapping[str, float] | None) -> tuple[tuple[str, float], ...]:
+        return ((",".join(sorted(choice_key(item).correct)), 0.0),)
+
+    def answer_ranges(self, item: Item, entry: ManifestItem,
+                      response: object) -> tuple[tuple[str, float, float], ...]:
+        chosen = self.read(entry, response)
+        return ((",".join(sorted(chosen)), 0.0, 0.0),) if isinstance(chosen, list) else ()
+
     def manifest_fields(self, item: Item, params: Mapping[str, float] | None) -> dict[str, Any]:
         return {"select": item.select, "options": tuple(label for label, _ in item.display_options())}
 

@@ -63,6 +63,25 @@ class Tolerance:
         slack = _FLOAT_SLACK * max(allowed, abs(expected) * 1e-6)
         return abs(given - expected) <= allowed + slack
 
+    def expected_range(self, given: float) -> tuple[float, float] | None:
+        """[low, high] holding every expected value at which ``given`` is accepted (a little
+        wider: a bound for searching sorted keys, each then checked by the rule); None for a
+        value that is not finite."""
+        if not math.isfinite(given):
+            return None
+        if self.rule in ("absolute", "decimals"):
+            pad = self.allowed_error(given) * (1 + 1e-6) + 1e-12 * abs(given) + 1e-300
+            return given - pad, given + pad
+        # relative, or sig_figs: at most half a unit in the first digit, 5 x 10^-s of the value
+        rel = self.value if self.rule == "relative" else 0.5 * 10.0 ** (1 - self.value)
+        rel += 1e-6
+        if rel >= 1:  # a key of either sign, or zero, may accept it
+            return -math.inf, math.inf
+        low, high = sorted((given / (1 + rel), given / (1 - rel)))
+        if self.rule == "sig_figs" and abs(given) <= 0.5 * 10.0 ** (-self.value) * (1 + 1e-6):
+            low, high = min(low, 0.0), max(high, 0.0)  # an expected 0 is checked to s decimals
+        return low, high
+
     def relative_equivalent(self, expected: float, cap: float) -> float:
         """This rule's width as a relative tolerance around ``expected``, at most ``cap``."""
         if expected == 0:
