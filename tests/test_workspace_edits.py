@@ -177,6 +177,8 @@ def test_grade_check_records_today_and_a_bad_day_is_an_unreadable_file(tmp_path:
     check_json(ws)
     loaded, _ = load_progress(ws / ".grade")
     assert loaded.days == [str(date.today())] and day_streak(loaded) == 1
+    assert "Day streak: 1 day in a row with a check" in grade("progress", ws).output
+    assert '"day_streak": 1' in grade("progress", ws, "--json").output
     text = (ws / ".grade/progress.json").read_text("utf-8").replace(str(date.today()), "yesterday")
     (ws / ".grade/progress.json").write_text(text, "utf-8")
     assert "unreadable" in (load_progress(ws / ".grade")[1] or "")

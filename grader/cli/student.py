@@ -217,8 +217,8 @@ def check(cli: CliContext, directory: Path | None, only: tuple[str, ...], explai
 @pass_cli
 def progress(cli: CliContext, directory: Path | None) -> None:
     """Mastery per chapter and overall, as recorded by the last checks of the workspace DIRECTORY
-    (default: the one containing the current folder)."""
-    from grader.workspace.progress import load_progress, mastery
+    (default: the one containing the current folder), and the day streak."""
+    from grader.workspace.progress import day_streak, load_progress, mastery
 
     try:
         workspace = _open(directory)
@@ -234,11 +234,14 @@ def progress(cli: CliContext, directory: Path | None) -> None:
                     "mastered": sum(r.mastered for r in rows),
                     "answered": sum(r.answered for r in rows),
                     "total": sum(r.total for r in rows),
+                    "day_streak": day_streak(state),
                     "chapters": [vars(r) for r in rows]})
         return
     from grader.reporters.terminal import print_progress
 
     print_progress(rows, console(), workspace.manifest.mode == "graded")
+    streak = day_streak(state)
+    click.echo(f"Day streak: {streak} day{'s' * (streak != 1)} in a row with a check")
 
 
 @click.command()
