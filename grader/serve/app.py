@@ -13,6 +13,7 @@ request and one lock keeps the page's own writes and checks in turn.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import traceback
@@ -259,9 +260,9 @@ class Handler(BaseHTTPRequestHandler):
         except WorkspaceError as exc:
             raise Reply(HTTPStatus.CONFLICT, "The workspace cannot be read", str(exc)) from None
 
-    def _document(self, workspace: Workspace, title: str, main: str, entry: ManifestItem | None) -> str:
+    def _document(self, workspace: Workspace, standing: views.Standing, title: str, main: str,
+                  entry: ManifestItem | None) -> str:
         session = self.server.session
-        standing = views.standing(workspace, session.bank)
         stamp_url = "/stamp" + (f"?item={quote(entry.id, safe='')}" if entry else "")
         body = pages.header(views.workspace_name(workspace), standing) + main
         return pages.document(title, body, session.gate.csrf, views.stamp(workspace, entry), stamp_url)
@@ -272,7 +273,7 @@ class Handler(BaseHTTPRequestHandler):
         titles = {e.chapter: views.chapter_title(session.bank, e.chapter) for e in workspace.manifest.entries}
         main = pages.overview(views.workspace_name(workspace), workspace.manifest.mode, standing,
                               workspace.manifest.entries, titles)
-        return self._document(workspace, views.workspace_name(workspace), main, None)
+        return self._document(workspace, standing, views.workspace_name(workspace), main, None)
 
     def _item_page(self, workspace: Workspace, view: views.ItemView) -> str:
         entries = workspace.manifest.entries
@@ -280,14 +281,17 @@ class Handler(BaseHTTPRequestHandler):
         session = self.server.session
         main = pages.item_page(view, workspace.manifest.mode == "graded", session.gate.csrf,
                                before, after, views.chapter_title(session.bank, view.entry.chapter))
-        return self._document(workspace, f"{view.entry.id} {view.entry.title}", main, view.entry)
+        standing = views.standing(workspace, session.bank)
+        return self._document(workspace, standing, f"{view.entry.id} {view.entry.title}", main, view.entry)
 
 
 class Server(ThreadingHTTPServer):
     """The server of one workspace, on 127.0.0.1 only."""
 
     daemon_threads = True
-    allow_reuse_address = False
+    # a restart may take the port again at once (POSIX); Windows' SO_REUSEADDR would let another
+    # program take a port in use, so it stays off there
+    allow_reuse_address = os.name != "nt"
 
     def __init__(self, session_for: Callable[[int], Session], port: int = 0) -> None:
         super().__init__((HOSTS[0], port), Handler)
