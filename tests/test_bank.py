@@ -81,6 +81,26 @@ def test_known_mistakes_get_their_targeted_feedback(bank, item_id):
 
 
 @pytest.mark.parametrize("item_id", DERIVE_IDS)
+def test_known_mistakes_stay_apart_at_sampled_variants(bank, item_id):
+    """Each known mistake gets its own feedback at every variant a student may draw, not a
+    neighbour's: 8.1's reversed gap, 1 / (1 + e^gap), and its bare e^-gap agree to two decimals
+    once the gap passes about 2.6, and 1.2's 2ND and truncated exponents agree when log10 C ends
+    in about .48; the sampler rejects such draws."""
+    import random
+
+    from grader.items.instance import sample_variant
+
+    item = bank.items[item_id]
+    rng = random.Random(f"apart:{item_id}")
+    for params in [item.defaults(), *(sample_variant(item, rng) for _ in range(40))]:
+        key = numeric_key(item, params)
+        for label, feedback, wrong in key.mistakes:
+            result = grade_response(item, wrong / key.asked_unit().factor, params)
+            assert result.matched == label, (params, label, result.matched)
+            assert feedback.strip() in result.feedback
+
+
+@pytest.mark.parametrize("item_id", DERIVE_IDS)
 def test_clearly_wrong_answer_is_incorrect(bank, item_id):
     item = bank.items[item_id]
     entry = key_entry(item)

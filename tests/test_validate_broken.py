@@ -121,6 +121,17 @@ def test_known_mistake_equal_to_the_answer_is_reported(bank_copy):
     assert "known mistake 'same' is accepted as correct on defaults" in output
 
 
+def test_two_known_mistakes_that_coincide_are_reported(bank_copy):
+    """A student who made the second mistake would be told about the first."""
+    _edit(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: _item(d, "1.3")["known_mistakes"].append(
+              {"label": "weights only, rounded", "factor": 0.126, "feedback": "x"}))
+    code, output = _validate(bank_copy)
+    assert code == 1
+    assert ("item 1.3: $.known_mistakes: known mistakes 'bf16 weights only' and 'weights only, "
+            "rounded' coincide on defaults: one would get the other's feedback") in output
+
+
 def test_item_without_an_id_is_located_by_index(bank_copy):
     _edit(bank_copy, "ch01_resource_accounting.yaml", lambda d: _item(d, "1.2").pop("id"))
     code, output = _validate(bank_copy)

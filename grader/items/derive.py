@@ -70,6 +70,15 @@ def discriminates(key: NumericKey) -> bool:
                for _label, _fb, wrong in key.mistakes)
 
 
+def coinciding_mistakes(key: NumericKey) -> list[tuple[str, str]]:
+    """Pairs of known mistakes whose values the tolerance cannot tell apart (either one
+    accepted as the other): a student who made the second would get the first's feedback."""
+    asked, rule = key.asked_unit(), key.tolerance
+    values = [(label, wrong / asked.factor) for label, _fb, wrong in key.mistakes]
+    return [(a, b) for i, (a, x) in enumerate(values) for b, y in values[i + 1:]
+            if rule.accepts(x, y) or rule.accepts(y, x)]
+
+
 SANE_MAGNITUDE = (1e-12, 1e21)  # |answer| in the asked unit, so prompts and answers stay readable
 
 
@@ -77,7 +86,8 @@ def variant_problem(item: Item, params: Mapping[str, float], default: NumericKey
     """Why ``params`` make a poor variant, or None when they are usable.
 
     A usable variant keeps the item's constraints, has a finite answer of sane size in the
-    asked unit, tells every known mistake apart from the answer and (given ``default``,
+    asked unit, tells every known mistake apart from the answer and from the other known
+    mistakes (each gets its own feedback) and (given ``default``,
     the key at the default parameters) is not answered correctly by the default's answer.
     """
     bad = broken(item.constraints, params)
@@ -89,6 +99,8 @@ def variant_problem(item: Item, params: Mapping[str, float], default: NumericKey
         return f"answer {with_unit(f'{shown:.3g}', key.unit)} is outside the sane range"
     if not discriminates(key):
         return "a known mistake is accepted as the answer"
+    if coinciding_mistakes(key):
+        return "two known mistakes coincide"
     if default is not None and grade_numeric(key, default.expected / key.asked_unit().factor
                                              ).status == "correct":
         return "the default answer is accepted"
@@ -304,6 +316,9 @@ def _computed_param_problems(item: Item) -> list[tuple[str, str]]:
     """(name, message) for computed parameters that use later or unknown names, or whose
     default is not their value at the defaults."""
     out: list[tuple[str, str]] = []
+    for first, second in coinciding_mistakes(key):
+        out.append(problem(f"known mistakes '{first}' and '{second}' coincide on defaults: one "
+                           "would get the other's feedback", "$.known_mistakes"))
     above: dict[str, float] = {}
     for name, p in item.params.items():
         if p.expr:
