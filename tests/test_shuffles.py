@@ -111,6 +111,23 @@ def test_a_shuffle_without_per_student_variants_is_refused(tmp_path):
     assert "shuffle" in result.output and "variants: per-student" in result.output
 
 
+def test_an_nbgrader_export_warns_that_everyone_gets_one_order(tmp_path):
+    """nbgrader hands one notebook to the whole class: the warning names the shared order of
+    options and steps as well as the default numbers, and leaves the order out when the spec
+    turns shuffles off."""
+    spec = write_spec(tmp_path / "course/source", items=["2.5", "1.1"])
+    result = grade("export", "nbgrader", spec, "--out", tmp_path / "course/source/ps2")
+    assert result.exit_code == 0, result.output
+    told = " ".join(result.output.split())
+    assert "the bank's default numbers, not per-student variants" in told
+    assert "design steps in one order with the bank's labels for everyone" in told
+    plain = write_spec(tmp_path / "plain/source", items=["2.5", "1.1"], shuffle=False)
+    result = grade("export", "nbgrader", plain, "--out", tmp_path / "plain/source/ps2")
+    told = " ".join(result.output.split())
+    assert result.exit_code == 0 and "not per-student variants" in told, result.output
+    assert "design steps" not in told
+
+
 # ----------------------------------------------------------------------------- the release
 
 

@@ -94,8 +94,10 @@ def export_nbgrader(bank: Bank, assignment: Assignment, out: Path) -> tuple[list
     """Write one source notebook per chapter into ``out``; return the files and warnings."""
     warnings = []
     if assignment.per_student:
-        warnings.append("nbgrader releases one notebook to every student: the notebooks use the "
-                        "bank's default numbers, not per-student variants")
+        shared = ("the bank's default numbers, not per-student variants" + (
+            ", and the trace options and design steps in one order with the bank's labels for "
+            "everyone, not each student's own shuffle" if assignment.shuffles else ""))
+        warnings.append(f"nbgrader releases one notebook to every student: the notebooks use {shared}")
     manifest = student_manifest(bank, assignment, None)
     if manifest.kernels:
         warnings.append(f"kernel task(s) {', '.join(k.id for k in manifest.kernels)} are not exported "
