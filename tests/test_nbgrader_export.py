@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]  # runs the real nbgrader
 SPEC = """\
 name: ps1
 title: Problem set 1
-due: 2026-12-01
+due: 2026-12-01T23:59:00Z  # a time and a zone: the late policy is applied
 late_policy: {penalty_per_day: 0.2}
 explain: {points: 1}
 items:

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from grader.assignments.late import LatePolicy, instant
 from grader.assignments.roster import Roster, load_roster
 from grader.core.fileio import YamlError, grader_schema, read_yaml, schema_problems
 from grader.items import bank_type, for_type
@@ -134,13 +135,24 @@ def resolve_kernels(bank: Bank, selectors: list[Any]) -> dict[str, tuple[float, 
     return {k: out[k] for k in bank.kernels if k in out}
 
 
-def _check_due(due: str | None) -> None:
+def _check_due(due: str | None, policy: LatePolicy) -> None:
+    """A real date; an instant (a time and a zone) when the late policy takes points off."""
     if due is None:
+        if policy.applies:
+            raise AssignmentError("late_policy: the policy takes points off, so the spec needs a 'due' "
+                                  "date-time with a zone (e.g. 2026-12-01T23:59:00-05:00)")
         return
     try:
         datetime.fromisoformat(due.replace("Z", "+00:00").replace(" ", "T"))
     except ValueError:
         raise AssignmentError(f"due: {due!r} is not a real date") from None
+    if policy.applies:
+        try:
+            instant(due)
+        except ValueError:
+            raise AssignmentError(f"due: {due!r} needs a time and a time zone for the late policy to "
+                                  "be applied (e.g. 2026-12-01T23:59:00-05:00 or 2026-12-01T23:59:00Z)") \
+                from None
 
 
 def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None = None) -> Assignment:
@@ -148,7 +160,7 @@ def assignment_from_dict(doc: Any, bank: Bank, base: Path, source: Path | None =
     errors = schema_problems(doc, grader_schema("assignment"))
     if errors:
         raise AssignmentError(": ".join(errors[0]))
-    _check_due(doc.get("due"))
+    _check_due(doc.get("due"), LatePolicy.from_mapping(doc.get("late_policy")))
     if doc.get("shuffle") and doc.get("variants") != "per-student":
         raise AssignmentError("shuffle: each student's own order of options and steps needs "
                               "'variants: per-student' (without it every student shares one folder)")
@@ -242,14 +254,7 @@ def student_manifest(bank: Bank, assignment: Assignment, student: str | None) ->
 
 def late_policy_text(policy: Mapping[str, Any]) -> str:
     """The late policy in one sentence, for manifests and READMEs."""
-    parts = []
-    if "penalty_per_day" in policy:
-        parts.append(f"{policy['penalty_per_day']:.0%} off per day late")
-    if "max_days" in policy:
-        parts.append(f"no credit after {policy['max_days']} day(s)")
-    if policy.get("note"):
-        parts.append(str(policy["note"]))
-    return "; ".join(parts)
+    return LatePolicy.from_mapping(policy).text()
 
 
 def student_key(bank: Bank, entries: tuple[ManifestItem, ...] | list[ManifestItem]) -> dict[str, Any]:
