@@ -293,6 +293,9 @@ def _check_derive(item: Item, checks: Checks) -> list[Problem]:
         if grade_numeric(key, wrong / asked.factor).status == "correct":
             out.append(problem(f"known mistake '{label}' is accepted as correct on defaults",
                                "$.known_mistakes"))
+    for first, second in coinciding_mistakes(key):
+        out.append(problem(f"known mistakes '{first}' and '{second}' coincide on defaults: one "
+                           "would get the other's feedback", "$.known_mistakes"))
     out.extend(_check_workbook(item, key, problem))
     if out:
         return out
@@ -316,9 +319,6 @@ def _computed_param_problems(item: Item) -> list[tuple[str, str]]:
     """(name, message) for computed parameters that use later or unknown names, or whose
     default is not their value at the defaults."""
     out: list[tuple[str, str]] = []
-    for first, second in coinciding_mistakes(key):
-        out.append(problem(f"known mistakes '{first}' and '{second}' coincide on defaults: one "
-                           "would get the other's feedback", "$.known_mistakes"))
     above: dict[str, float] = {}
     for name, p in item.params.items():
         if p.expr:
