@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -275,6 +275,10 @@ class AssignmentRequiredError(ValueError):
     """The submissions were made for an assignment, and no spec was given to grade them by."""
 
 
+class UnknownStudentError(ValueError):
+    """An option (--regrade, an overrides or times file) names a student the class does not have."""
+
+
 def assignment_named(subs: list[Submission]) -> tuple[str, str] | None:
     """(the assignment, the student whose grade.yaml names it) for the first submission whose
     grade.yaml says which assignment it was made for; None when none does."""
@@ -311,8 +315,15 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
               roster: Roster | None = None, timeout_s: float | None = None,
               on_done: Callable[[str, dict[str, Any]], None] | None = None,
               shard: tuple[int, int] | None = None, assignment: Assignment | None = None,
-              on_start: Callable[[int], None] | None = None, allow_weak: bool = False) -> BatchSummary:
+              on_start: Callable[[int], None] | None = None, allow_weak: bool = False,
+              regrade: Collection[str] = (), named_ids: Mapping[str, str] | None = None,
+              finish: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> BatchSummary:
     """Grade every submission into ``out/results/``; aggregates are built by ``write_aggregates``.
+    ``regrade``: students graded again even where ``resume`` would keep their result (every other
+    result is kept, as with ``resume``); ``named_ids``: the students the caller's options name (the
+    student -> where), each refused with ``UnknownStudentError`` before grading unless the class
+    has them; ``finish``: applied to each result document before it is written (the late
+    penalty and overrides, ``grader.batch.settle``).
     Each entry of ``submissions`` is matched to a ``roster`` id (``grader.batch.sources``); what
     matches no student is listed in ``out/intake.json`` and the summary, never graded. Raises,
     before grading anything, ``AssignmentRequiredError`` when no ``assignment`` is given for
@@ -320,6 +331,16 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
     isolation and ``allow_weak`` is not set, ``MissingRequirementError`` when it would need a
     module that is not installed."""
     intake = read_submissions(submissions, roster)
+    class_ids = {s.student.lower() for s in intake.submissions} | {r.lower() for r in (roster.ids if roster
+                                                                                       else ())}
+    strangers = [f"{student} ({where})" for student, where in (named_ids or {}).items()
+                 if student.lower() not in class_ids]
+    if strangers:
+        raise UnknownStudentError(
+            f"Refusing to grade: no student {', '.join(strangers[:10])}{', ...' * (len(strangers) > 10)} in "
+            f"this class: neither on the roster nor with a submission in {submissions}.")
+    redo = {s.lower() for s in regrade}
+    resume = resume or bool(redo)
     named = assignment_named(intake.submissions) if assignment is None else None
     if named is not None:
         raise AssignmentRequiredError(
@@ -345,12 +366,14 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
     subs = [s for s in subs if in_shard(s.student, shard)]
     for student in sorted(r for r in (roster.ids if roster else ()) if r.lower() not in present
                           and in_shard(r, shard)):
-        if not (resume and has_result(out, student, submitted=False, fingerprint=fingerprint)):
+        if student.lower() in redo or not (resume and has_result(out, student, submitted=False,
+                                                                 fingerprint=fingerprint)):
             doc = error_document(student, "no submission", entries(student), "no submission")
-            write_atomic(result_path(out, student), dump({**doc, **record, **student_fields(student, roster),
-                                                          "bank": fingerprint}))
+            doc = {**doc, **record, **student_fields(student, roster), "bank": fingerprint}
+            write_atomic(result_path(out, student), dump(finish(doc) if finish else doc))
         summary.missing += 1
-    todo = [s for s in subs if not (resume and has_result(out, s.student, fingerprint=fingerprint))]
+    todo = [s for s in subs if s.student.lower() in redo
+            or not (resume and has_result(out, s.student, fingerprint=fingerprint))]
     summary.skipped = len(subs) - len(todo)
     if on_start is not None:
         on_start(len(todo))
@@ -374,6 +397,8 @@ def run_batch(submissions: Path, out: Path, bank: Bank, workers: int = 2, resume
                                      f"{ascii(str(exc))[1:-1][:200]})", entries(sub.student))
             about = student_fields(sub.student, roster, sub)
             doc.update(record, **about, bank=fingerprint)
+            if finish is not None:
+                doc = finish(doc)
             try:
                 write_atomic(result_path(out, sub.student), dump(doc))
             except (OSError, ValueError) as exc:  # e.g. text that cannot be encoded

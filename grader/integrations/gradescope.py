@@ -20,6 +20,7 @@ from typing import Any
 
 from grader.assignments.assignment import Assignment, student_manifest
 from grader.assignments.roster import Roster, valid_student_id
+from grader.batch.adjustments import Adjustments, StudentTime
 from grader.batch.intake import Submission
 from grader.batch.run import (
     MissingRequirementError,
@@ -30,11 +31,14 @@ from grader.batch.run import (
     runs_student_code,
     write_atomic,
 )
+from grader.batch.settle import settle
+from grader.batch.sources import iso_time
 from grader.core.fileio import atomic_file
 from grader.integrations.distribution import WheelError, add_member, grader_wheel
 from grader.items.code_runs import TORCH_CPU_INDEX
 from grader.model.bank import Bank
 from grader.reporters.gradescope_results import gradescope_results
+from grader.results.points import points_phrase
 from grader.results.status import Status
 from grader.sandbox.isolation import WeakSandboxError, require_strong
 
@@ -158,6 +162,27 @@ def format_test(doc: Mapping[str, Any], notes: list[str], problems: list[str]) -
             "output": "\n".join(lines), "visibility": "visible"}
 
 
+def with_late_policy(doc: dict[str, Any], assignment: Assignment, metadata: object) -> dict[str, Any]:
+    """The result with the spec's late policy applied to the submission's time (Gradescope's
+    ``created_at``): the score is the final one (``grader.batch.settle``)."""
+    submitted = iso_time(metadata.get("created_at")) if isinstance(metadata, dict) else None
+    times = {str(doc.get("student", "")).lower(): StudentTime(submitted)} if submitted else {}
+    return settle({**doc, "assignment": assignment.record()}, Adjustments(overrides={}, times=times))
+
+
+def late_output(doc: Mapping[str, Any]) -> str:
+    """results.json's top-level output: why the submission could not be graded, and what lateness
+    cost (said only of a late submission, which comes after the due date)."""
+    said = [f"Your submission could not be graded: {doc['error']}"] if doc.get("error") else []
+    late: Mapping[str, Any] = doc["late"] if isinstance(doc.get("late"), dict) else {}
+    days = late.get("days_late")
+    if days:
+        said.append(f"Submitted {late.get('submitted_at')}, due {late.get('due')}: {days} day"
+                    f"{'s' * (days != 1)} late; the late policy ({late.get('policy')}) took "
+                    f"{points_phrase(late.get('penalty', 0))} off.")
+    return " ".join(said)
+
+
 def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_path: Path,
               out: Path, fields: tuple[str, ...] = ID_FIELDS, allow_weak: bool = False) -> dict[str, Any]:
     """Grade one Gradescope submission and write results.json; never raises for bad input.
@@ -194,9 +219,11 @@ def grade_one(bank: Bank, assignment: Assignment, submission: Path, metadata_pat
         doc = error_document(student, f"the grader failed ({type(exc).__name__})", entries)
     finally:
         pool.close()
+    doc = with_late_policy(doc, assignment, metadata)
     # graded mode: results (and known-mistake feedback) show after the due date, not on upload
     visibility = "after_due_date" if graded else "visible"
     results = gradescope_results(doc, {e.id: e.title for e in entries}, visibility)
+    results["output"] = late_output(doc)  # never the score: graded mode's output shows at once
     problems = []
     if assignment.roster and not assignment.lists(student):
         problems.append(f"{student} is not on the course roster" + (

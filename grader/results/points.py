@@ -27,3 +27,9 @@ def points_text(value: float, of: float | None = None) -> str:
 def score_text(earned: float, possible: float, between: str = "/") -> str:
     """``earned/possible`` for people: ``0.67/1`` (``between``: what stands for the slash)."""
     return f"{points_text(earned, possible)}{between}{points_text(possible)}"
+
+
+def points_phrase(value: float) -> str:
+    """``1 point``, ``1.2 points``, ``0 points``: a number of points in words."""
+    text = points_text(value)
+    return f"{text} point{'' if text == '1' else 's'}"
