@@ -208,6 +208,29 @@ class Derive(AnswerType):
     def read(self, entry: ManifestItem, response: object) -> object:
         return read_numeric(entry.unit or "1", response)
 
+    def key_points(self, item: Item, params: Mapping[str, float] | None) -> tuple[tuple[str, float], ...]:
+        """The answer in the asked unit, and where the binary reading is accepted, in it too."""
+        assert item.answer is not None and item.solver is not None
+        expected, asked = run_solver(item.solver, item.values(params)), asked_unit(item.answer.unit)
+        points = [("decimal", expected / asked.factor)]
+        if item.answer.binary_ambiguous:
+            points.append(("binary", expected / asked.binary_factor))
+        return tuple(points)
+
+    def answer_ranges(self, item: Item, entry: ManifestItem,
+                      response: object) -> tuple[tuple[str, float, float], ...]:
+        """Around the number as ``grade_numeric`` reads it, in each reading it may be compared in."""
+        assert item.answer is not None
+        reading = read_numeric(item.answer.unit, response)
+        if not isinstance(reading, ReadNumber):
+            return ()
+        number, given, asked = reading.quantity.value, reading.given, reading.asked
+        values = [("decimal", number * given.factor / asked.factor)]
+        if given.has_binary_reading or asked.has_binary_reading:
+            values.append(("binary", number * given.binary_factor / asked.binary_factor))
+        return tuple((name, *bounds) for name, value in values
+                     if (bounds := item.answer.tolerance.expected_range(value)) is not None)
+
     def check_format(self, entry: ManifestItem, response: object) -> Result:
         reading = self.read(entry, response)
         if isinstance(reading, ReadNumber):  # readable: and what was read (working, a bare number)
