@@ -236,7 +236,7 @@ def answer_matches(bank: Bank, assignment: Assignment, results: Iterable[Student
             found.discard(me)
             if not found or len(found) > common:
                 continue
-            hit = _Hit(item_id, answer.answer, response, len(found) / (index.size - 1))
+            hit = _Hit(item_id, answer.answer, response, len(found) / max(1, index.size - 1))
             for member in found:
                 if member < index.students:
                     hits.setdefault(member, []).append(hit)

@@ -33,7 +33,7 @@ from grader.model.entry import ManifestItem
 COMMON = 10  # a fingerprint in more submissions than this is common code: left out
 LISTED = 50  # pairs listed per item, the most alike first
 MIN_SHARED = 2  # fewer shared fingerprints than this is not listed
-MAX_FILE_BYTES = 1 << 20
+MAX_FILE_BYTES = 256 * 1024  # read of each file (winnowing reads 200,000 characters)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 K = 10  # tokens per k-gram: shorter shared runs are noise
 WINDOW = 5  # a shared run of K + WINDOW - 1 = 14 tokens always shares a fingerprint
-MAX_SOURCE_CHARS = 1_000_000  # a longer file is read only this far
+MAX_SOURCE_CHARS = 200_000  # a longer file is read only this far
 
 _DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 # Python 3.12 splits f-strings into parts: the start stands for the string, the rest goes
