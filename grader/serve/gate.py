@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
 
 HOSTS = ("127.0.0.1", "localhost")
 
@@ -50,15 +49,12 @@ class Gate:
         return host is not None and host.strip().lower() in {f"{h}:{self.port}" for h in HOSTS}
 
     def cookie_ok(self, header: str | None) -> bool:
-        """The Cookie header carries the session's token."""
-        if not header:
-            return False
-        try:
-            cookies = SimpleCookie(header)
-        except CookieError:
-            return False
-        morsel = cookies.get(self.cookie_name)
-        return morsel is not None and _same(morsel.value, self.token)
+        """The Cookie header carries the session's token. Read leniently, pair by pair: every
+        port of 127.0.0.1 shares cookies, so another program's may hold what ``http.cookies``
+        gives up on (a space, JSON, a non-ASCII letter), or take this cookie's name."""
+        pairs = (part.split("=", 1) for part in (header or "").split(";"))
+        return any(len(pair) == 2 and pair[0].strip() == self.cookie_name
+                   and _same(pair[1].strip(), self.token) for pair in pairs)
 
     def token_ok(self, given: str | None) -> bool:
         return _same(given, self.token)
