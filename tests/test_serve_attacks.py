@@ -4,6 +4,7 @@ server's ordinary admission rules are tests/test_serve.py."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,3 +39,54 @@ def test_another_programs_cookie_on_127_0_0_1_does_not_lock_the_student_out(clie
     assert client.get("/", cookie=other).status == 403
     assert client.get("/", cookie=f"x{client.cookie}").status == 403
     assert client.get("/", cookie=f"{client.cookie}x").status == 403
+
+
+# -- what a request the server refuses leaves behind -----------------------------------------------
+def _raw(client: Client, data: bytes) -> str:
+    """Everything the server sends back on one connection for ``data``, until it closes it (or
+    has said nothing more for 2 s)."""
+    with socket.create_connection(("127.0.0.1", client.port), timeout=2) as conn:
+        conn.sendall(data)
+        received = b""
+        try:
+            while chunk := conn.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+    return received.decode("latin-1")
+
+
+def test_many_query_fields_are_refused_quietly(client: Client, capfd: pytest.CaptureFixture[str]):
+    """Any web page can send them (an <img> pointed at the port): a 500 and a traceback in the
+    student's terminal for each, before the token was even looked at."""
+    query = "&".join(f"f{i}=1" for i in range(40))
+    assert client.get(f"/?{query}", cookie=None).status == 403
+    assert client.get(f"/?{query}&token={client.gate.token}", cookie=None).status == 403
+    assert client.get(f"/?{query}").status == 400  # the student's own browser: a bad request
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("why", ["no cookie", "not a form", "no CSRF value"])
+def test_a_refused_posts_body_is_never_read_as_a_request(client: Client, why: str):
+    """A page elsewhere may post a text/plain form whose body is itself a request: refused, its
+    body must not be taken for the next request on the same connection."""
+    inner = f"GET /static/serve.js HTTP/1.1\r\nHost: 127.0.0.1:{client.port}\r\n\r\n"
+    headers = ["POST /item/0.1/answer HTTP/1.1", f"Host: 127.0.0.1:{client.port}",
+               f"Content-Length: {len(inner)}"]
+    headers.append("Content-Type: " + ("text/plain" if why == "not a form" else
+                                       "application/x-www-form-urlencoded"))
+    if why != "no cookie":
+        headers.append(f"Cookie: {client.cookie}")
+    reply = _raw(client, ("\r\n".join(headers) + "\r\n\r\n" + inner).encode())
+    assert reply.count("HTTP/1.1 ") == 1, reply
+    assert reply.startswith(("HTTP/1.1 403", "HTTP/1.1 415")), reply[:60]
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example/?token=T", "/\\/evil.example?token=T",
+                                    "http://127.0.0.1:PORT//evil.example/?token=T"])
+def test_the_tokens_link_redirects_only_to_this_server(client: Client, target: str):
+    """The link's redirect drops the token and keeps the path; a path a browser reads as another
+    host (//host, /\\host) goes to the chapters instead."""
+    target = target.replace("PORT", str(client.port)).replace("token=T", f"token={client.gate.token}")
+    page = client.get(target, cookie=None)
+    assert page.status == 303 and page.headers["location"] == "/", page.headers.get("location")

@@ -59,6 +59,12 @@ def _first(fields: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def _own_path(path: str) -> str:
+    """``path`` when a browser reads it as a path on this server, else "/" (``//host`` and
+    ``/\\host`` name another host)."""
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
+
+
 def static_file(name: str) -> bytes:
     """One of the page's own files, shipped in the package (``grader/serve/static/``)."""
     return (resources.files("grader.serve") / "static" / name).read_bytes()
@@ -92,6 +98,7 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120  # a connection left idle, or a body that never comes
     server_version = "grade-serve"
     sys_version = ""
+    body_read = False  # this request's body, when it has one, has been read
 
     # -- plumbing ------------------------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:  # the request log stays quiet
@@ -99,9 +106,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str,
               headers: dict[str, str] | None = None) -> None:
+        declared = self.headers.get("Transfer-Encoding") or self.headers.get("Content-Length") or "0"
+        if not self.body_read and declared.strip() != "0":  # a body left unread must never be
+            self.close_connection = True  # taken for the next request on this connection
         self.send_response(status)
+        closing = {"Connection": "close"} if self.close_connection else {}
         for name, value in {**SECURITY_HEADERS, "Content-Type": content_type,
-                            "Content-Length": str(len(body)), **(headers or {})}.items():
+                            "Content-Length": str(len(body)), **closing, **(headers or {})}.items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
@@ -128,12 +139,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, route: Callable[[str, dict[str, list[str]]], None]) -> None:
         session = self.server.session
+        self.body_read = False
         try:
             url = urlsplit(self.path)
-            query = parse_qs(url.query, max_num_fields=16)
-            self._admit(session.gate, query)
+            try:
+                query: dict[str, list[str]] | None = parse_qs(url.query, max_num_fields=16)
+            except ValueError:  # too many fields: no page of this server sends them
+                query = None
+            self._admit(session.gate, query or {})
+            if query is None:
+                raise Reply(HTTPStatus.BAD_REQUEST, "Bad request", "This address has too many parameters.")
             if "token" in query and self.command != "POST":  # the link: the token goes to a cookie
-                self._redirect(url.path or "/", {"Set-Cookie": session.gate.set_cookie()})
+                self._redirect(_own_path(url.path), {"Set-Cookie": session.gate.set_cookie()})
                 return
             route(unquote(url.path), query)
         except Reply as exc:
@@ -171,6 +188,7 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Too large",
                         f"A form is at most {MAX_BODY >> 10} KiB.")
         body = self.rfile.read(length).decode("utf-8", "replace")
+        self.body_read = True
         try:
             form = parse_qs(body, keep_blank_values=True, max_num_fields=256)
         except ValueError:
