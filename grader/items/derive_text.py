@@ -23,8 +23,10 @@ from grader.model.render import PLACEHOLDER, Display
 from grader.model.text import item_text, quantities
 
 # A number as text writes it: not glued to a word ("fp32", "A100", "GPT-3", the 9 of "1e9"),
-# and not the base of a power ("10^9", "2^20": bases are the notation, not a given).
-_LITERAL = re.compile(r"(?<![\w.])(?<![A-Za-z]-)\d(?:[\d,]*\d)?(?:\.\d+)?(?![\d.,]*\^)")
+# and not the base of a power ("10^9", "2^20": bases are the notation, not a given). The number is
+# matched once, whole ((?=(...))\1 never backtracks into it: digits and commas before a '^' made
+# the lookahead retry every shorter prefix, cubic in the run's length).
+_LITERAL = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?=(\d(?:[\d,]*\d)?(?:\.\d+)?))\1(?![\d.,]*\^)")
 MIN_ROUNDED_DIGITS = 3  # "20" is not 20.3 rounded, but "34,360" is 34,359.7 rounded
 
 

@@ -13,10 +13,19 @@ from grader.results.points import points_text, score_text
 from grader.results.status import Status
 from grader.workspace.progress import ChapterMastery
 
+# C0 and C1 control characters: escape sequences quoted from a student's answer (clear the screen,
+# set the title, rewrite a line) reach no one's terminal, a TA's included
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with each control character but tab and line break shown as U+FFFD."""
+    return _CONTROL.sub("\ufffd", text)
+
 
 def _one_paragraph(text: str) -> str:
     """Feedback written across several YAML lines, joined to wrap with the table."""
-    return re.sub(r"\s*\n\s*", " ", text.strip())
+    return re.sub(r"\s*\n\s*", " ", _printable(text).strip())
 
 
 NOT_YET = "–"  # the points of an answer graded only after submission
@@ -54,7 +63,7 @@ def print_check(report: CheckReport, console: Console, titles: dict[int, str],
                           _points([o]), Text("\n".join(lines)))
     console.print(table)
     for warning in report.warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"))
+        console.print(Text(f"warning: {_printable(warning)}", style="yellow"))
     counts = {s: sum(o.result.status is s for o in report.outcomes) for s in Status}
     summary = ", ".join(f"{n} {s.label}" for s, n in counts.items() if n)
     total = _points(report.outcomes, " / ")

@@ -43,7 +43,8 @@ _OPERATORS = {"+": "+", "-": "-", "\u2212": "-", "*": "*", "×": "*", "·": "*",
 _SUPERSCRIPT = re.compile("[\u207a\u207b]?[\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+")
 _FROM_SUPERSCRIPT = str.maketrans("\u207a\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079",
                                   "+-0123456789")
-_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\s*\(")
+# A name before '(' (sqrt(2), os.system(...)); not the times sign 'x' alone: 2 x (1024 x 4096)
+_CALL = re.compile(r"(?<![A-Za-z0-9_.])(?![xX]\s*\()[A-Za-z_][A-Za-z0-9_.]*\s*\(")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 BANK_FUNCTIONS: dict[str, Callable[[float], float]] = {
     "sqrt": math.sqrt, "log10": math.log10, "log": math.log, "exp": math.exp,

@@ -44,17 +44,29 @@ def parse_quantity(text: str) -> Quantity:
     split off only when the answer before it reads on its own; it is returned, never read.
     """
     try:
-        return _parse_answer(text)
+        read = _parse_answer(text)
     except AnswerFormatError as unreadable:
         split = _split_working(text)
         if split is None:
             raise
-        answer, working = split
         try:
-            read = _parse_answer(answer)
+            return _with_working(*split)
         except AnswerFormatError:
             raise unreadable from None
-        return Quantity(read.value, read.unit_text, working, read.number_text)
+    # No unit holds '#' or '(': working after a unit (112 GB # 16 x 7, 27.3% (rounded)) reads as one
+    split = _split_working(text) if "#" in read.unit_text or "(" in read.unit_text else None
+    if split is None:
+        return read
+    try:
+        return _with_working(*split)
+    except AnswerFormatError:
+        return read  # the unit's reader says what is wrong with it
+
+
+def _with_working(answer: str, working: str) -> Quantity:
+    """``answer`` read on its own, with ``working`` set aside."""
+    read = _parse_answer(answer)
+    return Quantity(read.value, read.unit_text, working, read.number_text)
 
 
 def _split_working(text: str) -> tuple[str, str] | None:

@@ -15,6 +15,7 @@ from grader.responses.units import (
     asked_in_words,
     parse_unit,
     resolve_against,
+    unit_words,
     with_unit,
 )
 from grader.results.result import Result, error, is_blank, unanswered
@@ -150,6 +151,9 @@ def read_numeric(unit_text: str, response: object) -> ReadNumber | Result:
     except UnitError as exc:  # a unit that does not read: a format problem, like a bad number
         return error(f"Could not read your unit: {exc}. Write a unit the grader knows, or leave "
                      f"it out to answer {asked_in_words(unit_text)}.")
+    if not math.isfinite(qty.value * (given.factor / asked.factor)):  # 1e300 YFLOP in MFLOPs
+        return error(f"Could not read your answer: it is too large to compute with in the asked unit "
+                     f"(beyond about 10^308 {unit_words(unit_text) or 'as a plain number'}).")
     return ReadNumber(qty, given, asked)
 
 
@@ -162,13 +166,13 @@ def grade_numeric(key: NumericKey, response: object) -> Result:
     notes = [*reading.working_note, *given.notes]
     readings = _readings(key, given, asked)
     for name, given_factor, asked_factor in readings:
-        value = qty.value * given_factor / asked_factor
+        value = qty.value * (given_factor / asked_factor)  # the ratio first: no overflow on the way
         expected = key.expected / asked_factor
         if key.tolerance.accepts(value, expected):
             if len(readings) > 1 and given.has_binary_reading:
                 notes.append(_READING_NOTES[name].format(unit=given.text))
             return Result("correct", 1.0, ("Correct.", *notes), matched=name)
-    value = qty.value * given.factor / asked.factor
+    value = qty.value * (given.factor / asked.factor)
     expected = key.expected / asked.factor
     for label, feedback, wrong in key.mistakes:
         if key.tolerance.accepts(value, wrong / asked.factor):
