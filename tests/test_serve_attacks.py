@@ -4,12 +4,20 @@ server's ordinary admission rules are tests/test_serve.py."""
 
 from __future__ import annotations
 
+import os
+import re
 import socket
+import stat
+import threading
+import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import pytest
 
+from grader.serve import app
 from tests.test_serve import Client, _start
 from tests.workspace_helpers import grade
 
@@ -84,9 +92,42 @@ def test_a_refused_posts_body_is_never_read_as_a_request(client: Client, why: st
 
 @pytest.mark.parametrize("target", ["/\\evil.example/?token=T", "/\\/evil.example?token=T",
                                     "http://127.0.0.1:PORT//evil.example/?token=T"])
-def test_the_tokens_link_redirects_only_to_this_server(client: Client, target: str):
-    """The link's redirect drops the token and keeps the path; a path a browser reads as another
+def test_the_tokens_link_goes_on_only_to_this_server(client: Client, target: str):
+    """The link's page goes on to its path without the token; a path a browser reads as another
     host (//host, /\\host) goes to the chapters instead."""
     target = target.replace("PORT", str(client.port)).replace("token=T", f"token={client.gate.token}")
     page = client.get(target, cookie=None)
-    assert page.status == 303 and page.headers["location"] == "/", page.headers.get("location")
+    assert page.status == 200 and "set-cookie" in page.headers
+    assert re.findall(r'(?:url=|href=")([^">]*)', page.text) == ["/", "/"], page.text
+
+
+# -- the token -------------------------------------------------------------------------------------
+def test_the_browser_is_opened_without_the_token_on_its_command_line(client: Client,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    """webbrowser runs the browser (xdg-open, open, a browser's binary) with the address as an
+    argument, which every user of a shared machine reads in ps: the browser gets a page of this
+    user's alone in the workspace's .grade that leads on to the link, as Jupyter does, and the
+    page is gone afterwards."""
+    opened: list[str] = []
+    ready = threading.Event()
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: (opened.append(url), ready.set()))
+    lines: list[str] = []
+    serving = threading.Thread(target=app.serve, args=(client.server, True, lines.append))
+    client.server.shutdown()  # the fixture's own loop; app.serve runs the server here
+    serving.start()
+    try:
+        assert ready.wait(10)
+        (url,) = opened
+        assert client.gate.token not in url and url.startswith("file:")
+        page = Path(url2pathname(urlsplit(url).path))
+        assert client.server.url in page.read_text("utf-8")
+        assert page.parent.parent == client.ws / ".grade"  # not /tmp: a snap browser does not see it
+        if os.name == "posix":
+            assert stat.S_IMODE(page.stat().st_mode) == 0o600
+            assert stat.S_IMODE(page.parent.stat().st_mode) == 0o700
+        assert client.server.url in lines[0]  # the terminal still shows the link
+    finally:
+        client.server.shutdown()
+        serving.join(10)
+    assert not page.exists()
+    assert not page.parent.exists()

@@ -21,7 +21,7 @@ from grader.bank.loader import load_bank
 from grader.bank.user_cache import user_cache
 from grader.core.paths import COURSE_ROOT, default_bank_dir
 from grader.items.instance import key_entry
-from grader.serve.app import Server, make_server
+from grader.serve.app import Server, make_server, open_page
 from grader.workspace.folder import open_workspace
 from tests.workspace_helpers import CHECKOUT, check_json, grade
 
@@ -230,3 +230,25 @@ def test_an_edit_in_an_editor_shows_without_touching_the_page(served: tuple[Serv
     (ws / "answers.yaml").write_text(text, "utf-8")  # an editor saves the file
     expect(page.get_by_label("Your answer")).to_have_value("32256", timeout=10_000)  # the page reloaded
     expect(page.locator("#result .verdict")).to_contain_text("correct")
+
+
+def test_the_page_the_browser_is_opened_on_leads_to_the_session(served: tuple[Server, Path], page: Page):
+    """grade serve opens the browser on a file that leads on to the link (so the token is on no
+    command line): Chromium follows it from file:// to the page, with the session's cookie."""
+    server, ws = served
+    page.goto(open_page(server.url, ws / ".grade").as_uri())
+    page.wait_for_url(f"http://127.0.0.1:{server.port}/")
+    expect(page.locator("#standing")).to_contain_text("Mastery 0/3")
+
+
+def test_the_link_followed_from_another_page_opens_the_session(served: tuple[Server, Path], page: Page):
+    """The printed link clicked on another page (a course page, a chat, a notes file): the
+    cookie is SameSite=Strict, so it must be set by a step this server takes itself, not on a
+    redirect of the other site's navigation."""
+    server, _ = served
+    page.set_content(f'<a href="{server.url}">the link</a>')
+    page.get_by_role("link", name="the link").click()
+    page.wait_for_url(f"http://127.0.0.1:{server.port}/")
+    expect(page.locator("#standing")).to_contain_text("Mastery 0/3")
+    page.reload()
+    expect(page.locator("#standing")).to_contain_text("Mastery 0/3")

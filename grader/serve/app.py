@@ -12,9 +12,12 @@ request and one lock keeps the page's own writes and checks in turn.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import traceback
 import webbrowser
@@ -28,8 +31,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from grader.bank.loader import load_bank
-from grader.core.fileio import WorkspaceError
+from grader.core.fileio import WorkspaceError, write_atomic
 from grader.core.paths import default_bank_dir
+from grader.core.state import check_state
 from grader.model.bank import Bank
 from grader.model.entry import ManifestItem
 from grader.serve import pages, views
@@ -37,6 +41,7 @@ from grader.serve.gate import HOSTS, Gate
 from grader.workspace.folder import Workspace, open_workspace
 
 MAX_BODY = 1 << 20  # a code file is at most 256 KiB; its form, URL-encoded, a few times that
+DRAINED = 16 << 20  # a larger form from the student's own page is read and dropped, to answer 413
 STATIC = {"serve.js": "text/javascript; charset=utf-8", "serve.css": "text/css; charset=utf-8",
           "favicon.svg": "image/svg+xml"}
 SECURITY_HEADERS = {
@@ -150,7 +155,11 @@ class Handler(BaseHTTPRequestHandler):
             if query is None:
                 raise Reply(HTTPStatus.BAD_REQUEST, "Bad request", "This address has too many parameters.")
             if "token" in query and self.command != "POST":  # the link: the token goes to a cookie
-                self._redirect(_own_path(url.path), {"Set-Cookie": session.gate.set_cookie()})
+                # and the page goes on by itself: a redirect would carry on the navigation of
+                # whoever sent the browser here (another page, a file), and a SameSite=Strict
+                # cookie is not sent on another site's navigation
+                self._send(HTTPStatus.OK, pages.forward_page(_own_path(url.path)).encode("utf-8"),
+                           "text/html; charset=utf-8", {"Set-Cookie": session.gate.set_cookie()})
                 return
             route(unquote(url.path), query)
         except Reply as exc:
@@ -185,6 +194,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise Reply(HTTPStatus.LENGTH_REQUIRED, "No length", "Send the page's form.") from None
         if not 0 <= length <= MAX_BODY:
+            if 0 < length <= DRAINED:  # so the page gets this answer, not a broken connection
+                while length > 0 and (chunk := self.rfile.read(min(length, 1 << 16))):
+                    length -= len(chunk)
+                self.body_read = True
             raise Reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Too large",
                         f"A form is at most {MAX_BODY >> 10} KiB.")
         body = self.rfile.read(length).decode("utf-8", "replace")
@@ -334,15 +347,34 @@ def make_server(root: Path, port: int = 0, bank: Bank | None = None) -> Server:
     return Server(lambda p: Session(root, bank, Gate(p)), port)
 
 
+def open_page(url: str, state_dir: Path) -> Path:
+    """A page that takes the browser on to ``url``, in a fresh folder of the workspace's
+    ``.grade`` that only this user can read. The browser is opened on it, not on ``url``:
+    webbrowser puts the address on a command line (xdg-open, open, the browser's own), which
+    every user of the machine can read in ps, and the address carries the token (Jupyter does
+    the same). Not in /tmp, nor a hidden folder of the home directory: a browser installed as
+    a snap (Ubuntu's) sees neither, but it sees a workspace in the home directory."""
+    check_state(state_dir)  # not a link
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(state_dir)
+    page = Path(tempfile.mkdtemp(prefix="serve-", dir=state_dir)) / "open.html"  # a folder of mode 0700
+    write_atomic(page, pages.forward_page(url), mode=0o600)
+    return page
+
+
 def serve(server: Server, open_browser: bool, echo: Callable[[str], None]) -> None:
     """Serve until Ctrl-C (or SIGTERM), after printing the address (and opening it)."""
     echo(f"grade serve: {server.session.root} at {server.url}")
     echo("Open that link in this machine's browser (it carries the session's token). Ctrl-C stops.")
-    if open_browser:
-        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+    page = None
     try:
+        if open_browser:
+            page = open_page(server.url, server.session.workspace().state_dir)
+            threading.Thread(target=webbrowser.open, args=(page.as_uri(),), daemon=True).start()
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         echo("Stopped.")
     finally:
         server.server_close()
+        if page is not None:
+            shutil.rmtree(page.parent, ignore_errors=True)

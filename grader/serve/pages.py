@@ -225,6 +225,13 @@ def item_page(view: ItemView, graded: bool, csrf: str, before: ManifestItem | No
     return "".join(parts)
 
 
+def forward_page(url: str) -> str:
+    """A page that goes on to ``url`` at once (a link too, for a browser that does not)."""
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="0;url={e(url)}"><title>grade serve</title></head>'
+            f'<body><p><a href="{e(url)}">Open grade serve</a></p></body></html>')
+
+
 def message_page(title: str, text: str) -> str:
     """A refusal or an error, with no detail beyond ``text``."""
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title></head>'
