@@ -71,14 +71,22 @@ class Adjustments:
 
     @classmethod
     def load(cls, out: Path) -> Adjustments:
-        """The adjustments kept in ``out`` (none when there is no readable file)."""
+        """The adjustments kept in ``out`` (none when there is no file); AdjustmentError when the
+        file is not as ``save`` wrote it."""
         try:
             doc = json.loads((out / ADJUSTMENTS).read_text("utf-8"))
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return cls()
-        overrides, times = doc.get("overrides"), doc.get("times")
-        return cls(None if overrides is None else by_student([Override(**o) for o in overrides]),
-                   None if times is None else {k: StudentTime(**t) for k, t in times.items()})
+        except (OSError, ValueError) as exc:
+            raise AdjustmentError(f"{out / ADJUSTMENTS} cannot be read ({type(exc).__name__}): remove it and "
+                                  "give --overrides and --times again") from None
+        try:
+            overrides, times = doc.get("overrides"), doc.get("times")
+            return cls(None if overrides is None else by_student([Override(**o) for o in overrides]),
+                       None if times is None else {k: StudentTime(**t) for k, t in times.items()})
+        except (AttributeError, TypeError) as exc:
+            raise AdjustmentError(f"{out / ADJUSTMENTS} is not as grade batch wrote it ({exc}): remove it "
+                                  "and give --overrides and --times again") from None
 
     def save(self, out: Path) -> None:
         doc: dict[str, Any] = {}

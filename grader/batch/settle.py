@@ -214,15 +214,22 @@ def item_points(bank: Bank, assignment: Assignment | None) -> dict[str, float]:
     return {**assignment.items, **{k: points for k, (points, _share) in assignment.kernels.items()}}
 
 
-def class_points(out: Path) -> dict[str, float]:
-    """What each item of the results in ``out`` is worth, from the first readable result."""
+def first_result(out: Path) -> dict[str, Any] | None:
+    """The first readable result in ``out/results/`` (by student id): what the class shares, its
+    items and its assignment, without reading the rest."""
     try:
         names = sorted(e.name for e in os.scandir(out / RESULTS) if e.name.endswith(".json"))
     except FileNotFoundError:
-        return {}
+        return None
     for name in names:
         doc = _read(out / RESULTS / name)
-        items = doc.get("items") if doc else None
-        if isinstance(items, dict):
-            return {str(i): float(e.get("max_score", 0)) for i, e in items.items() if isinstance(e, dict)}
-    return {}
+        if doc is not None and isinstance(doc.get("items"), dict):
+            return doc
+    return None
+
+
+def class_points(out: Path) -> dict[str, float]:
+    """What each item of the results in ``out`` is worth, from the first readable result."""
+    doc = first_result(out)
+    items = doc["items"] if doc else {}
+    return {str(i): float(e.get("max_score", 0)) for i, e in items.items() if isinstance(e, dict)}
