@@ -4,6 +4,7 @@ server's ordinary admission rules are tests/test_serve.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -131,3 +132,39 @@ def test_the_browser_is_opened_without_the_token_on_its_command_line(client: Cli
         serving.join(10)
     assert not page.exists()
     assert not page.parent.exists()
+
+
+# -- the page and grade check at once -------------------------------------------------------------
+def test_an_answer_checked_on_the_page_during_a_grade_check_is_kept(client: Client,
+                                                                    monkeypatch: pytest.MonkeyPatch):
+    """grade check loads the progress, checks (code items run for seconds) and saves it: an
+    answer checked on the page meanwhile was recorded, then overwritten by grade check's older
+    copy (its status, the mastery it brought, the day). Here grade check is a thread held
+    between its load and its save while the page answers."""
+    from grader.grading import check
+    from grader.workspace.folder import open_workspace
+
+    started, go = threading.Event(), threading.Event()
+    checking = check.check_answers
+
+    def held(*args, **kwargs):  # grade check's own call waits, the page's goes straight on
+        if threading.current_thread().name == "grade check":
+            started.set()
+            go.wait(10)
+        return checking(*args, **kwargs)
+
+    monkeypatch.setattr(check, "check_answers", held)
+    cli = threading.Thread(target=check.check_workspace, args=(open_workspace(client.ws), ("0.4",)),
+                           name="grade check")
+    cli.start()
+    assert started.wait(10)
+    replies: list[int] = []
+    page = threading.Thread(target=lambda: replies.append(client.answer("0.1", "32256").status))
+    page.start()
+    page.join(1.5)  # unlocked, the page is done by now; locked, it waits for grade check
+    go.set()
+    cli.join(10), page.join(10)
+    assert replies == [200]
+    progress = json.loads((client.ws / ".grade/progress.json").read_text("utf-8"))
+    assert progress["items"]["0.1"]["status"] == "correct", progress
+    assert progress["items"]["0.4"]["status"] == "unanswered" and progress["checks"] == 2

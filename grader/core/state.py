@@ -10,7 +10,8 @@ file from elsewhere as its own. Nothing under ``.grade`` is used except through 
 - A write goes to a fresh temporary name (``O_CREAT | O_EXCL``) that is then renamed over the
   file (``grader.core.fileio.write_atomic``): a rename replaces a link, it never writes through one.
 - ``update_state`` reads, changes and writes a file under a lock (``.NAME.lock`` beside it)
-  that threads and processes take in turn, so concurrent updates all keep their change.
+  that threads and processes take in turn, so concurrent updates all keep their change;
+  ``state_lock`` holds that lock around a longer read-modify-write.
 - A link, or something that is not a folder or a file, is refused with a ``StateError`` (a
   ``WorkspaceError``, so the CLI prints it and exits 2) before anything is read or written.
 
@@ -141,10 +142,11 @@ def write_state(state_dir: Path, name: str, text: str) -> None:
             write_atomic(state_dir / name, text, mode=0o644)
 
 
-def update_state(state_dir: Path, name: str, change: Callable[[str | None], str]) -> None:
-    """Replace ``state_dir/name`` with ``change(its text)`` (None when it is missing, too large
-    or not UTF-8) while holding its lock, so that threads and processes updating it at once
-    each keep their change."""
+@contextlib.contextmanager
+def state_lock(state_dir: Path, name: str) -> Iterator[None]:
+    """Hold the lock of ``state_dir/name`` (``.NAME.lock`` beside it), which threads and
+    processes take in turn, for a read-modify-write of it: ``update_state``'s, or one that runs
+    for a while in between (``grade check``: load the progress, check, save it)."""
     check_state(state_dir, name)
     with contextlib.suppress(FileExistsError):
         os.mkdir(state_dir)
@@ -154,10 +156,18 @@ def update_state(state_dir: Path, name: str, change: Callable[[str | None], str]
     try:
         _refuse(state_dir / lock, os.fstat(fd), folder=False)
         with exclusive(fd, os.path.realpath(state_dir / name)):
-            try:
-                text = read_state(state_dir, name)
-            except ValueError:
-                text = None
-            write_state(state_dir, name, change(text))
+            yield
     finally:
         os.close(fd)
+
+
+def update_state(state_dir: Path, name: str, change: Callable[[str | None], str]) -> None:
+    """Replace ``state_dir/name`` with ``change(its text)`` (None when it is missing, too large
+    or not UTF-8) while holding its lock, so that threads and processes updating it at once
+    each keep their change."""
+    with state_lock(state_dir, name):
+        try:
+            text = read_state(state_dir, name)
+        except ValueError:
+            text = None
+        write_state(state_dir, name, change(text))

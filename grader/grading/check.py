@@ -6,6 +6,7 @@ grader bug on one item is reported as that item's error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from grader.bank.loader import load_bank
 from grader.core.paths import default_bank_dir
-from grader.core.state import check_state
+from grader.core.state import check_state, state_lock
 from grader.grading.pipeline import grade_entries
 from grader.grading.report import CheckReport, ItemOutcome
 from grader.items import for_type
@@ -121,13 +122,16 @@ def check_workspace(workspace: Workspace, only: Iterable[str] = (), save: bool =
     A ``.grade`` that is a link (or holds one) is refused first: StateError, nothing run.
     """
     check_state(workspace.state_dir, PROGRESS_NAME, CODE_RESULTS)
-    sheet = read_answers(workspace.answers_path)
-    progress, warning = load_progress(workspace.state_dir)
-    report = check_answers(workspace, sheet, only, progress, bank)
-    if warning:
-        report.warnings.append(warning)
-    if save:
-        progress.checks += 1
-        save_progress(workspace.state_dir, progress)
+    # a check that saves holds the progress file's lock from reading to saving: another check
+    # at the same time (grade serve's page, a second terminal) waits, so neither's record is lost
+    with state_lock(workspace.state_dir, PROGRESS_NAME) if save else contextlib.nullcontext():
+        sheet = read_answers(workspace.answers_path)
+        progress, warning = load_progress(workspace.state_dir)
+        report = check_answers(workspace, sheet, only, progress, bank)
+        if warning:
+            report.warnings.append(warning)
+        if save:
+            progress.checks += 1
+            save_progress(workspace.state_dir, progress)
     return report
 
