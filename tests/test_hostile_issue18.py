@@ -5,6 +5,7 @@ failed before its fix."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -99,3 +100,19 @@ def test_validate_reads_a_long_list_of_numbers_in_linear_time(bank):
     started = time.perf_counter()
     default_number_problems(long, varied)
     assert time.perf_counter() - started < 2.0
+
+
+def test_the_first_answer_indented_is_reported_at_its_own_line(ws: Path):
+    # with every id above it in comments, an indented first id set the file's indentation: YAML
+    # failed at the next id, lines later ("did not find expected <document start>"), and the
+    # advice was about quoting ': '
+    path = ws / "answers.yaml"
+    text = path.read_text("utf-8")
+    first = next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith('"1.1":'))
+    path.write_text(re.sub(r'^"1\.1":.*$', '  "1.1": 34360', text, count=1, flags=re.M), "utf-8")
+    result = grade("check", ws)
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert (f"answers.yaml line {first}, column 3 is not valid YAML: this line is indented (2 spaces) "
+            "but the lines below it are not") in said, said
+    assert "Put quotes" not in said

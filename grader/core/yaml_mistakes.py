@@ -23,6 +23,8 @@ _MISALIGNED = {"did not find expected key", "did not find expected '-' indicator
                "expected <block end>, but found '<block sequence start>'",
                "expected <block end>, but found '<block mapping start>'"}
 _NAMES = {'"': 'the quote "', "'": "the quote '", "[": "the bracket [", "{": "the brace {"}
+# libyaml's words, then PyYAML's, when a line less indented than the file's first ends the document
+_DOCUMENT_START = ("did not find expected <document start>", "expected '<document start>', but found")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,11 @@ def locate(exc: yaml.MarkedYAMLError, text: str, tokens: Any) -> Located | None:
     if exc.problem in _MISALIGNED and 0 < indent == mark.column:
         return Located(f"this line's indentation ({indent} space{'s' * (indent != 1)}) does not line up "
                        "with the lines above it: indent it like the line it belongs with", mark.line, indent)
+    first = _first_content(lines, mark.line) if (exc.problem or "").startswith(_DOCUMENT_START) else None
+    if first is not None and _indent(lines, first) > mark.column:  # the first key set the file's indent
+        spaces = _indent(lines, first)
+        return Located(f"this line is indented ({spaces} space{'s' * (spaces != 1)}) but the lines below it "
+                       f"are not (line {mark.line + 1}): remove the space(s) before it", first, spaces)
     if "tab character" in (exc.problem or "") or _char(lines, mark.line, mark.column) == "\t":
         return Located("a tab character here breaks the indentation: indent with spaces, not tabs",
                        mark.line, mark.column)
@@ -102,6 +109,15 @@ def _char(lines: list[str], line: int, column: int) -> str:
 def _indent(lines: list[str], line: int) -> int:
     """The spaces that start ``line`` (0 past the end)."""
     return len(lines[line]) - len(lines[line].lstrip(" ")) if line < len(lines) else 0
+
+
+def _first_content(lines: list[str], before: int) -> int | None:
+    """The first line above ``before`` that holds YAML (not blank, a comment or a marker)."""
+    for line in range(min(before, len(lines))):
+        content = lines[line].strip()
+        if content and not content.startswith(("#", "%", "---")):
+            return line
+    return None
 
 
 def _indented_deeper(lines: list[str], line: int) -> bool:
