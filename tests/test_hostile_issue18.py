@@ -116,3 +116,21 @@ def test_the_first_answer_indented_is_reported_at_its_own_line(ws: Path):
     assert (f"answers.yaml line {first}, column 3 is not valid YAML: this line is indented (2 spaces) "
             "but the lines below it are not") in said, said
     assert "Put quotes" not in said
+
+
+def test_a_close_answer_to_a_wide_absolute_tolerance_is_not_asked_for_the_exact_value(
+        bank_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # 'within ±10' wanted 'the exact value' (a negative number of decimal places)
+    chapter = bank_copy / "ch03_mixture_of_experts.yaml"
+    text = chapter.read_text("utf-8")
+    assert text.count("tolerance: {absolute: 1}") == 1
+    chapter.write_text(text.replace("tolerance: {absolute: 1}", "tolerance: {absolute: 10}"), "utf-8")
+    monkeypatch.setenv("GRADE_BANK", str(bank_copy))
+    monkeypatch.setenv("COLUMNS", "1000")
+    ws = tmp_path / "ws"
+    assert grade("init", ws, "--items", "3.3").exit_code == 0
+    key = json.loads(grade("key", "--json").output)["3.3"]["answer"]
+    items, table = check(ws, {"3.3": str(round(key * 1.04))})
+    feedback = str(items["3.3"]["feedback"])
+    assert "Close, but outside the tolerance (checked within ±10)" in feedback, feedback
+    assert "The question wants the nearest 10;" in feedback and "exact value" not in table

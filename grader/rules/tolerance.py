@@ -111,11 +111,12 @@ class Tolerance:
                 return "the exact value"
             # s figures round a value by at most 0.5 x 10^(1-s) of it (mantissa 1): within the rule
             return "at least " + _figures(max(1, math.ceil(1 - math.log10(2 * self.value) - 1e-9)))
-        places = int(self.value) if self.rule == "decimals" else (
-            math.ceil(-math.log10(2 * self.value) - 1e-9) if self.value > 0 else -1)
-        if places < 0:
+        if self.rule == "absolute" and self.value <= 0:
             return "the exact value"
-        if places <= 0:
+        places = int(self.value) if self.rule == "decimals" else math.ceil(-math.log10(2 * self.value) - 1e-9)
+        if places < 0:  # within ±5: rounded to the nearest 10 is close enough
+            return f"the nearest {10 ** -places:,}"
+        if places == 0:
             return "the nearest whole number"
         return f"{places} decimal place{'s' * (places > 1)}"
 
