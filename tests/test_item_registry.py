@@ -231,6 +231,30 @@ def test_a_toy_type_works_through_grading_keys_and_manifests(toy, tmp_path):
     assert show_entry(item)["options"] == ["true", "false"]
 
 
+def test_grade_serve_asks_for_a_toy_types_answer_as_its_type_says(toy):
+    """The page's control comes from the type (``ItemType.answer_input``), not from which
+    manifest fields an entry has: a true/false type's two options are not steps to order."""
+    from grader.serve import pages, views
+
+    entry = manifest_item(build_item(RAW, 9, "toy.yaml"))
+    assert entry.options == ("true", "false") and not entry.select
+    assert views.control(entry) == items.TEXT
+    assert views.answer_value(entry, ["true"]) == "true"
+    assert pages.FORMS[views.control(entry)] is not None
+
+
+def test_each_built_in_type_names_its_answer_input():
+    entry = ManifestItem(id="1.1", type="derive", chapter=1, title="t", points=1)
+    shown = {"derive": items.TEXT, "design": items.ORDER, "build": items.FILE, "debug": items.FILE,
+             "kernel": items.FILE}
+    for name, kind in shown.items():
+        assert for_type(name).answer_input(entry) == kind, name
+    for select, kind in (("single", items.ONE), ("multiple", items.MANY)):
+        chosen = ManifestItem(id="0.4", type="trace", chapter=0, title="t", points=1, select=select,
+                              options=("A", "B"))
+        assert for_type("trace").answer_input(chosen) == kind
+
+
 def test_a_toy_type_is_gone_once_unregistered(toy):
     item = build_item(RAW, 9, "toy.yaml")
     items.unregister("true_false")

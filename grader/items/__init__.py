@@ -19,7 +19,12 @@ from typing import Any
 
 from grader.items import code, derive, design, kernel, trace
 from grader.items.base import (
+    FILE,
+    MANY,
+    ONE,
+    ORDER,
     PENDING,
+    TEXT,
     AnswerType,
     BankItemType,
     Checks,
@@ -30,9 +35,9 @@ from grader.items.base import (
 )
 from grader.model.bank import Item, parse_errata
 
-__all__ = ["PENDING", "AnswerType", "BankItemType", "Checks", "ItemType", "Runners", "Secrets",
-           "UnknownItemType", "bank_type", "bank_types", "build_item", "for_type", "item_problem",
-           "register", "types", "unregister"]
+__all__ = ["FILE", "MANY", "ONE", "ORDER", "PENDING", "TEXT", "AnswerType", "BankItemType", "Checks",
+           "ItemType", "Runners", "Secrets", "UnknownItemType", "bank_type", "bank_types", "build_item",
+           "for_type", "item_problem", "register", "types", "unregister"]
 
 _TYPES: dict[str, ItemType] = {}
 

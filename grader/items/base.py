@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 PENDING = "Readable. Graded on submission."
 
+# How an entry's answer is given on grade serve's page (``ItemType.answer_input``): a line of
+# text, one option, several options, every step in an order, or the entry's file in an editor
+TEXT, ONE, MANY, ORDER, FILE = "text", "one", "many", "order", "file"
+
 
 @dataclass
 class Checks:
@@ -103,6 +107,11 @@ class ItemType(abc.ABC):
     def secrets(self, bank: Bank, entry: ManifestItem, root: Path) -> Secrets:
         """What of this entry must not appear in a released folder (files from ``root``)."""
         return Secrets()
+
+    def answer_input(self, entry: ManifestItem) -> str:
+        """How ``entry`` is answered on grade serve's page: ``FILE`` for a type run from its
+        files, else ``TEXT``; a type with options says which of ``ONE``, ``MANY``, ``ORDER``."""
+        return TEXT if self.in_answers_file else FILE
 
     def starter_files(self, bank: Bank, entry: ManifestItem) -> list[tuple[Path, str]]:
         """(source file, path in the workspace) of the files a new workspace starts with."""

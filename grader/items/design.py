@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.problems import Problem
-from grader.items.base import AnswerType, Checks, item_problem
+from grader.items.base import ORDER, AnswerType, Checks, item_problem
 from grader.items.choice_checks import shown_order_problems
 from grader.items.shuffles import shuffle_problems
 from grader.model.bank import Choice, Item
@@ -65,6 +65,9 @@ class Design(AnswerType):
 
     def choices(self, item: Item) -> list[tuple[str, str]]:
         return [(label, step.text) for label, step in item.display_steps()]
+
+    def answer_input(self, entry: ManifestItem) -> str:
+        return ORDER
 
     def show_fields(self, item: Item) -> dict[str, Any]:
         return {"options": [{"id": label, "text": text} for label, text in self.choices(item)]}

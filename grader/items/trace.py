@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.core.problems import Problem
-from grader.items.base import AnswerType, Checks, Secrets, item_problem
+from grader.items.base import MANY, ONE, AnswerType, Checks, Secrets, item_problem
 from grader.items.choice_checks import answer_length_problems
 from grader.items.shuffles import shuffle_problems
 from grader.model.bank import Bank, Choice, Item
@@ -84,6 +84,9 @@ class Trace(AnswerType):
 
     def choices(self, item: Item) -> list[tuple[str, str]]:
         return [(label, o.text) for label, o in item.display_options()]
+
+    def answer_input(self, entry: ManifestItem) -> str:
+        return MANY if entry.select == "multiple" else ONE
 
     def show_fields(self, item: Item) -> dict[str, Any]:
         return {"select": item.select,

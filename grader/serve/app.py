@@ -263,7 +263,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             with session.lock:
                 if action == "code":
-                    if views.control(entry) != views.CODE:
+                    if views.control(entry) != views.FILE:
                         raise Reply(HTTPStatus.BAD_REQUEST, "Not a code item", "This item has no file.")
                     outcome, warnings = views.save_and_run(workspace, session.bank, entry,
                                                              (form.get("source") or [""])[0])

@@ -18,7 +18,7 @@ from grader.grading.report import ItemOutcome
 from grader.model.entry import ManifestItem
 from grader.reporters.terminal import points_cell
 from grader.results.status import Status
-from grader.serve.views import CODE, MANY, ONE, ORDER, TEXT, ItemView, Standing
+from grader.serve.views import FILE, MANY, ONE, ORDER, TEXT, ItemView, Standing
 
 GRADED_NOTE = ("Graded workspace: answers are checked for format only, as 'grade check' does here; "
                "they are graded after you submit.")
@@ -197,7 +197,7 @@ def _code_form(view: ItemView, csrf: str) -> str:
             f'{_busy("Running the tests in the sandbox…")}</form>')
 
 
-FORMS = {TEXT: _text_form, ONE: _choice_form, MANY: _choice_form, ORDER: _order_form, CODE: _code_form}
+FORMS = {TEXT: _text_form, ONE: _choice_form, MANY: _choice_form, ORDER: _order_form, FILE: _code_form}
 
 
 def item_page(view: ItemView, graded: bool, csrf: str, before: ManifestItem | None,

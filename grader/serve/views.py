@@ -7,9 +7,9 @@ Grading is ``grade check``'s own: ``check_workspace`` for the one item, which re
 So the page and ``grade check`` always agree, in practice and in graded workspaces (format
 checks only there, and nothing of the key).
 
-The control an item gets is read off its manifest entry, as answers.yaml's instructions are:
-files to edit (code items, kernel tasks), one or several options (``select``), steps to order
-(options without ``select``), else a line of text.
+The control an item gets is its type's word (``ItemType.answer_input``, in ``grader.items``):
+its file in an editor (code items, kernel tasks), one or several options, steps to order, or a
+line of text.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from grader.core.fileio import WorkspaceError
 from grader.grading.check import check_workspace
 from grader.grading.report import ItemOutcome
-from grader.items import bank_type
+from grader.items import FILE, MANY, ONE, ORDER, TEXT, bank_type, for_type
 from grader.items.instance import instantiate
 from grader.model.bank import Bank
 from grader.model.entry import ManifestItem
@@ -42,16 +42,12 @@ from grader.workspace.progress import (
     mastery,
 )
 
-TEXT, ONE, MANY, ORDER, CODE = "text", "one", "many", "order", "code"
+__all__ = ["FILE", "MANY", "ONE", "ORDER", "TEXT"]  # the controls, as grader.items names them
 
 
 def control(entry: ManifestItem) -> str:
-    """How the page asks for ``entry``'s answer."""
-    if entry.files:
-        return CODE
-    if entry.select:
-        return MANY if entry.select == "multiple" else ONE
-    return ORDER if entry.options else TEXT
+    """How the page asks for ``entry``'s answer: as its type says."""
+    return for_type(entry.type).answer_input(entry)
 
 
 @dataclass(frozen=True)
@@ -142,7 +138,7 @@ def item_view(workspace: Workspace, bank: Bank | None, entry: ManifestItem) -> I
     prompt, asked, choices = _prompt(bank, entry)
     answer, chosen, code, error = "", list(entry.options) if how == ORDER else [], None, None
     try:
-        if how == CODE:
+        if how == FILE:
             code = read_code(workspace.root, entry.files[0])
         else:
             response = read_answers(workspace.answers_path).answers.get(entry.id)
@@ -164,7 +160,7 @@ def answer_value(entry: ManifestItem, values: Sequence[str]) -> Answer:
     how = control(entry)
     if how == TEXT:
         return values[0] if values else ""
-    if how == CODE:
+    if how == FILE:
         raise BadAnswer(f"item {entry.id} is answered by its file, not in answers.yaml")
     unknown = [v for v in values if v not in entry.options]
     if unknown or len(set(values)) != len(values):
