@@ -52,6 +52,14 @@ def test_a_function_call_is_still_refused(ws: Path):
         assert "function calls are not allowed" in str(items[item_id]["feedback"])
 
 
+def test_an_answer_cannot_use_the_names_the_banks_expressions_may(ws: Path):
+    # derived quantities read 'answer', parameters and sqrt(...): a student's answer reads none
+    items, _table = check(ws, {"1.1": "answer", "1.3": "16 x n_params_b GB", "6.1": "sqrt(100)",
+                               "3.1": "x 5", "5.3": "e"})
+    for item_id in ("1.1", "1.3", "6.1", "3.1", "5.3"):
+        assert items[item_id]["status"] == "error", (item_id, items[item_id])
+
+
 def test_working_after_a_unit_is_set_aside(ws: Path):
     # '#' after a unit, and '(...)' after '%', were read as part of the unit ("unknown unit '#'")
     items, table = check(ws, {"1.3": "112 GB # 16 bytes x 7B", "6.1": "3.15e23 FLOPs # 6ND",
