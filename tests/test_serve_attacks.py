@@ -19,6 +19,7 @@ from urllib.request import url2pathname
 import pytest
 
 from grader.serve import app
+from grader.serve.pages import e as pages_escape
 from tests.test_serve import Client, _start
 from tests.workspace_helpers import grade
 
@@ -132,6 +133,37 @@ def test_the_browser_is_opened_without_the_token_on_its_command_line(client: Cli
         serving.join(10)
     assert not page.exists()
     assert not page.parent.exists()
+
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links here")
+def test_where_the_opening_page_cannot_be_written_the_link_is_still_served(client: Client, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    """A .grade that is a link (or a folder that cannot be written): nothing is written through
+    it, the browser is not opened, the terminal says to open the link, and the server runs."""
+    elsewhere = tmp_path / "elsewhere"
+    (client.ws / ".grade").symlink_to(elsewhere, target_is_directory=True)
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url))
+    lines: list[str] = []
+    client.server.shutdown()
+    serving = threading.Thread(target=app.serve, args=(client.server, True, lines.append))
+    serving.start()
+    try:
+        for _ in range(100):
+            if len(lines) >= 3 or not serving.is_alive():
+                break
+            threading.Event().wait(0.1)
+        assert client.get("/static/serve.css").status == 200
+        page = client.get("/")  # what grade check says of such a .grade, not a crash
+        message = grade("check", client.ws).stderr.removeprefix("error: ").strip()
+        assert page.status == 409 and "symbolic link" in message, (page.status, message)
+        assert pages_escape(message) in page.text
+    finally:
+        client.server.shutdown()
+        serving.join(10)
+    assert opened == [] and not elsewhere.exists()
+    assert "open the link above" in lines[2] and "symbolic link" in lines[2], lines
 
 
 # -- the page and grade check at once -------------------------------------------------------------

@@ -38,7 +38,7 @@ from grader.model.bank import Bank
 from grader.model.entry import ManifestItem
 from grader.serve import pages, views
 from grader.serve.gate import HOSTS, Gate
-from grader.workspace.folder import Workspace, open_workspace
+from grader.workspace.folder import STATE_DIR, Workspace, open_workspace
 
 MAX_BODY = 1 << 20  # a code file is at most 256 KiB; its form, URL-encoded, a few times that
 DRAINED = 16 << 20  # a larger form from the student's own page is read and dropped, to answer 413
@@ -164,6 +164,8 @@ class Handler(BaseHTTPRequestHandler):
             route(unquote(url.path), query)
         except Reply as exc:
             self._refuse(exc)
+        except WorkspaceError as exc:  # what grade check says of the workspace (a .grade that is a link)
+            self._refuse(Reply(HTTPStatus.CONFLICT, "The workspace cannot be read", str(exc)))
         except (ConnectionError, TimeoutError):
             pass
         except Exception as exc:  # the student sees a message; the terminal running grade serve the rest
@@ -369,8 +371,11 @@ def serve(server: Server, open_browser: bool, echo: Callable[[str], None]) -> No
     page = None
     try:
         if open_browser:
-            page = open_page(server.url, server.session.workspace().state_dir)
-            threading.Thread(target=webbrowser.open, args=(page.as_uri(),), daemon=True).start()
+            try:
+                page = open_page(server.url, server.session.root / STATE_DIR)
+                threading.Thread(target=webbrowser.open, args=(page.as_uri(),), daemon=True).start()
+            except (OSError, WorkspaceError) as exc:
+                echo(f"The browser was not opened ({exc}); open the link above.")
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         echo("Stopped.")
