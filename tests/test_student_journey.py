@@ -38,7 +38,7 @@ def test_graded_workspace_checks_format_only(tmp_path: Path, bank):
     text = json.dumps(doc)
     assert "Correct" not in text and "Hint" not in text and "M*K*N" not in text
     out = grade("check", ws).output
-    assert "format only" in out and "Correctness is graded when you submit" in out
+    assert "format only" in out and "graded after you submit" in out and "Readable now" in out
     assert "Answered 2/5" in grade("progress", ws).output
 
 
