@@ -258,8 +258,8 @@ def test_report_renders_student_text_inert(tmp_path: Path, bank):
     link or extra table cell comes through, raw or rendered."""
     from markdown_it import MarkdownIt
 
-    from grader.reporters import ClassResults, StudentResult
-    from grader.reporters.report_md import report_md
+    from grader.reporters import StudentResult
+    from grader.reporters.stream import render
 
     subs = tmp_path / "submissions"
     subs.mkdir()
@@ -271,7 +271,7 @@ def test_report_renders_student_text_inert(tmp_path: Path, bank):
     docs = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
     docs.append({**docs[0], "student": "<img src=x onerror=alert(1)>|![t](http://e/x.png)",
                  "status": "error", "error": "bad YAML near '" + "\n".join(HOSTILE) + "'"})
-    rendered = report_md(ClassResults(tuple(StudentResult.from_json(d) for d in docs)))
+    rendered = render(StudentResult.from_json(d) for d in docs)["report.md"]
     for report in ((out / "report.md").read_text(), rendered):
         assert "<img" not in report and "![" not in report and "<http" not in report and "<!--" not in report
         rows = [line for line in report.splitlines() if line.startswith("|")]
@@ -279,7 +279,7 @@ def test_report_renders_student_text_inert(tmp_path: Path, bank):
         html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(report)
         assert "<img" not in html and "<a " not in html and "<code>" not in html and "<em>" not in html
         assert all(row.count("<td>") == 5 for row in html.split("<tr>")[2:])
-    assert "| 1.1 | 0.00 | 0% | " in report and "&lt;img src=x onerror=alert(1)&gt; ×1" in report
+    assert "| 1.1 | 0 | 0% | " in report and "&lt;img src=x onerror=alert(1)&gt; ×1" in report
     assert "\\!\\[t\\](http:\\/\\/e/x.png) ×1" in report
     assert "- &lt;img src=x onerror=alert(1)&gt;\\|\\!\\[t\\](http:\\/\\/e/x.png): bad YAML near" in report
 

@@ -228,17 +228,21 @@ def statuses_of(out: Path) -> dict[str, dict[str, Status]]:
 
 def test_every_status_through_every_batch_reporter(batch_out: Path):
     from grader.batch.outputs import write_aggregates
+    from grader.reporters import ItemInfo, reporters
 
     warnings: list[str] = []
-    names = write_aggregates(batch_out, warnings, titles={"1.0": "Item zero"})
-    assert names == ["grades.csv", "gradescope/", "junit.xml", "report.md"] and warnings == []
+    names = write_aggregates(batch_out, warnings, items={"1.0": ItemInfo("Item zero", ("A", "B"),
+                                                                         frozenset("A"))})
+    assert names == [r.name for r in reporters()] and warnings == []
+    assert {"grades.csv", "gradescope/", "junit.xml", "report.md", "report.html"} <= set(names)
     statuses = statuses_of(batch_out)
     assert set().union(*(set(v.values()) for v in statuses.values())) == set(Status)
 
     rows = list(csv.DictReader(io.StringIO((batch_out / "grades.csv").read_text())))
     assert [r["student"] for r in rows] == ["ann", "ben", "cat", "dan", "eve"]
     assert [r["status"] for r in rows] == ["graded"] * 3 + ["error", "no submission"]
-    assert all(set(r) == {"student", "total", "max", "status", *(f"1.{k}" for k in range(12))} for r in rows)
+    assert all(set(r) == {"student", "total", "max", "status", *(f"1.{k}" for k in range(12)), "raw_total",
+                          "late_penalty", "days_late"} for r in rows)
 
     for student, items in statuses.items():
         results = json.loads((batch_out / "gradescope" / student / "results.json").read_text())
@@ -262,9 +266,12 @@ def test_every_status_through_every_batch_reporter(batch_out: Path):
                 assert children[0].get("type") == s.label
                 assert "\ufffd" in children[0].get("message") or student in ("dan", "eve")
 
+    page = ET.parse(batch_out / "report.html").getroot()  # well-formed, whatever the feedback held
+    cells = ["".join(td.itertext()) for td in page.iter("{http://www.w3.org/1999/xhtml}td")]
+    assert all(f"1.{k}" in cells for k in range(len(LABELS)))
     report = (batch_out / "report.md").read_text()
     assert "5 students: 3 graded, 1 with an error, 1 without a submission." in report
-    assert "- dan: the archive is broken" in report
+    assert "- dan: the archive is broken" in report and "## No submission\n\n- eve\n" in report
     table = [line for line in report.splitlines() if line.startswith("| 1.")]
     assert len(table) == len(LABELS) and all(len(re.findall(r"(?<!\\)\|", line)) == 6 for line in table)
     graded = [statuses[s] for s in ("ann", "ben", "cat")]
@@ -311,14 +318,18 @@ def test_adding_a_format_is_one_reporter(batch_out: Path, monkeypatch):
     from grader.batch.outputs import write_aggregates
 
     known = [r.name for r in registry.reporters()]
-    assert known == ["grades.csv", "gradescope/", "junit.xml", "report.md"]
-    modules = {r.render.__module__ for r in registry.reporters()}
+    assert {"grades.csv", "gradescope/", "junit.xml", "report.md", "report.html"} <= set(known)
+    modules = {r.__module__ for r in registry.reporters()}
     assert len(modules) == len(known)  # one format, one module
 
-    def counts(results: registry.ClassResults) -> dict[str, str]:
-        return {"counts.txt": " ".join(f"{s.student}={sum(i.status.passed for i in s.items.values())}"
-                                       for s in results.students)}
+    class Counts(registry.Reporter):  # what a module of grader/reporters would register
+        def start(self) -> None:
+            self.sink = self.out.stream("counts.txt")
 
-    monkeypatch.setitem(registry._REGISTRY, "counts.txt", registry.Reporter("counts.txt", counts))
-    assert write_aggregates(batch_out) == ["counts.txt", *known]
-    assert (batch_out / "counts.txt").read_text() == "ann=1 ben=1 cat=1 dan=0 eve=0"
+        def add(self, s: registry.StudentResult) -> None:
+            self.sink.write(f"{s.student}={sum(i.status.passed for i in s.items.values())} ")
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the test's registration goes
+    registry.reporter("counts.txt")(Counts)
+    assert write_aggregates(batch_out) == sorted(["counts.txt", *known])
+    assert (batch_out / "counts.txt").read_text() == "ann=1 ben=1 cat=1 dan=0 eve=0 "

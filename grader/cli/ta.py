@@ -5,11 +5,87 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from grader.cli.common import CliContext, allow_weak_option, bank_option, pass_cli, spec_argument
+
+if TYPE_CHECKING:
+    from grader.assignments.assignment import Assignment
+    from grader.batch.adjustments import Adjustments
+    from grader.batch.settle import Settler
+
+
+def _parse_ids(text: str) -> list[str]:
+    """--regrade's ids: comma-separated, each a student id."""
+    from grader.assignments.roster import valid_student_id
+
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    bad = [i for i in ids if not valid_student_id(i)]
+    if not ids or bad:
+        raise click.BadParameter(f"{ascii(bad[0]) if bad else 'nothing'} is not a student id; give ids "
+                                 "separated by commas, e.g. alice,bob", param_hint="--regrade")
+    return ids
+
+
+overrides_option = click.option(
+    "--overrides", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Scores given by hand: a CSV (student, item, points or score, reason) or a YAML list. Applied "
+         "in every output and the student's feedback, kept in OUT for later runs, each change logged "
+         "in OUT/audit.jsonl.")
+times_option = click.option(
+    "--times", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="When each student submitted, for the spec's late policy: a CSV of student, submitted_at "
+         "(ISO 8601 with a zone) and optionally the student's own due date. Kept in OUT for later runs.")
+
+
+def _adjustments(out: Path, overrides: Path | None, times: Path | None,
+                 points: Mapping[str, float]) -> tuple[Adjustments, dict[str, str]]:
+    """The adjustments kept in OUT, with the files given replacing theirs; and which were given
+    (option -> file name). A file that cannot be used is a usage error naming its line."""
+    from grader.batch.adjustments import (
+        AdjustmentError,
+        Adjustments,
+        by_student,
+        check_items,
+        read_overrides,
+        read_times,
+    )
+
+    try:
+        adjustments, given = Adjustments.load(out), {}
+    except AdjustmentError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        if overrides is not None:
+            read = read_overrides(overrides)
+            check_items(read, points)
+            adjustments.overrides, given["overrides"] = by_student(read), overrides.name
+    except AdjustmentError as exc:
+        raise click.BadParameter(str(exc), param_hint="--overrides") from None
+    try:
+        if times is not None:
+            adjustments.times, given["times"] = read_times(times), times.name
+    except AdjustmentError as exc:
+        raise click.BadParameter(str(exc), param_hint="--times") from None
+    return adjustments, given
+
+
+def _adjustment_notes(settler: Settler, assignment: Assignment | None) -> list[str]:
+    """What the summary says of the late policy, the audit log and the feedback files."""
+    notes = []
+    if settler.untimed:
+        notes.append(f"warning: {settler.untimed} submission(s) have no submission time, so the late policy "
+                     "was not applied to them (report.md names them; give --times)")
+    if settler.audit.count:
+        notes.append(f"{settler.audit.count} change(s) to grades logged in {settler.audit.path}.")
+    if assignment is not None:
+        notes.append(f"Each student's feedback to hand back: grade feedback {settler.out}"
+                     + (" (after the due date)" if assignment.mode == "graded" else "") + ".")
+    return notes
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
@@ -37,20 +113,26 @@ def _parse_shard(text: str) -> tuple[int, int]:
 @click.option("--assignment", "spec", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Grade each student on this assignment's items, points and their own variant "
                    "(its roster is used when --roster is not given). Default: the whole bank.")
+@click.option("--regrade", "regrade", metavar="ID,...",
+              help="Grade these students again (ids, comma-separated), keeping every other result.")
+@overrides_option
+@times_option
 @allow_weak_option
 @bank_option
 @pass_cli
 def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: bool, roster: Path | None,
-          timeout_s: float | None, shard: str | None, spec: Path | None) -> None:
+          timeout_s: float | None, shard: str | None, spec: Path | None, regrade: str | None,
+          overrides: Path | None, times: Path | None) -> None:
     """Grade every submission in SUBMISSIONS into OUT: folders, .zip or .tar.gz named by student,
     or a Canvas, Gradescope or GitHub Classroom download."""
     from grader.assignments.roster import load_roster
-    from grader.batch.outputs import write_aggregates
+    from grader.batch.outputs import item_infos, write_aggregates
     from grader.batch.progress_bar import progress_reporter
     from grader.batch.run import run_batch
 
     shard_kn = _parse_shard(shard) if shard else None
-    if not resume and any((out / "results").glob("*.json")):
+    regrade_ids = _parse_ids(regrade) if regrade is not None else []
+    if not resume and not regrade_ids and any((out / "results").glob("*.json")):
         raise click.UsageError(f"{out} already holds results: add --resume to continue that run, "
                                "or choose an empty folder")
     people, roster_warnings = load_roster(roster) if roster else (None, [])
@@ -61,14 +143,23 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
     from rich.console import Console
 
     console = Console(stderr=True)
-    from grader.batch.run import AssignmentRequiredError, MissingRequirementError
+    from grader.batch.audit import AuditLog
+    from grader.batch.run import AssignmentRequiredError, MissingRequirementError, UnknownStudentError
+    from grader.batch.settle import Settler, item_points
     from grader.sandbox.isolation import WeakSandboxError
+
+    adjustments, given = _adjustments(out, overrides, times, item_points(bank, assignment))
+    settler = Settler(out, adjustments, AuditLog(out, "grade batch"),
+                      assignment.record() if assignment else None, regrade_ids)
+    from grader.batch.adjustments import named_students
 
     with progress_reporter(console) as reporter:
         try:
             summary = run_batch(submissions, out, bank, workers, resume, people, timeout_s,
-                                reporter.done, shard_kn, assignment, reporter.start, cli.allow_weak)
-        except (WeakSandboxError, MissingRequirementError, AssignmentRequiredError) as exc:
+                                reporter.done, shard_kn, assignment, reporter.start, cli.allow_weak,
+                                regrade_ids, named_students(adjustments, regrade_ids, given), settler.finish)
+        except (WeakSandboxError, MissingRequirementError, AssignmentRequiredError,
+                UnknownStudentError) as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             console.print("Stopped. Every finished student is saved in "
@@ -78,7 +169,12 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
         console.print(f"warning: {warning}", markup=False)
     for entry in summary.unmatched:
         console.print(f"not graded: {entry.entry}: {entry.reason}", markup=False)
-    files = write_aggregates(out, titles={i: item.title for i, item in bank.items.items()})
+    if given:
+        adjustments.save(out)
+    settler.settle_folder()
+    for line in _adjustment_notes(settler, assignment):
+        console.print(line, markup=False)
+    files = write_aggregates(out, items=item_infos(bank))
     from grader.batch.run import write_atomic
 
     write_atomic(out / "timings.json", json.dumps(dict(sorted(summary.timings.items())), indent=1) + "\n")
@@ -99,18 +195,42 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
                                                                    exists=True))
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Folder for the combined results/, grades.csv and the other outputs.")
+@overrides_option
+@times_option
 @bank_option
 @pass_cli
-def merge(cli: CliContext, shards: tuple[Path, ...], out: Path) -> None:
+def merge(cli: CliContext, shards: tuple[Path, ...], out: Path, overrides: Path | None,
+          times: Path | None) -> None:
     """Combine the outputs of 'grade batch --shard' runs, the folders SHARDS, into the files one
     run would write."""
+    from grader.batch.audit import AuditLog, merge_logs
+    from grader.batch.outputs import item_infos, result_files, write_aggregates
     from grader.batch.outputs import merge as merge_outputs
+    from grader.batch.settle import Settler, class_points
 
+    warnings: list[str] = []
+    items = item_infos(cli.bank())
     try:
-        titles = {i: item.title for i, item in cli.bank().items.items()}
-        count = merge_outputs(list(shards), out, titles)
+        count = merge_outputs(list(shards), out, items, warnings)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    merge_logs(list(shards), out)
+    adjustments, given = _adjustments(out, overrides, times, class_points(out))
+    if given:
+        known = {s.lower() for s in result_files(out)}
+        from grader.batch.adjustments import named_students
+
+        strangers = [f"{s} ({where})" for s, where in named_students(adjustments, [], given).items()
+                     if s.lower() not in known]
+        if strangers:
+            raise click.UsageError(f"no student {', '.join(strangers[:10])} among the merged results")
+        adjustments.save(out)
+    if adjustments.overrides is not None or adjustments.times is not None:
+        settler = Settler(out, adjustments, AuditLog(out, "grade merge"))
+        if settler.settle_folder():
+            write_aggregates(out, warnings, items)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"Merged {count} student results from {len(shards)} shard(s) into {out}.")
 
 
@@ -143,4 +263,60 @@ def gradescope_grade(cli: CliContext, spec: Path, submission: Path, metadata: Pa
                + ("?" if possible is None else points_text(possible)))
 
 
-COMMANDS = (batch, merge, gradescope_grade)
+@click.command()
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--assignment", "spec", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              required=True, help="The spec the class was graded with: it says each student's variant.")
+@click.option("--submissions", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="The folder 'grade batch' graded: its code items' files are compared too.")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The roster 'grade batch' was given (default: the spec's), to match the submissions.")
+@bank_option
+@pass_cli
+def collusion(cli: CliContext, out: Path, spec: Path, submissions: Path | None, roster: Path | None) -> None:
+    """Look for copying in the class graded into OUT: answers right for another student's variant
+    and not their own, and the most alike code; writes OUT/collusion.md and collusion.json for a
+    person to review (no grade changes)."""
+    from grader.assignments.roster import load_roster
+    from grader.batch.collusion import CollusionError, check_collusion, summary_lines, write_report
+
+    assignment = cli.assignment(spec)
+    people = load_roster(roster)[0] if roster else (assignment.people or None)
+    try:
+        report = check_collusion(out, cli.bank(), assignment, submissions, people)
+    except CollusionError as exc:
+        raise click.UsageError(str(exc)) from None
+    files = write_report(out, report)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo("\n".join([*summary_lines(report), f"Wrote {' and '.join(files)} in {out}: for review; "
+                                                  "no grade was changed."]))
+
+
+@click.command()
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--before-due", is_flag=True,
+              help="Write them although the results' due date has not passed (they show the scores).")
+@bank_option
+@pass_cli
+def feedback(cli: CliContext, out: Path, before_due: bool) -> None:
+    """Write each student's feedback from the results in OUT, as OUT/feedback/<id>.md and .html:
+    their score (the late penalty and scores given by hand included) and each item's status,
+    points and feedback, to hand back after the due date."""
+    from grader.batch.feedback_files import NotDueYetError, write_feedback
+    from grader.batch.outputs import item_infos
+
+    warnings: list[str] = []
+    try:
+        count = write_feedback(out, item_infos(cli.bank()), before_due, warnings)
+    except NotDueYetError as exc:
+        raise click.ClickException(f"Refusing to write the feedback files: {exc}") from None
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not count:
+        raise click.UsageError(f"{out} holds no results of 'grade batch' (results/*.json)")
+    click.echo(f"Wrote the feedback of {count} student(s) into {out / 'feedback'} (one .md and one .html "
+               "each).")
+
+
+COMMANDS = (batch, merge, gradescope_grade, collusion, feedback)

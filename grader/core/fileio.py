@@ -345,14 +345,16 @@ def _replace(tmp: str | Path, target: str | Path, dir_fd: int | None) -> None:
 
 @contextlib.contextmanager
 def atomic_file(path: str | Path, *, mode: int = 0o666, parents: bool = False,
-                dir_fd: int | None = None) -> Iterator[IO[bytes]]:
+                dir_fd: int | None = None, durable: bool = True) -> Iterator[IO[bytes]]:
     """A binary file to write that replaces ``path`` when the block ends without an error.
 
     The data goes to a fresh temporary file in the same folder (``.NAME.RANDOM.tmp``, created
     exclusively, never through a link), is fsynced, and is renamed over ``path``; on any
     failure (Ctrl-C included) the temporary is removed and ``path`` is untouched. ``mode``:
     the new file's permissions, less the umask. ``parents``: create missing folders.
-    ``dir_fd``: ``path`` is a name in that open folder.
+    ``dir_fd``: ``path`` is a name in that open folder. ``durable=False`` skips the fsync: a
+    reader still never sees half a file, but a crash of the machine may lose it; for the many
+    files a command can write again (a fsync each made a class's outputs wait on the disk).
     """
     path = Path(path)
     if dir_fd is None:
@@ -375,7 +377,8 @@ def atomic_file(path: str | Path, *, mode: int = 0o666, parents: bool = False,
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         _replace(tmp, target, dir_fd)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -387,10 +390,10 @@ def atomic_file(path: str | Path, *, mode: int = 0o666, parents: bool = False,
 
 
 def write_atomic(path: str | Path, data: bytes | str, *, mode: int = 0o666, parents: bool = False,
-                 dir_fd: int | None = None) -> None:
+                 dir_fd: int | None = None, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` (text is written as UTF-8, newlines as given) atomically:
     see ``atomic_file``."""
-    with atomic_file(path, mode=mode, parents=parents, dir_fd=dir_fd) as fh:
+    with atomic_file(path, mode=mode, parents=parents, dir_fd=dir_fd, durable=durable) as fh:
         fh.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 

@@ -1,11 +1,15 @@
-"""grades.csv: one row per student: id, total, max, status, then one score column per item."""
+"""grades.csv: one row per student: id, total, max, status, one score column per item, then the
+points before the late penalty, the penalty and the days late.
+
+``total`` is the final score (the late penalty taken off, manual overrides in the item columns);
+``raw_total`` is the items' points, ``late_penalty`` what lateness cost, ``days_late`` empty
+where the assignment has no late policy or the submission time is not known."""
 
 from __future__ import annotations
 
 import csv
-import io
 
-from grader.reporters import ClassResults, Number, reporter
+from grader.reporters import Number, Reporter, StudentResult, reporter
 
 
 def _num(value: Number) -> str:
@@ -13,17 +17,19 @@ def _num(value: Number) -> str:
     return str(int(value)) if float(value).is_integer() else format(value, ".10g")
 
 
+ADJUSTMENT_COLUMNS = ("raw_total", "late_penalty", "days_late")
+
+
 @reporter("grades.csv")
-def render(results: ClassResults) -> dict[str, str]:
-    return {"grades.csv": grades_csv(results)}
+class GradesCsv(Reporter):
+    """Written row by row as the students pass."""
 
+    def start(self) -> None:
+        self.writer = csv.writer(self.out.stream("grades.csv"), lineterminator="\n")
+        self.writer.writerow(["student", "total", "max", "status", *self.info.item_ids, *ADJUSTMENT_COLUMNS])
 
-def grades_csv(results: ClassResults) -> str:
-    item_ids = results.item_ids
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "total", "max", "status", *item_ids])
-    for s in results.students:
-        writer.writerow([s.student, _num(s.total), _num(s.max_total), s.status,
-                         *(_num(s.items[i].score) if i in s.items else "" for i in item_ids)])
-    return buffer.getvalue()
+    def add(self, s: StudentResult) -> None:
+        days = s.late.days_late if s.late is not None else None
+        self.writer.writerow([s.student, _num(s.total), _num(s.max_total), s.status,
+                              *(_num(s.items[i].score) if i in s.items else "" for i in self.info.item_ids),
+                              _num(s.raw), _num(s.penalty), "" if days is None else str(days)])

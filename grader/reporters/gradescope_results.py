@@ -7,17 +7,42 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from grader.reporters import ClassResults, StudentResult, reporter
+from grader.reporters import Reporter, StudentResult, reporter
+from grader.reporters.feedback import score_lines
 
 
 @reporter("gradescope/")
-def render(results: ClassResults) -> dict[str, str]:
-    return {f"gradescope/{s.student}/results.json": dump(gradescope_results(s, results.titles))
-            for s in results.students}
+class GradescopeResults(Reporter):
+    """Each student's file, written as the student passes."""
+
+    per_student = True
+
+    def add(self, s: StudentResult) -> None:
+        self.out.write(f"gradescope/{s.student}/results.json", dump(gradescope_results(s, self.titles)))
+
+    def start(self) -> None:
+        self.titles = self.info.titles
+
+
+_FLAT = json.JSONEncoder(ensure_ascii=False, separators=(",\n      ", ": "))  # a test's keys, one a line
+_VALUE = json.JSONEncoder(ensure_ascii=False)
 
 
 def dump(results: dict[str, Any]) -> str:
-    return json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+    """A ``gradescope_results`` document as ``json.dumps(results, indent=2, ensure_ascii=False)``
+    and a newline write it, byte for byte (a test compares them), twice as fast: its tests,
+    flat objects of text and numbers, go through the C encoder in one call, with a test's line
+    breaks and indentation as the separators (a line break inside a JSON string is always
+    escaped, so no separator is mistaken for text)."""
+    lines = []
+    for key, value in results.items():
+        if key == "tests" and value:
+            body = _FLAT.encode(value)[2:-2].replace("},\n      {", "\n    },\n    {\n      ")
+            text = "[\n    {\n      " + body + "\n    }\n  ]"
+        else:
+            text = _VALUE.encode(value)
+        lines.append(f"  {_VALUE.encode(key)}: {text}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def gradescope_results(student: StudentResult | Mapping[str, Any], titles: Mapping[str, str] | None = None,
@@ -35,6 +60,8 @@ def gradescope_results(student: StudentResult | Mapping[str, Any], titles: Mappi
                       "output": f"{item.status.label}: {item.feedback}", "visibility": visibility})
     out: dict[str, Any] = {"score": student.total, "max_score": student.max_total, "tests": tests,
                            "visibility": visibility, "stdout_visibility": "hidden"}
-    if student.error:
+    if student.late is not None:  # the score's sentences: what the late policy took off
+        out["output"] = "\n".join(score_lines(student))
+    elif student.error:
         out["output"] = f"Your submission could not be graded: {student.error}"
     return out

@@ -4,12 +4,14 @@ notebook checks) writes them through here."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 DECIMALS = 2
 _STEP = 10 ** -DECIMALS
 
 
+@functools.lru_cache(maxsize=4096)  # a class's reports write the same few scores a million times
 def points_text(value: float, of: float | None = None) -> str:
     """``value`` to two decimals, trailing zeros dropped (``0.67``, ``1.5``, ``3``). Given ``of``
     (what the item or total is worth), a score that is not full never reads as full and one
@@ -24,6 +26,7 @@ def points_text(value: float, of: float | None = None) -> str:
     return "0" if text in ("-0", "") else text
 
 
+@functools.lru_cache(maxsize=4096)
 def score_text(earned: float, possible: float, between: str = "/") -> str:
     """``earned/possible`` for people: ``0.67/1`` (``between``: what stands for the slash)."""
     return f"{points_text(earned, possible)}{between}{points_text(possible)}"

@@ -126,7 +126,7 @@ class Status(str, Enum):
     @classmethod
     def lookup(cls, label: object) -> Status | None:
         """The status of a stored label (progress.json, a result file), None when it is none."""
-        try:
-            return cls(label)  # type: ignore[arg-type]  # by value: the label
-        except ValueError:
-            return None
+        return _BY_LABEL.get(label) if isinstance(label, str) else None  # a class has millions
+
+
+_BY_LABEL: dict[str, Status] = {status.label: status for status in Status}
