@@ -264,3 +264,21 @@ def test_validate_refuses_text_that_names_an_option_by_its_label(bank_copy, wher
     index = item["options"].index(wrong)
     assert f"item 1.5: $.options[{index}].{where}" in result.output
     assert "names an option or step by its label" in result.output and "each student" in result.output
+
+
+def test_item_analysis_counts_choices_by_the_banks_options(tmp_path, bank):
+    """Each student answers in their own labels, but the result records the option chosen by
+    its bank id, so the class's item analysis (report.html's choices) adds up across students."""
+    spec, out = release(tmp_path)
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for student in TRIO:
+        (out / "students" / student).rename(subs / student)
+        write_answers(subs / student, {i: e["answer"] for i, e in key_of(spec, student).items()
+                                       if e["type"] == "trace"})
+    assert grade("batch", subs, "--out", tmp_path / "graded", "--assignment", spec).exit_code == 0
+    for student in TRIO:
+        analysis = json.loads((tmp_path / f"graded/results/{student}.json").read_text())["analysis"]
+        for item_id, seen in analysis.items():
+            right = ",".join(sorted(o.id for o in bank.items[item_id].options if o.correct))
+            assert seen["matched"] == right, (student, item_id, seen)

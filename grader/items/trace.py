@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,16 @@ from grader.model.bank import Bank, Choice, Item
 from grader.model.entry import ManifestItem
 from grader.results.result import Result
 from grader.rules.choice import ChoiceKey, grade_choice, read_choice
+
+
+def in_bank_ids(item: Item, result: Result) -> Result:
+    """``result`` with ``matched`` naming the chosen options by the bank's ids, the same for
+    every student, rather than by this student's labels: item analysis counts the choices of a
+    class whose students each saw their own order."""
+    if not item.shuffle or not result.matched:
+        return result
+    bank_id = {label: o.id for label, o in item.display_options()}
+    return replace(result, matched=",".join(sorted(bank_id.get(x, x) for x in result.matched.split(","))))
 
 
 def choice_key(item: Item) -> ChoiceKey:
@@ -61,7 +72,7 @@ class Trace(AnswerType):
         return {"type": item.type, "answer": correct if item.select == "multiple" else correct[0]}
 
     def grade(self, item: Item, response: object, params: Mapping[str, float] | None) -> Result:
-        return grade_choice(choice_key(item), response)
+        return in_bank_ids(item, grade_choice(choice_key(item), response))
 
     def read(self, entry: ManifestItem, response: object) -> object:
         return read_choice(ChoiceKey(entry.options, frozenset(), entry.select == "multiple"), response)
