@@ -22,6 +22,7 @@ import pytest
 import grader
 from grader.core.paths import COURSE_ROOT
 from grader.items.instance import key_entry
+from grader.results.points import score_text
 from tests.answer_forms import in_asked_unit
 from tests.workspace_helpers import check_json, grade, write_answers
 
@@ -177,7 +178,8 @@ def test_other_platforms_grade_all_but_code_and_say_what_code_needs(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("│ 0.6 "))
     assert "! error" in row and f"Code items {NO_SANDBOX}" in row and "WSL 2" in row, row
-    assert f"Total {doc['total']:g} / {doc['max_total']:g}" in done.stdout and "2 error" in done.stdout
+    total = f"Total {score_text(doc['total'], doc['max_total'], between=' / ')}"  # as people write it
+    assert total in done.stdout and "2 error" in done.stdout, (total, done.stdout[-400:])
 
     done, _ = simulate(target, tmp_path, "progress", sim, "--json")
     assert done.returncode == 0, done.stderr
