@@ -13,17 +13,14 @@ from pathlib import Path
 import pytest
 
 from grader.items.derive_text import Varied, default_number_problems
-from tests.workspace_helpers import grade, write_answers
+from tests.workspace_helpers import grade, wide_workspace, write_answers
 
 ITEMS = "1.1,1.3,3.1,5.3,6.1"
 
 
 @pytest.fixture()
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("COLUMNS", "1000")  # each feedback line on one table row
-    root = tmp_path / "ws"
-    assert grade("init", root, "--items", ITEMS).exit_code == 0
-    return root
+    return wide_workspace(tmp_path, monkeypatch, ITEMS)
 
 
 def check(ws: Path, answers: dict[str, str]) -> tuple[dict[str, dict[str, object]], str]:

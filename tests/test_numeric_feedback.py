@@ -10,17 +10,14 @@ import pytest
 
 from grader.results.status import Status
 from grader.workspace.progress import load_progress
-from tests.workspace_helpers import grade, write_answers
+from tests.workspace_helpers import grade, wide_workspace, write_answers
 
 ITEMS = "1.1,1.3,1.6,6.1,9.6"
 
 
 @pytest.fixture()
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("COLUMNS", "1000")  # each feedback line on one table row
-    root = tmp_path / "ws"
-    assert grade("init", root, "--items", ITEMS).exit_code == 0
-    return root
+    return wide_workspace(tmp_path, monkeypatch, ITEMS)
 
 
 def check(ws: Path, answers: dict[str, str]) -> tuple[dict[str, dict[str, object]], dict[str, str]]:

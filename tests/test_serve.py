@@ -88,16 +88,21 @@ def _start(ws: Path) -> Server:
     return server
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[Client]:
+def serving(tmp_path: Path, items: str) -> Iterator[Client]:
+    """A workspace of ``items`` made by grade init, served until the test ends."""
     ws = tmp_path / "ws"
-    assert grade("init", ws, "--items", ITEMS).exit_code == 0
+    assert grade("init", ws, "--items", items).exit_code == 0
     server = _start(ws)
     try:
         yield Client(server, ws)
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[Client]:
+    yield from serving(tmp_path, ITEMS)
 
 
 def _answers(client: Client) -> str:

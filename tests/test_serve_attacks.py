@@ -20,20 +20,13 @@ import pytest
 
 from grader.serve import app
 from grader.serve.pages import e as pages_escape
-from tests.test_serve import Client, _start
+from tests.test_serve import Client, serving
 from tests.workspace_helpers import grade
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[Client]:
-    ws = tmp_path / "ws"
-    assert grade("init", ws, "--items", "0.1,0.4").exit_code == 0
-    server = _start(ws)
-    try:
-        yield Client(server, ws)
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serving(tmp_path, "0.1,0.4")
 
 
 # -- cookies: every port of 127.0.0.1 shares them ------------------------------------------------

@@ -40,3 +40,12 @@ def write_answers(ws: Path, answers: dict[str, object], raw: bool = False) -> No
                           text, flags=re.M)
         assert n == 1, item_id
     path.write_text(text, "utf-8")
+
+
+def wide_workspace(tmp_path: Path, monkeypatch: Any, items: str) -> Path:
+    """A workspace of ``items`` made by grade init, checked on a terminal wide enough that each
+    feedback line stays on one table row."""
+    monkeypatch.setenv("COLUMNS", "1000")
+    root = tmp_path / "ws"
+    assert grade("init", root, "--items", items).exit_code == 0
+    return root
