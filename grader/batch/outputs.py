@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -160,10 +159,13 @@ def write_passes(root: Path, files: list[tuple[str, str]], warnings: list[str] |
     class_files = [r.name for r in reporters() if not (split and r.per_student)]
     student_files = [r.name for r in reporters() if split and r.per_student]
     item_ids = _first_items(files) if split else None
-    fork = "fork" in multiprocessing.get_all_start_methods()  # the fastest start, where there is one
     with contextlib.ExitStack() as stack:
         others = []
         if shares:  # started before this process has any thread of its own
+            import multiprocessing  # here only: a command that refuses first need not load it
+            from concurrent.futures import ProcessPoolExecutor
+
+            fork = "fork" in multiprocessing.get_all_start_methods()  # the fastest start, where there is one
             pool = stack.enter_context(ProcessPoolExecutor(
                 shares, mp_context=multiprocessing.get_context("fork" if fork else None)))
             others = [pool.submit(_pass, root, files[k::shares], items, unmatched, student_files, item_ids,
