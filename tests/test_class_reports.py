@@ -312,6 +312,7 @@ def _peak(out: Path) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_the_pass_holds_no_class_in_memory(tmp_path: Path, monkeypatch):
     """Eight times the students, and the peak of Python's memory barely moves: it grows by the
     files' names (a few hundred bytes a student) and nothing of their results (about 30 kB each).

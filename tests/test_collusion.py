@@ -20,6 +20,8 @@ from grader.workspace.manifest import manifest_item
 from tests.answer_forms import in_asked_unit, in_other_unit
 from tests.workspace_helpers import grade
 
+pytestmark = pytest.mark.slow  # grades a class of 30 through grade batch first
+
 CLASS = [f"s{n:02d}" for n in range(30)]
 CHANCE_MATCHES = ("1.3", "4.5")
 ITEMS = [{"chapter": 1}, {"chapter": 2}, {"chapter": 4}]

@@ -108,7 +108,8 @@ def test_a_shared_run_shorter_than_k_tokens_gives_no_fingerprint_and_a_longer_on
     assert {f.hash for f in fingerprints(long_)} & {f.hash for f in fingerprints("q = 1\n" + long_)}
 
 
-@pytest.mark.parametrize("source", ["def f(:\n  '''", "\x00\xff", "(" * 50_000, "\tif x:\n  y\n z\n", ""])
+@pytest.mark.parametrize("source", ["def f(:\n  '''", "\x00\xff", "(" * 50_000, "\tif x:\n  y\n z\n", ""],
+                         ids=["unclosed", "binary", "deep", "bad indent", "empty"])
 def test_code_that_is_not_python_is_read_as_far_as_it_goes(source):
     fingerprints(source)  # no exception: a broken file is compared as far as it tokenizes
 

@@ -69,6 +69,7 @@ def test_many_query_fields_are_refused_quietly(client: Client, capfd: pytest.Cap
     assert "Traceback" not in capfd.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("why", ["no cookie", "not a form", "no CSRF value"])
 def test_a_refused_posts_body_is_never_read_as_a_request(client: Client, why: str):
     """A page elsewhere may post a text/plain form whose body is itself a request: refused, its
@@ -160,6 +161,7 @@ def test_where_the_opening_page_cannot_be_written_the_link_is_still_served(clien
 
 
 # -- the page and grade check at once -------------------------------------------------------------
+@pytest.mark.slow
 def test_an_answer_checked_on_the_page_during_a_grade_check_is_kept(client: Client,
                                                                     monkeypatch: pytest.MonkeyPatch):
     """grade check loads the progress, checks (code items run for seconds) and saves it: an

@@ -67,6 +67,7 @@ def squeezed(text: str) -> str:
 # ----------------------------------------------------------------------------- keys
 
 
+@pytest.mark.slow
 def test_students_get_their_own_labelled_answers(tmp_path, bank):
     class_ = [f"s{n:02d}" for n in range(30)]
     spec = write_spec(tmp_path, roster=class_)

@@ -22,6 +22,8 @@ from grader.responses.expression import ExpressionError, evaluate
 from grader.workspace.manifest import read_manifest
 from tests.workspace_helpers import check_json, grade, write_answers
 
+pytestmark = pytest.mark.slow  # end to end: grade validate and grade assign over the whole bank
+
 STUDENTS = [f"s{n:02d}" for n in range(30)]
 NUMBER = r"-?[0-9][0-9,]*(?:\.[0-9]+)?(?: x 10\^-?[0-9]+)?"  # how a quantity prints
 LITERAL = re.compile(r"(?<![\w.])(?<![A-Za-z]-)\d(?:[\d,]*\d)?(?:\.\d+)?(?![\d.,]*\^)")

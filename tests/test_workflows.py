@@ -14,6 +14,8 @@ import yaml
 
 from tests.workspace_helpers import CHECKOUT
 
+pytestmark = pytest.mark.slow  # runs check-jsonschema on the workflows in a subprocess
+
 pytest.importorskip("check_jsonschema", reason="the workflow linter: pip install '.[test]'")
 
 WORKFLOWS = sorted(p for folder in (".github/workflows", "examples/ci")
