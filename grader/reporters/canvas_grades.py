@@ -11,39 +11,25 @@ assignment creates one with that name ("Title (Canvas assignment id)" updates th
 
 from __future__ import annotations
 
-import csv
-
-from grader.reporters import Reporter, StudentResult, reporter
+from grader.reporters import StudentResult, reporter
 from grader.reporters.grades_csv import _num
-from grader.reporters.lms import assignment_column, score
+from grader.reporters.lms import Gradebook
 
 NAME = "canvas_grades.csv"
 COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 
 @reporter(NAME)
-class CanvasGrades(Reporter):
-    """Written row by row as the students pass; the header waits for the first student (it
-    carries the assignment's name and points)."""
+class CanvasGrades(Gradebook):
+    """Canvas's columns, and a second row with the assignment's points."""
 
-    def start(self) -> None:
-        self.writer: csv.DictWriter[str] | None = None
+    NAME, COLUMNS = NAME, COLUMNS
 
-    def _open(self, first: StudentResult | None) -> csv.DictWriter[str]:
-        self.column = assignment_column(first)
-        writer = csv.DictWriter(self.out.stream(NAME), [*COLUMNS, self.column], lineterminator="\n")
-        writer.writeheader()
-        writer.writerow({"Student": "Points Possible", self.column: _num(first.max_total) if first else ""})
-        return writer
+    def header_rows(self, first: StudentResult | None) -> list[dict[str, str]]:
+        return [{"Student": "Points Possible", self.column: _num(first.max_total) if first else ""}]
 
-    def add(self, s: StudentResult) -> None:
-        if self.writer is None:
-            self.writer = self._open(s)
+    def row(self, s: StudentResult) -> dict[str, str]:
         who = s.identity
-        self.writer.writerow({"Student": who.get("name") or s.student, "ID": who.get("lms_id", ""),
-                              "SIS User ID": who.get("sis_id", ""), "SIS Login ID": who.get("login", ""),
-                              "Section": who.get("section", ""), self.column: score(s)})
-
-    def close(self) -> None:
-        if self.writer is None:
-            self._open(None)
+        return {"Student": who.get("name") or s.student, "ID": who.get("lms_id", ""),
+                "SIS User ID": who.get("sis_id", ""), "SIS Login ID": who.get("login", ""),
+                "Section": who.get("section", "")}

@@ -7,9 +7,12 @@ applies. A submission that could not be graded scores what its result says (0).
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from typing import ClassVar
 
-from grader.reporters import NO_SUBMISSION, Number, StudentResult
+from grader.reporters import NO_SUBMISSION, Number, Reporter, StudentResult
 from grader.reporters.grades_csv import _num
 
 WHOLE_BANK = "grade batch"  # the column of a batch graded without an assignment
@@ -41,3 +44,39 @@ def moment(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
+
+
+class Gradebook(Reporter):
+    """A gradebook import file written row by row as the students pass: ``COLUMNS``, then the
+    assignment's column. The header waits for the first student (it carries the assignment's
+    name); ``header_rows`` may add rows under it, and ``row`` gives a student's row (None: none)."""
+
+    NAME: ClassVar[str]
+    COLUMNS: ClassVar[tuple[str, ...]]
+
+    def start(self) -> None:
+        self.writer: csv.DictWriter[str] | None = None
+
+    def header_rows(self, first: StudentResult | None) -> list[dict[str, str]]:
+        return []
+
+    def row(self, student: StudentResult) -> Mapping[str, str] | None:
+        raise NotImplementedError
+
+    def _open(self, first: StudentResult | None) -> csv.DictWriter[str]:
+        self.column = assignment_column(first)
+        writer = csv.DictWriter(self.out.stream(self.NAME), [*self.COLUMNS, self.column], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.header_rows(first))
+        return writer
+
+    def add(self, student: StudentResult) -> None:
+        if self.writer is None:
+            self.writer = self._open(student)
+        row = self.row(student)
+        if row is not None:
+            self.writer.writerow({**row, self.column: score(student)})
+
+    def close(self) -> None:
+        if self.writer is None:
+            self._open(None)

@@ -12,10 +12,8 @@ student the roster gives neither an ``email`` nor a ``sis_id`` has no row here.
 
 from __future__ import annotations
 
-import csv
-
-from grader.reporters import Reporter, StudentResult, reporter
-from grader.reporters.lms import assignment_column, first_last, score
+from grader.reporters import StudentResult, reporter
+from grader.reporters.lms import Gradebook, first_last
 
 NAME = "moodle_grades.csv"
 COLUMNS = ("First name", "Last name", "ID number", "Email address")
@@ -27,29 +25,15 @@ def nameable(student: StudentResult) -> bool:
 
 
 @reporter(NAME)
-class MoodleGrades(Reporter):
-    """Written row by row as the students pass; the header waits for the first student (it
-    carries the assignment's name)."""
+class MoodleGrades(Gradebook):
+    """Moodle's columns; a student Moodle could not find has no row."""
 
-    def start(self) -> None:
-        self.writer: csv.DictWriter[str] | None = None
+    NAME, COLUMNS = NAME, COLUMNS
 
-    def _open(self, first: StudentResult | None) -> csv.DictWriter[str]:
-        self.column = assignment_column(first)
-        writer = csv.DictWriter(self.out.stream(NAME), [*COLUMNS, self.column], lineterminator="\n")
-        writer.writeheader()
-        return writer
-
-    def add(self, s: StudentResult) -> None:
-        if self.writer is None:
-            self.writer = self._open(s)
+    def row(self, s: StudentResult) -> dict[str, str] | None:
         if not nameable(s):
-            return
+            return None
         who = s.identity
         first, last = first_last(who.get("name", ""))
-        self.writer.writerow({"First name": first, "Last name": last, "ID number": who.get("sis_id", ""),
-                              "Email address": who.get("email", ""), self.column: score(s)})
-
-    def close(self) -> None:
-        if self.writer is None:
-            self._open(None)
+        return {"First name": first, "Last name": last, "ID number": who.get("sis_id", ""),
+                "Email address": who.get("email", "")}
