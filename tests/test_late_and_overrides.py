@@ -240,6 +240,7 @@ def test_regrade_redoes_exactly_the_listed_students(course, subs: Path, tmp_path
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (out / "results").iterdir()}
     summary = batch(course, subs, out, "--regrade", "bob")  # the kept overrides and times apply
     assert "Graded 1" in summary and "already graded 4" in summary
+    assert "of the 1 graded now;" in summary  # the mean is of this run's one student, and says so
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (out / "results").iterdir()}
     assert {n for n in after if after[n] != before[n]} == {"bob.json"}
     bob = results(out)["bob"]
@@ -251,7 +252,8 @@ def test_regrade_redoes_exactly_the_listed_students(course, subs: Path, tmp_path
         ("bob", "regrade", 4.8, 4.0), ("bob", "late penalty", 1.2, 1.0)]
     # an overrides file replaces the kept overrides: one left out is removed, and logged
     (tmp_path / "none.csv").write_text("student,item,points,reason\n")
-    batch(course, subs, out, "--resume", "--overrides", tmp_path / "none.csv")
+    summary = batch(course, subs, out, "--resume", "--overrides", tmp_path / "none.csv")
+    assert "already graded 5;" in summary and "mean score" not in summary  # nobody graded now: no mean
     assert results(out)["bob"]["items"]["1.1"]["score"] == 0.0 and results(out)["bob"]["total"] == 3.2
     assert [(e["change"], e["item"], e["before"], e["after"]) for e in audit(out)[5:]] == [
         ("override removed", "1.1", 1.0, 0.0), ("late penalty", None, 1.0, 0.8)]

@@ -178,16 +178,24 @@ def batch(cli: CliContext, submissions: Path, out: Path, workers: int, resume: b
     from grader.batch.run import write_atomic
 
     write_atomic(out / "timings.json", json.dumps(dict(sorted(summary.timings.items())), indent=1) + "\n")
-    from grader.results.points import points_text
-
-    mean = sum(summary.scores) / len(summary.scores) if summary.scores else 0.0
     console.print(f"Graded {summary.graded}, errors {summary.errors}, no submission {summary.missing}"
                   + (f", already graded {summary.skipped}" if summary.skipped else "")
-                  + f"; mean score {points_text(mean)}; {summary.seconds:.1f} s "
+                  + _mean_text(summary.scores, bool(summary.skipped)) + f"; {summary.seconds:.1f} s "
                   f"({summary.rate:.1f} submissions/s). Wrote {', '.join(files)} and results/ in {out}."
                   + (f" {len(summary.unmatched)} entr{'y' if len(summary.unmatched) == 1 else 'ies'} of "
                      f"{submissions} matched no student: listed above and in report.md."
                      if summary.unmatched else ""), markup=False)
+
+
+def _mean_text(scores: list[float], kept_others: bool) -> str:
+    """The summary's mean of the scores graded in this run: none when nobody was (a --resume that
+    kept every result), and said to be of those alone when other results were kept."""
+    from grader.results.points import points_text
+
+    if not scores:
+        return ""
+    mean = points_text(sum(scores) / len(scores))
+    return f"; mean score {mean} of the {len(scores)} graded now" if kept_others else f"; mean score {mean}"
 
 
 @click.command()
