@@ -380,3 +380,20 @@ def test_a_damaged_adjustments_file_is_refused_with_what_to_do(course, subs: Pat
         result = grade("batch", subs, "--out", out, "--assignment", course.spec, "--resume")
         assert result.exit_code == 2 and "remove it and give --overrides and --times again" in result.output
         assert "Traceback" not in result.output
+
+
+def test_report_names_the_canvas_late_marks_of_submissions_without_a_time(course, tmp_path: Path):
+    """Canvas's download marks late files LATE but gives no time: report.md says which of the
+    students of unknown time Canvas marked late, so the TA knows whose --times to look up."""
+    download = tmp_path / "canvas"
+    download.mkdir()
+    for user, (student, late) in enumerate((("alice", ""), ("bob", "_LATE")), 1234):
+        for file_id, name in enumerate(("answers.yaml", "grade.yaml"), 9000 + 10 * user):
+            shutil.copy(course.root / "release/students" / student / name,
+                        download / f"{student}{late}_{user}_{file_id}_{name}")
+    out = tmp_path / "out"
+    batch(course, download, out)
+    assert results(out)["bob"]["submission"]["marked_late"] is True
+    report = (out / "report.md").read_text()
+    section = report.split("## No submission time known (2)")[1]
+    assert "\n- alice\n" in section and "\n- bob (the LMS marked it late)\n" in section

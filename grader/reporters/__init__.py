@@ -101,6 +101,7 @@ class LateRecord(NamedTuple):
     submitted_at: str | None
     due: str | None  # the due date applied: the student's own where it was extended
     policy: str
+    marked_late: bool = False  # the LMS (Canvas) marked the submission late, its time unknown
 
 
 def _adjustments(doc: Mapping[str, Any]) -> tuple[Number | None, LateRecord | None, dict[str, ItemOverride]]:
@@ -114,7 +115,8 @@ def _adjustments(doc: Mapping[str, Any]) -> tuple[Number | None, LateRecord | No
         text = [v if isinstance(v, str) else None for v in
                 (late.get("submitted_at"), late.get("extended_due") or late.get("due"), late.get("policy"))]
         record = LateRecord(_number(late.get("penalty", 0), "the late penalty"),
-                            days if type(days) is int else None, text[0], text[1], text[2] or "")
+                            days if type(days) is int else None, text[0], text[1], text[2] or "",
+                            _mapping(doc.get("submission")).get("marked_late") is True)
     overrides = {}
     for item_id, item in doc["items"].items():
         given = item.get("override") if isinstance(item, dict) else None

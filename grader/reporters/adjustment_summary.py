@@ -16,7 +16,8 @@ class AdjustmentSummary:
     """``add`` each student; then read the spools (text rows), then ``close``.
 
     ``late``: student, days late, submitted, due, points before, penalty, final score;
-    ``untimed``: student (a late policy, no submission time); ``overrides``: student, item,
+    ``untimed``: student (a late policy, no submission time), what the LMS said (or "");
+    ``overrides``: student, item,
     the grader's points, the points given by hand, the reason."""
 
     def __init__(self) -> None:
@@ -25,7 +26,7 @@ class AdjustmentSummary:
     def add(self, s: StudentResult) -> None:
         late = s.late
         if late is not None and late.days_late is None:
-            self.untimed.append(s.student)
+            self.untimed.append(s.student, "the LMS marked it late" if late.marked_late else "")
         elif late is not None and late.days_late:
             self.late.append(s.student, str(late.days_late), str(late.submitted_at), str(late.due),
                              points_text(s.raw, s.max_total), points_text(late.penalty),

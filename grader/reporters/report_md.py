@@ -86,7 +86,8 @@ def adjustment_lines(adjusted: AdjustmentSummary) -> Iterator[str]:
         yield from ["", f"## No submission time known ({adjusted.untimed.count})", "",
                     "The late policy was not applied to these submissions: give their times with "
                     "`grade batch --times`.", ""]
-        yield from (f"- {markdown_text(student, None)}" for (student,) in adjusted.untimed)
+        yield from (f"- {markdown_text(student, None)}" + (f" ({said})" if said else "")
+                    for student, said in adjusted.untimed)
     if adjusted.overrides.count:
         yield from ["", f"## Scored by hand ({adjusted.overrides.count})", ""]
         for student, item_id, before, after, reason in adjusted.overrides:
