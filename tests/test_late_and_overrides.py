@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -397,3 +398,20 @@ def test_report_names_the_canvas_late_marks_of_submissions_without_a_time(course
     report = (out / "report.md").read_text()
     section = report.split("## No submission time known (2)")[1]
     assert "\n- alice\n" in section and "\n- bob (the LMS marked it late)\n" in section
+
+
+def test_report_counts_a_shuffled_option_in_the_banks_ids(course, subs: Path, tmp_path: Path):
+    """Per-student variants relabel the trace options: two students who pick the same wrong option
+    under different labels are one wrong answer in report.md, named by the bank's id."""
+    labels = {}
+    for student in ("bob", "carol"):
+        text = (subs / student / "answers.yaml").read_text()
+        labels[student] = re.search(r"#    ([A-Z])\. Nothing does:", text.split('"1.4":')[1]).group(1)
+        write_answers(subs / student, {"1.5": labels[student]})
+    assert labels["bob"] != labels["carol"]  # the same option under each one's own label
+    out = tmp_path / "out"
+    batch(course, subs, out)
+    picked = {results(out)[s]["analysis"]["1.5"]["matched"] for s in labels}
+    assert len(picked) == 1
+    row = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("| 1.5 |"))
+    assert row.split(" | ")[3] == f"{picked.pop()} ×2"

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from grader.reporters import ERROR, GRADED, NO_SUBMISSION, ClassInfo, StudentResult
+from grader.reporters import ERROR, GRADED, NO_SUBMISSION, Answer, ClassInfo, StudentResult
 
 TOP_CAPACITY = 500  # distinct answers counted exactly per item before the summary prunes
 HISTOGRAM_BINS = 25  # at most
@@ -174,7 +174,8 @@ class ClassStatistics:
                 continue
             if not item.status.passed:
                 if item.status.attempted:
-                    self.wrong[k].add(answer.answer)
+                    self.wrong[k].add(self._in_bank_ids(answer, self.info.items[item_id].options
+                                                        if item_id in self.choices else ()))
                 if answer.matched:
                     self.fired[k].add(answer.matched)
             tally = self.choices.get(item_id)
@@ -190,6 +191,13 @@ class ClassStatistics:
         self.stt = [a + h * test * test for a, h in zip(self.stt, has, strict=True)]
         self.test_sum += test
         self.test_squares += test * test
+
+    @staticmethod
+    def _in_bank_ids(answer: Answer, options: Sequence[str]) -> str:
+        """A wrong answer as counted: an option item's in the bank's option ids (each student's own
+        labels, shuffled per student, name different options), else as written."""
+        picked = (answer.matched or "").split(",")
+        return answer.matched if answer.matched and all(o in options for o in picked) else answer.answer
 
     @staticmethod
     def _choose(tally: ChoiceTally, options: Sequence[str], matched: str | None) -> None:
