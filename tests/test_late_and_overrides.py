@@ -415,3 +415,16 @@ def test_report_counts_a_shuffled_option_in_the_banks_ids(course, subs: Path, tm
     assert len(picked) == 1
     row = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("| 1.5 |"))
     assert row.split(" | ")[3] == f"{picked.pop()} ×2"
+
+
+def test_a_submission_that_could_not_be_graded_says_why_once(course, subs: Path, tmp_path: Path):
+    """Broken YAML: the reason is at the top of the student's feedback, not under every item."""
+    (subs / "erin/answers.yaml").write_text('"1.1": [A, B\n')
+    out = tmp_path / "out"
+    batch(course, subs, out)
+    feedback(out)
+    reason = results(out)["erin"]["error"]
+    assert reason
+    for name in ("erin.md", "erin.html"):
+        text = (out / "feedback" / name).read_text()
+        assert text.count(reason.splitlines()[0][:40]) == 1, (name, text)

@@ -53,6 +53,13 @@ def score_lines(s: StudentResult) -> Iterator[str]:
         yield f"Late policy: {late.policy}."
 
 
+def _item_feedback(s: StudentResult, item_id: str) -> str:
+    """An item's feedback, less the reason a submission could not be graded (said once, at the
+    top, rather than under every item)."""
+    feedback = s.items[item_id].feedback
+    return "" if s.status == ERROR and s.error and feedback.strip() == s.error.strip() else feedback
+
+
 def _item_status(s: StudentResult, item_id: str) -> str:
     item = s.items[item_id]
     return f"{item.status.label.replace('_', ' ')}" + (" (scored by hand)" if item_id in s.overrides else "")
@@ -70,7 +77,8 @@ def feedback_markdown(s: StudentResult, titles: Mapping[str, str] | None = None)
     for item_id, item in s.items.items():
         lines += ["", f"## {markdown_text(_name(item_id, titles), None)}", "",
                   f"{_item_status(s, item_id).capitalize()}: {score_text(item.score, item.max_score)}", ""]
-        lines += [f"- {markdown_text(line, None)}" for line in item.feedback.splitlines() if line.strip()]
+        lines += [f"- {markdown_text(line, None)}" for line in _item_feedback(s, item_id).splitlines()
+                  if line.strip()]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -98,7 +106,7 @@ def feedback_html(s: StudentResult, titles: Mapping[str, str] | None = None) -> 
         points = score_text(item.score, item.max_score)
         parts += [f"<h2>{e(_name(item_id, titles))}</h2>",
                   f"<p>{e(_item_status(s, item_id).capitalize())}: {e(points)}</p>"]
-        if item.feedback.strip():
-            parts.append(f'<p class="feedback">{e(item.feedback)}</p>')
+        if (feedback := _item_feedback(s, item_id)).strip():
+            parts.append(f'<p class="feedback">{e(feedback)}</p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
