@@ -38,7 +38,7 @@ class NumericKey:
     mistakes: Sequence[tuple[str, str, float]] = ()
 
     def asked_unit(self) -> Unit:
-        return _parse_asked(self.unit)
+        return asked_unit(self.unit)
 
 
 @lru_cache(maxsize=256)
@@ -50,14 +50,10 @@ def _asks_bytes(unit_text: str) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _parse_asked(unit_text: str) -> Unit:
-    """The asked unit, parsed once per distinct text (bank text, not student text)."""
-    return parse_unit(unit_text, bytes_context=_asks_bytes(unit_text))
-
-
 def asked_unit(unit_text: str) -> Unit:
-    """A question's asked unit, as its key reads it (a lone "B" asked is bytes)."""
-    return _parse_asked(unit_text)
+    """A question's asked unit, as its key reads it (a lone "B" asked is bytes), parsed once per
+    distinct text (bank text, not student text)."""
+    return parse_unit(unit_text, bytes_context=_asks_bytes(unit_text))
 
 
 def read_response(response: object) -> Quantity:
@@ -142,7 +138,7 @@ def read_numeric(unit_text: str, response: object) -> ReadNumber | Result:
         if message.startswith("could not read"):
             return error(f"C{message[1:]}.")
         return error(f"Could not read your answer: {message}.")
-    asked = _parse_asked(unit_text)
+    asked = asked_unit(unit_text)
     try:
         given = resolve_against(parse_unit(qty.unit_text, bytes_context=_asks_bytes(unit_text)),
                                 asked)
