@@ -144,6 +144,15 @@ def test_a_code_file_reached_through_a_link_is_neither_read_nor_written(tmp_path
     assert (outside / "secret.py").read_text("utf-8") == "kept"
 
 
+@pytest.mark.parametrize("relative", ["x/y.py", "x/x"])  # x/x: a folder part named as the file
+def test_a_code_file_under_a_file_is_refused(tmp_path: Path, relative: str):
+    (tmp_path / "x").write_text("a file", "utf-8")
+    for act in (lambda: read_code(tmp_path, relative), lambda: write_code(tmp_path, relative, "x")):
+        with pytest.raises(WorkspaceError, match=f"{relative}: x is not a folder"):
+            act()
+    assert (tmp_path / "x").read_text("utf-8") == "a file"
+
+
 def test_a_code_file_over_the_size_a_run_reads_is_refused(tmp_path: Path):
     (tmp_path / "f").mkdir()
     with pytest.raises(WorkspaceError, match="over 256 KiB"):

@@ -142,12 +142,12 @@ def code_path(root: Path, relative: str) -> Path:
     if not parts or PurePosixPath(relative).is_absolute() or any(p in ("..", ".", "") for p in parts):
         raise WorkspaceError(f"{relative} is not a path inside the workspace")
     path = root
-    for part in parts:
+    for depth, part in enumerate(parts, 1):
         path = path / part
         st = os.lstat(path) if os.path.lexists(path) else None
         if st is not None and stat.S_ISLNK(st.st_mode):
             raise WorkspaceError(f"{relative} goes through a symbolic link; grade serve does not follow it")
-        if st is not None and part != parts[-1] and not stat.S_ISDIR(st.st_mode):
+        if st is not None and depth < len(parts) and not stat.S_ISDIR(st.st_mode):
             raise WorkspaceError(f"{relative}: {part} is not a folder")
     if path.exists() and not path.is_file():
         raise WorkspaceError(f"{relative} is not a regular file")
