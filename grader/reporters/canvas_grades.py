@@ -12,7 +12,7 @@ assignment creates one with that name ("Title (Canvas assignment id)" updates th
 from __future__ import annotations
 
 from grader.reporters import StudentResult, reporter
-from grader.reporters.grades_csv import _num
+from grader.reporters.grades_csv import csv_number
 from grader.reporters.lms import Gradebook
 
 NAME = "canvas_grades.csv"
@@ -26,7 +26,7 @@ class CanvasGrades(Gradebook):
     NAME, COLUMNS = NAME, COLUMNS
 
     def header_rows(self, first: StudentResult | None) -> list[dict[str, str]]:
-        return [{"Student": "Points Possible", self.column: _num(first.max_total) if first else ""}]
+        return [{"Student": "Points Possible", self.column: csv_number(first.max_total) if first else ""}]
 
     def row(self, s: StudentResult) -> dict[str, str]:
         who = s.identity

@@ -12,7 +12,7 @@ import csv
 from grader.reporters import Number, Reporter, StudentResult, reporter
 
 
-def _num(value: Number) -> str:
+def csv_number(value: Number) -> str:
     """Scores as written in the CSV: integers plainly, otherwise up to 10 significant digits."""
     return str(int(value)) if float(value).is_integer() else format(value, ".10g")
 
@@ -30,6 +30,7 @@ class GradesCsv(Reporter):
 
     def add(self, s: StudentResult) -> None:
         days = s.late.days_late if s.late is not None else None
-        self.writer.writerow([s.student, _num(s.total), _num(s.max_total), s.status,
-                              *(_num(s.items[i].score) if i in s.items else "" for i in self.info.item_ids),
-                              _num(s.raw), _num(s.penalty), "" if days is None else str(days)])
+        self.writer.writerow([s.student, csv_number(s.total), csv_number(s.max_total), s.status,
+                              *(csv_number(s.items[i].score) if i in s.items else ""
+                                for i in self.info.item_ids),
+                              csv_number(s.raw), csv_number(s.penalty), "" if days is None else str(days)])

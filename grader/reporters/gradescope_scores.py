@@ -16,7 +16,7 @@ import csv
 from typing import Any
 
 from grader.reporters import NO_SUBMISSION, Reporter, StudentResult, reporter
-from grader.reporters.grades_csv import _num
+from grader.reporters.grades_csv import csv_number
 from grader.reporters.lms import first_last, moment, score
 
 NAME = "gradescope_scores.csv"
@@ -57,7 +57,7 @@ class GradescopeScores(Reporter):
         when = moment(s.submitted_at)
         self.writer.writerow([
             first, last, who.get("sis_id", ""), who.get("email", ""), who.get("section", ""), score(s),
-            _num(s.max_total), "Graded" if submitted else "Missing", "",
+            csv_number(s.max_total), "Graded" if submitted else "Missing", "",
             when.strftime("%Y-%m-%d %H:%M:%S %z") if when else "", lateness(s), "", int(submitted),
             *(score(s, s.items[i].score) if i in s.items else "" for i in self.info.item_ids)])
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import ClassVar
 
 from grader.reporters import NO_SUBMISSION, Number, Reporter, StudentResult
-from grader.reporters.grades_csv import _num
+from grader.reporters.grades_csv import csv_number
 
 WHOLE_BANK = "grade batch"  # the column of a batch graded without an assignment
 
@@ -25,7 +25,7 @@ def assignment_column(student: StudentResult | None) -> str:
 
 def score(student: StudentResult, value: Number | None = None) -> str:
     """``value`` (default: the total) as the LMS file writes it; empty without a submission."""
-    return "" if student.status == NO_SUBMISSION else _num(student.total if value is None else value)
+    return "" if student.status == NO_SUBMISSION else csv_number(student.total if value is None else value)
 
 
 def first_last(name: str) -> tuple[str, str]:
