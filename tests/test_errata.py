@@ -9,12 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from grader.cli import main
 from grader.core.fileio import grader_schema
 from grader.model.bank import ERRATUM_KINDS, Bank
+from tests.bank_edits import edit_yaml, item_in
 
 # The errata an independent review found to be conventions, roundings or notes, not errors.
 NOT_ERRORS = {"0.4": "unit_convention", "1.4": "unit_convention", "2.4": "unit_convention",
@@ -120,20 +120,9 @@ def test_corrected_texts_agree_with_the_arithmetic(bank: Bank):
     assert math.isclose(16 * 4.29, 68.64) and "68.64" in note.why
 
 
-def _write(bank_copy: Path, name: str, change) -> None:
-    path = bank_copy / name
-    doc = yaml.safe_load(path.read_text())
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
-
-
 def _validate(bank_copy: Path) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["validate", "--bank", str(bank_copy), "--samples", "1"])
     return result.exit_code, result.output
-
-
-def _item(doc: dict, item_id: str) -> dict:
-    return next(i for i in doc["items"] if i["id"] == item_id)
 
 
 @pytest.mark.parametrize("where, change, message", [
@@ -146,7 +135,8 @@ def _item(doc: dict, item_id: str) -> dict:
 ])
 def test_missing_or_unknown_kind_is_a_validate_problem(bank_copy, where, change, message):
     name = "ch01_resource_accounting.yaml" if where == "item" else "ch07_inference_kv_cache.yaml"
-    _write(bank_copy, name, lambda doc: change((_item(doc, "1.4") if where == "item" else doc)["errata"][0]))
+    edit_yaml(bank_copy, name,
+              lambda doc: change((item_in(doc, "1.4") if where == "item" else doc)["errata"][0]))
     code, output = _validate(bank_copy)
     assert code == 1
     assert message in output

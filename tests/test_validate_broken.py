@@ -8,22 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from grader.cli import main
-
-
-def _edit(bank_dir: Path, filename: str, change) -> Path:
-    path = bank_dir / filename
-    doc = yaml.safe_load(path.read_text())
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
-    return path
-
-
-def _item(doc: dict, item_id: str) -> dict:
-    return next(i for i in doc["items"] if i["id"] == item_id)
+from tests.bank_edits import edit_yaml, item_in
 
 
 def _validate(bank_dir: Path) -> tuple[int, str]:
@@ -38,8 +26,8 @@ def test_shipped_bank_passes(bank_copy):
 
 
 def test_schema_violation_names_file_item_and_path(bank_copy):
-    _edit(bank_copy, "ch01_resource_accounting.yaml",
-          lambda d: _item(d, "1.3")["answer"].update(tolerance={"relative": "tight"}))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: item_in(d, "1.3")["answer"].update(tolerance={"relative": "tight"}))
     code, output = _validate(bank_copy)
     assert code == 1
     assert "ch01_resource_accounting.yaml: item 1.3: $.answer.tolerance.relative" in output
@@ -47,7 +35,7 @@ def test_schema_violation_names_file_item_and_path(bank_copy):
 
 
 def test_missing_required_field_is_reported(bank_copy):
-    _edit(bank_copy, "ch01_resource_accounting.yaml", lambda d: _item(d, "1.5").pop("hints"))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", lambda d: item_in(d, "1.5").pop("hints"))
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.5" in output and "'hints' is a required property" in output
@@ -55,19 +43,19 @@ def test_missing_required_field_is_reported(bank_copy):
 
 def test_solver_that_raises_is_reported(bank_copy):
     def zero_tokens(doc):
-        params = _item(doc, "0.2")["params"]
+        params = item_in(doc, "0.2")["params"]
         name = next(n for n in params if "token" in n)
         params[name]["default"] = 0
         params[name].pop("range", None)
-    _edit(bank_copy, "ch00_tokenization.yaml", zero_tokens)
+    edit_yaml(bank_copy, "ch00_tokenization.yaml", zero_tokens)
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 0.2" in output and "ZeroDivisionError" in output
 
 
 def test_solver_disagreeing_with_workbook_without_erratum_is_reported(bank_copy):
-    _edit(bank_copy, "ch01_resource_accounting.yaml",
-          lambda d: _item(d, "1.1").update(workbook_answer={"value": 99999, "unit": "MFLOP"}))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: item_in(d, "1.1").update(workbook_answer={"value": 99999, "unit": "MFLOP"}))
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.1: $.workbook_answer: solver gives 34359.7 MFLOPs but the workbook says 99999" \
@@ -76,18 +64,18 @@ def test_solver_disagreeing_with_workbook_without_erratum_is_reported(bank_copy)
 
 def test_disagreement_with_an_erratum_is_accepted(bank_copy):
     def with_erratum(doc):
-        item = _item(doc, "1.1")
+        item = item_in(doc, "1.1")
         item["workbook_answer"] = {"value": 99999, "unit": "MFLOP"}
         item["errata"] = [{"kind": "error", "about": "answer", "workbook": "99999", "correct": "34,360",
                            "why": "test"}]
-    _edit(bank_copy, "ch01_resource_accounting.yaml", with_erratum)
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", with_erratum)
     assert _validate(bank_copy)[0] == 0
 
 
 def test_duplicate_id_is_reported(bank_copy):
     def duplicate(doc):  # a deep copy: shared values would be dumped as anchors, which are refused
-        doc["items"].append(copy.deepcopy(_item(doc, "1.1")))
-    _edit(bank_copy, "ch01_resource_accounting.yaml", duplicate)
+        doc["items"].append(copy.deepcopy(item_in(doc, "1.1")))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", duplicate)
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.1: duplicate id" in output
@@ -95,9 +83,9 @@ def test_duplicate_id_is_reported(bank_copy):
 
 def test_unknown_unit_and_undeclared_placeholder_are_reported(bank_copy):
     def break_it(doc):
-        _item(doc, "1.3")["answer"]["unit"] = "furlongs"
-        _item(doc, "1.1")["prompt"] += " Also {q}."
-    _edit(bank_copy, "ch01_resource_accounting.yaml", break_it)
+        item_in(doc, "1.3")["answer"]["unit"] = "furlongs"
+        item_in(doc, "1.1")["prompt"] += " Also {q}."
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", break_it)
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.3: $.answer.unit: answer unit: unknown unit 'furlongs'" in output
@@ -105,16 +93,16 @@ def test_unknown_unit_and_undeclared_placeholder_are_reported(bank_copy):
 
 
 def test_solver_outside_the_solutions_package_is_rejected(bank_copy):
-    _edit(bank_copy, "ch01_resource_accounting.yaml",
-          lambda d: _item(d, "1.1").update(solver="os:system"))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: item_in(d, "1.1").update(solver="os:system"))
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.1: $.solver" in output and "does not match" in output
 
 
 def test_known_mistake_equal_to_the_answer_is_reported(bank_copy):
-    _edit(bank_copy, "ch01_resource_accounting.yaml",
-          lambda d: _item(d, "1.3")["known_mistakes"].append(
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: item_in(d, "1.3")["known_mistakes"].append(
               {"label": "same", "factor": 1.001, "feedback": "x"}))
     code, output = _validate(bank_copy)
     assert code == 1
@@ -123,8 +111,8 @@ def test_known_mistake_equal_to_the_answer_is_reported(bank_copy):
 
 def test_two_known_mistakes_that_coincide_are_reported(bank_copy):
     """A student who made the second mistake would be told about the first."""
-    _edit(bank_copy, "ch01_resource_accounting.yaml",
-          lambda d: _item(d, "1.3")["known_mistakes"].append(
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: item_in(d, "1.3")["known_mistakes"].append(
               {"label": "weights only, rounded", "factor": 0.126, "feedback": "x"}))
     code, output = _validate(bank_copy)
     assert code == 1
@@ -133,7 +121,7 @@ def test_two_known_mistakes_that_coincide_are_reported(bank_copy):
 
 
 def test_item_without_an_id_is_located_by_index(bank_copy):
-    _edit(bank_copy, "ch01_resource_accounting.yaml", lambda d: _item(d, "1.2").pop("id"))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", lambda d: item_in(d, "1.2").pop("id"))
     code, output = _validate(bank_copy)
     assert code == 1
     assert "ch01_resource_accounting.yaml: $.items[1]: 'id' is a required property" in output
@@ -153,7 +141,7 @@ def test_grade_validate_exit_codes_from_the_installed_command(bank_copy):
     ok = subprocess.run([sys.executable, "-m", "grader", "validate", "--bank", str(bank_copy),
                          "--samples", "2"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    _edit(bank_copy, "ch01_resource_accounting.yaml", lambda d: d.pop("title"))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", lambda d: d.pop("title"))
     bad = subprocess.run([sys.executable, "-m", "grader", "validate", "--bank", str(bank_copy)],
                          capture_output=True, text=True)
     assert bad.returncode == 1
@@ -162,9 +150,9 @@ def test_grade_validate_exit_codes_from_the_installed_command(bank_copy):
 
 def test_parameter_constraints_are_checked(bank_copy):
     def constrain(doc):
-        _item(doc, "2.4")["constraints"] = ["n_kv_heads divides n_query_heads"]  # no such parameter
-        _item(doc, "2.1")["constraints"] = ["n_layers > 1000"]  # the defaults break it
-    _edit(bank_copy, "ch02_architecture.yaml", constrain)
+        item_in(doc, "2.4")["constraints"] = ["n_kv_heads divides n_query_heads"]  # no such parameter
+        item_in(doc, "2.1")["constraints"] = ["n_layers > 1000"]  # the defaults break it
+    edit_yaml(bank_copy, "ch02_architecture.yaml", constrain)
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 2.4" in output and "names unknown parameter(s) n_query_heads" in output
@@ -172,14 +160,15 @@ def test_parameter_constraints_are_checked(bank_copy):
 
 
 def test_a_constraint_outside_the_grammar_is_refused(bank_copy):
-    _edit(bank_copy, "ch02_architecture.yaml", lambda d: _item(d, "2.3").update(constraints=["d equals 4"]))
+    edit_yaml(bank_copy, "ch02_architecture.yaml",
+              lambda d: item_in(d, "2.3").update(constraints=["d equals 4"]))
     code, output = _validate(bank_copy)
     assert code == 1 and "item 2.3: $.constraints[0]" in output
 
 
 def test_constraints_that_only_the_defaults_keep_leave_no_variant(bank_copy):
     pinned = ["r_win >= 3", "r_win <= 3", "r_lose >= 1.5", "r_lose <= 1.5"]
-    _edit(bank_copy, "ch08_alignment_math.yaml", lambda d: _item(d, "8.1").update(constraints=pinned))
+    edit_yaml(bank_copy, "ch08_alignment_math.yaml", lambda d: item_in(d, "8.1").update(constraints=pinned))
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 8.1" in output and "no usable variant" in output
@@ -192,19 +181,19 @@ def test_a_broken_kernel_section_is_reported(bank_copy):
         task["items"] = ["1.1", "99.9"]
         next(t for t in doc["tasks"] if t["id"] == "softmax")["mutants"].append(
             "solutions/kernels/mutants/softmax/missing.py")
-    _edit(bank_copy, "kernels/kernels.yaml", change)
+    edit_yaml(bank_copy, "kernels/kernels.yaml", change)
     code, output = _validate(bank_copy)
     assert code == 1
     assert "unknown name 'Q' in formula '2 * M * N * Q'" in output
     assert "softmax: solutions/kernels/mutants/softmax/missing.py does not exist" in output
-    _edit(bank_copy, "kernels/kernels.yaml",
+    edit_yaml(bank_copy, "kernels/kernels.yaml",
           lambda d: next(t for t in d["tasks"] if t["id"] == "matmul").update(flops="2 * M * N * K"))
     code, output = _validate(bank_copy)
     assert "matmul: item 99.9 is not in the bank" in output
 
 
 def test_a_kernel_section_against_its_schema_is_located(bank_copy):
-    _edit(bank_copy, "kernels/kernels.yaml", lambda d: d["tasks"][0].update(bound="latency"))
+    edit_yaml(bank_copy, "kernels/kernels.yaml", lambda d: d["tasks"][0].update(bound="latency"))
     code, output = _validate(bank_copy)
     assert code == 1 and "kernels/kernels.yaml: $.tasks[0].bound: 'latency' is not one of" in output
 
@@ -234,11 +223,11 @@ def test_a_bank_that_is_not_there_stops_a_command_instead_of_an_empty_result(tmp
 def test_a_trace_answer_that_stands_out_by_its_length_is_reported(bank_copy):
     """"Pick the longest option" once scored 9/9: the answer may be at most 1.3x the longest distractor."""
     def pad_the_answer(doc):
-        options = _item(doc, "6.4")["options"]
+        options = item_in(doc, "6.4")["options"]
         answer = next(o for o in options if o.get("correct"))
         answer["text"] += (" Hoffmann et al. fitted this U for nine budgets, and the minima of the nine"
                            " curves lie on N* ~ C^0.5.")
-    _edit(bank_copy, "ch06_scaling_laws.yaml", pad_the_answer)
+    edit_yaml(bank_copy, "ch06_scaling_laws.yaml", pad_the_answer)
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 6.4: $.options[3].text: the correct option is 1.45x as long as the longest distractor" \

@@ -20,6 +20,7 @@ from grader.model.render import PLACEHOLDER, Display
 from grader.model.text import quantities
 from grader.responses.expression import ExpressionError, evaluate
 from grader.workspace.manifest import read_manifest
+from tests.bank_edits import edit_yaml, item_in
 from tests.workspace_helpers import check_json, grade, write_answers
 
 pytestmark = pytest.mark.slow  # end to end: grade validate and grade assign over the whole bank
@@ -30,17 +31,6 @@ LITERAL = re.compile(r"(?<![\w.])(?<![A-Za-z]-)\d(?:[\d,]*\d)?(?:\.\d+)?(?![\d.,
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _edit(bank_dir: Path, filename: str, change) -> None:
-    path = bank_dir / filename
-    doc = yaml.safe_load(path.read_text())
-    change(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
-
-
-def _item(doc: dict, item_id: str) -> dict:
-    return next(i for i in doc["items"] if i["id"] == item_id)
 
 
 def _validate(bank_dir: Path, *args: str) -> tuple[int, str]:
@@ -230,8 +220,8 @@ def test_validate_samples_100_variants_per_item_by_default(bank_copy):
 
 
 def test_a_default_written_as_a_literal_is_refused(bank_copy):
-    _edit(bank_copy, "ch01_resource_accounting.yaml", lambda d: _item(d, "1.3").update(
-        derivation=_item(d, "1.3")["derivation"].replace("x {n_params_b} x 10^9", "x 7 x 10^9")))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", lambda d: item_in(d, "1.3").update(
+        derivation=item_in(d, "1.3")["derivation"].replace("x {n_params_b} x 10^9", "x 7 x 10^9")))
     code, output = _validate(bank_copy)
     assert code == 1
     assert ("item 1.3: $.derivation: '7' is the default of n_params_b (7), which changes between "
@@ -240,15 +230,15 @@ def test_a_default_written_as_a_literal_is_refused(bank_copy):
 
 def test_a_default_answer_written_out_is_refused_and_fixed_numbers_let_a_literal_stay(bank_copy):
     def quote_the_answer(doc):
-        item = _item(doc, "1.1")
+        item = item_in(doc, "1.1")
         item["hints"] = [*item["hints"], "For 1024 x 4096 x 4096 that is 34.4 GFLOPs."]
-    _edit(bank_copy, "ch01_resource_accounting.yaml", quote_the_answer)
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", quote_the_answer)
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.1: $.hints[3]: '34.4' is the default of answer" in output
     assert "item 1.1: $.hints[3]: '1024' is the default of m" in output
-    _edit(bank_copy, "ch01_resource_accounting.yaml",
-          lambda d: _item(d, "1.1").update(fixed_numbers=[1024, 4096, 34.4]))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: item_in(d, "1.1").update(fixed_numbers=[1024, 4096, 34.4]))
     code, output = _validate(bank_copy)
     assert code == 0, output
 
@@ -256,8 +246,8 @@ def test_a_default_answer_written_out_is_refused_and_fixed_numbers_let_a_literal
 def test_facts_that_a_sampled_variant_breaks_are_refused(bank_copy):
     """1.6 with the budget drawn apart from the model: the text's 6ND no longer fits it."""
     def fixed_budget(doc):
-        del _item(doc, "1.6")["params"]["budget_exp"]["expr"]
-    _edit(bank_copy, "ch01_resource_accounting.yaml", fixed_budget)
+        del item_in(doc, "1.6")["params"]["budget_exp"]["expr"]
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", fixed_budget)
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.6: $.facts: a sampled variant contradicts itself: the text states run_flops <= budget" \
@@ -270,7 +260,7 @@ def test_facts_that_a_sampled_variant_breaks_are_refused(bank_copy):
     ("prompt", "How much for {n_params}?", "$.prompt: uses undeclared quantity(s): n_params"),
 ])
 def test_placeholders_a_text_may_not_show_are_refused(bank_copy, field, text, message):
-    _edit(bank_copy, "ch01_resource_accounting.yaml", lambda d: _item(d, "1.3").update({field: text}))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", lambda d: item_in(d, "1.3").update({field: text}))
     code, output = _validate(bank_copy)
     assert code == 1
     assert f"item 1.3: {message}" in output
@@ -278,10 +268,10 @@ def test_placeholders_a_text_may_not_show_are_refused(bank_copy, field, text, me
 
 def test_bad_derived_quantities_and_computed_parameters_are_refused(bank_copy):
     def break_them(doc):
-        item = _item(doc, "1.6")
+        item = item_in(doc, "1.6")
         item["derived"]["run_flops"]["expr"] = "6 * n_params * 10^9"
         item["params"]["budget_exp"]["default"] = 21
-    _edit(bank_copy, "ch01_resource_accounting.yaml", break_them)
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml", break_them)
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.6: $.params.budget_exp: default 21 is not its expr at the defaults (22)" in output
@@ -290,8 +280,8 @@ def test_bad_derived_quantities_and_computed_parameters_are_refused(bank_copy):
 
 
 def test_a_derived_expression_is_read_by_the_safe_grammar_only(bank_copy):
-    _edit(bank_copy, "ch01_resource_accounting.yaml",
-          lambda d: _item(d, "1.6")["derived"].update(tokens_b={"expr": "__import__(os)"}))
+    edit_yaml(bank_copy, "ch01_resource_accounting.yaml",
+          lambda d: item_in(d, "1.6")["derived"].update(tokens_b={"expr": "__import__(os)"}))
     code, output = _validate(bank_copy)
     assert code == 1
     assert "item 1.6: $.derived.tokens_b: uses __import__, os, which is not a parameter" in output
