@@ -367,6 +367,13 @@ def test_feedback_waits_for_the_due_date(course, subs: Path, tmp_path: Path):
         doc["assignment"]["due"] = "2000-01-01"  # long past, wherever the class is
         path.write_text(json.dumps(doc))
     assert grade("feedback", out).exit_code == 0
+    for path in (out / "results").iterdir():
+        doc = json.loads(path.read_text())
+        doc["assignment"]["due"] = "next friday"  # a hand-edited result: refused clearly, no traceback
+        path.write_text(json.dumps(doc))
+    unreadable = grade("feedback", out)
+    assert unreadable.exit_code == 1 and "due date (next friday) is not a date" in unreadable.output
+    assert "--before-due" in unreadable.output and "Traceback" not in unreadable.output
     empty = tmp_path / "empty"
     empty.mkdir()
     result = grade("feedback", empty)

@@ -42,7 +42,12 @@ def write_feedback(out: Path, items: Mapping[str, ItemInfo] | None = None, befor
         try:
             when = instant(due)
         except ValueError:  # no zone: the end of that day everywhere (at UTC-12, the last to end)
-            when = datetime.fromisoformat(due[:10]).replace(tzinfo=timezone(-LAST_ZONE)) + timedelta(days=1)
+            try:
+                day = datetime.fromisoformat(due[:10])
+            except ValueError:
+                raise NotDueYetError(f"the results' due date ({due}) is not a date, so whether it has "
+                                     "passed is unknown. Add --before-due to write them.") from None
+            when = day.replace(tzinfo=timezone(-LAST_ZONE)) + timedelta(days=1)
         if (now or datetime.now(timezone.utc)) < when:
             raise NotDueYetError(f"the due date ({due}) has not passed, and the feedback files show each "
                                  "student's scores, which a graded assignment releases after it. Add "
