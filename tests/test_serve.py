@@ -263,6 +263,17 @@ def test_an_answer_the_page_could_not_have_sent_is_refused_and_not_written(clien
     assert _answers(client) == before
 
 
+def test_a_change_to_an_item_the_workspace_lacks_or_by_the_wrong_control_is_refused(client: Client):
+    before = _answers(client)
+    wrong_route = client.answer("0.1", "x = 1\n", field="source", action="code")
+    assert wrong_route.status == 400 and wrong_route.json()["error"] == "This item has no file."
+    for item_id in ("9.9", "0.1%2Fanswer"):
+        page = client.answer(item_id, "1")
+        assert page.status == 404 and page.json()["error"] == "This workspace has no such item."
+    assert client.get("/stamp?item=9.9").status == 404
+    assert _answers(client) == before
+
+
 def test_a_plain_form_goes_back_to_the_item_page(client: Client):
     """Without the page's script the form posts itself and the browser follows the redirect."""
     form = urlencode({"csrf": client.gate.csrf, "answer": "32256"})
