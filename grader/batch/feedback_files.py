@@ -15,7 +15,7 @@ from pathlib import Path
 from grader.assignments.late import instant
 from grader.batch.outputs import folder_output, read_results, result_files
 from grader.batch.settle import first_result
-from grader.reporters import ItemInfo
+from grader.reporters import ItemInfo, item_titles
 from grader.reporters.feedback import FOLDER, feedback_html, feedback_markdown
 
 LAST_ZONE = timedelta(hours=12)
@@ -53,7 +53,7 @@ def write_feedback(out: Path, items: Mapping[str, ItemInfo] | None = None, befor
                                  "student's scores, which a graded assignment releases after it. Add "
                                  "--before-due to write them now (in practice mode students see their "
                                  "scores at once anyway).")
-    titles = {i: info.title for i, info in (items or {}).items() if info.title}
+    titles = item_titles(items or {})
     count = 0
     with folder_output(out) as folder:
         for student in read_results(sorted(result_files(out).items()), warnings):

@@ -223,7 +223,12 @@ class ClassInfo:
 
     @property
     def titles(self) -> dict[str, str]:
-        return {i: info.title for i, info in self.items.items() if info.title}
+        return item_titles(self.items)
+
+
+def item_titles(items: Mapping[str, ItemInfo]) -> dict[str, str]:
+    """The items' titles, by id, for those that have one."""
+    return {i: info.title for i, info in items.items() if info.title}
 
 
 class Sink(Protocol):
