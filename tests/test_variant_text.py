@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.items.derive_text import text_fields
 from grader.items.instance import grade_response, instantiate
 from grader.model.bank import Bank, Item
 from grader.model.constraints import broken
 from grader.model.render import PLACEHOLDER, Display
-from grader.model.text import quantities
+from grader.model.text import quantities, text_fields
 from grader.responses.expression import ExpressionError, evaluate
 from grader.workspace.manifest import read_manifest
 from tests.bank_edits import edit_yaml, item_in

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from grader.model.bank import Item
 from grader.model.constraints import broken, check_names
 from grader.model.derived import ANSWER, secret_names
 from grader.model.render import PLACEHOLDER, Display
-from grader.model.text import item_text, quantities
+from grader.model.text import item_text, quantities, text_fields
 
 # A number as text writes it: not glued to a word ("fp32", "A100", "GPT-3", the 9 of "1e9"),
 # and not the base of a power ("10^9", "2^20": bases are the notation, not a given). The number is
@@ -28,17 +28,6 @@ from grader.model.text import item_text, quantities
 # the lookahead retry every shorter prefix, cubic in the run's length).
 _LITERAL = re.compile(r"(?<![\w.])(?<![A-Za-z]-)(?=(\d(?:[\d,]*\d)?(?:\.\d+)?))\1(?![\d.,]*\^)")
 MIN_ROUNDED_DIGITS = 3  # "20" is not 20.3 rounded, but "34,360" is 34,359.7 rounded
-
-
-def text_fields(item: Item) -> Iterator[tuple[str, str]]:
-    """(where, template) of every text a student reads."""
-    yield "$.title", item.title
-    yield "$.prompt", item.prompt
-    for i, hint in enumerate(item.hints):
-        yield f"$.hints[{i}]", hint
-    yield "$.derivation", item.derivation
-    for i, mistake in enumerate(item.known_mistakes):
-        yield f"$.known_mistakes[{i}].feedback", mistake.feedback
 
 
 def template_problems(item: Item) -> list[tuple[str, str]]:

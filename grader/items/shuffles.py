@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from grader.core.problems import Problem
 from grader.items.base import Checks, item_problem
 from grader.model.bank import DISPLAY_IDS, Item
+from grader.model.text import text_fields
 from grader.results.status import Status
 
 if TYPE_CHECKING:
@@ -24,24 +25,13 @@ LABEL_MENTION = re.compile(r"\b(?i:options?|steps?|choices?|answer(?:\s+is)?)\s+
 MAX_SHOWN_WORTH = 1 / 3
 
 
-def _texts(item: Item) -> dict[str, str]:
-    """Every text a student sees of ``item``, by its place in the chapter file."""
-    texts = {"$.title": item.title, "$.prompt": item.prompt, "$.derivation": item.derivation}
-    texts |= {f"$.hints[{i}]": hint for i, hint in enumerate(item.hints)}
-    where = "options" if item.options else "steps"
-    for i, choice in enumerate(item.options or item.steps):
-        texts[f"$.{where}[{i}].text"] = choice.text
-        texts[f"$.{where}[{i}].feedback"] = choice.feedback
-    return texts
-
-
 def shuffle_problems(kind: AnswerType, item: Item, checks: Checks) -> list[Problem]:
     """What is wrong with ``item`` (a trace or design item of type ``kind``) once shuffled per
     student: a label named in its text, or, on ``checks.samples`` sampled shuffles, labels
     out of order, a key that does not grade correct, or a design order worth too much as shown."""
     out = [item_problem(item, f"names an option or step by its label ({m[0]!r}), but each student "
                               "sees their own labels: describe it instead", path)
-           for path, text in _texts(item).items() if (m := LABEL_MENTION.search(text))]
+           for path, text in text_fields(item) if (m := LABEL_MENTION.search(text))]
     for k in range(checks.samples):
         seen = item.shuffled(f"validate{checks.seed}x{k}")
         labels = [label for label, _ in kind.choices(seen)]

@@ -6,7 +6,7 @@ as written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 
 from grader.model.bank import Item
@@ -14,6 +14,22 @@ from grader.model.derived import ANSWER, compute_derived
 from grader.model.render import Display, placeholders, render
 from grader.model.solvers import run_solver
 from grader.rules.numeric import asked_unit
+
+
+def text_fields(item: Item) -> Iterator[tuple[str, str]]:
+    """(where, template) of every text a student reads: title, prompt, hints, worked solution,
+    known-mistake feedback, and each option's or step's text and feedback."""
+    yield "$.title", item.title
+    yield "$.prompt", item.prompt
+    for i, hint in enumerate(item.hints):
+        yield f"$.hints[{i}]", hint
+    yield "$.derivation", item.derivation
+    for i, mistake in enumerate(item.known_mistakes):
+        yield f"$.known_mistakes[{i}].feedback", mistake.feedback
+    where = "options" if item.options else "steps"
+    for i, choice in enumerate(item.options or item.steps):
+        yield f"$.{where}[{i}].text", choice.text
+        yield f"$.{where}[{i}].feedback", choice.feedback
 
 
 def answer_in_unit(item: Item, values: Mapping[str, float]) -> float:
