@@ -43,10 +43,9 @@ def _cell(kind: str, cell_id: str, source: str, nbgrader: dict[str, Any] | None 
     return cell
 
 
-def _prompt_markdown(item: Item, entry: ManifestItem, base: Path) -> str:
+def _prompt_markdown(item: Item, entry: ManifestItem, base: Path, prompt: str) -> str:
     points = f"{entry.points:g} point" + ("" if entry.points == 1 else "s")
-    lines = [f"### {item.id} {item.title} ({item.type}, {points})", "",
-             instantiate(item, entry.params or None).prompt, ""]
+    lines = [f"### {item.id} {item.title} ({item.type}, {points})", "", prompt, ""]
     lines += bank_type(item.type).notebook_prompt(item, entry, base, var_name(item.id))
     return "\n".join(lines)
 
@@ -54,8 +53,10 @@ def _prompt_markdown(item: Item, entry: ManifestItem, base: Path) -> str:
 def item_cells(item: Item, entry: ManifestItem, base: Path, explain_points: float | None) -> list[dict]:
     gid = "q" + item.id.replace(".", "_")
     kind = bank_type(item.type)
+    shown = instantiate(item, entry.params or None).text  # the item at the entry's numbers, once
     cells = [
-        _cell("markdown", f"{gid}_prompt", _prompt_markdown(item, entry, base), {"locked": True}),
+        _cell("markdown", f"{gid}_prompt", _prompt_markdown(item, entry, base, shown.prompt),
+              {"locked": True}),
         _cell("code", f"{gid}_answer", kind.notebook_answer(item, entry, base, var_name(item.id)),
               {"solution": True}),
         _cell("code", f"{gid}_tests", kind.notebook_tests(item, entry, var_name(item.id)),
@@ -64,7 +65,7 @@ def item_cells(item: Item, entry: ManifestItem, base: Path, explain_points: floa
     if explain_points:
         worth = f"{explain_points:g} point" + ("" if explain_points == 1 else "s")
         text = (f"**Explain your reasoning for {item.id}** ({worth}, graded by hand).\n\n"
-                f"### BEGIN SOLUTION\n{instantiate(item, entry.params or None).text.derivation}\n"
+                f"### BEGIN SOLUTION\n{shown.derivation}\n"
                 "### END SOLUTION")
         cells.append(_cell("markdown", f"{gid}_explain", text,
                            {"grade": True, "solution": True, "points": explain_points}))
