@@ -43,11 +43,11 @@ from typing import Any
 
 from grader import DISTRIBUTION, __version__
 from grader.core.fileio import YamlError, read_capped, write_atomic
+from grader.core.problems import MAX_FILE_BYTES  # a bank file over it is a problem, never cached
 
 FORMAT = 1
 APP = DISTRIBUTION
 MAX_ENTRY_BYTES = 32 << 20
-MAX_SOURCE_BYTES = 1 << 20  # a bank file over the loader's limit is never cached (it is a problem)
 MAX_MANIFESTS = 64  # digests of valid manifests remembered, newest first
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -217,9 +217,9 @@ def bank_snapshot(bank_dir: Path, files: Sequence[Path], kernels_file: Path) -> 
     try:
         has_kernels = kernels_file.is_file()
         for path in (*files, *((kernels_file,) if has_kernels else ())):
-            if not path.is_file() or path.stat().st_size > MAX_SOURCE_BYTES:
+            if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
                 return None  # a device or FIFO named like a chapter reports size 0: never read it whole
-            data = read_capped(path, label=str(path), max_bytes=MAX_SOURCE_BYTES)
+            data = read_capped(path, label=str(path), max_bytes=MAX_FILE_BYTES)
             snapshot.data[path] = data
             name = path.relative_to(bank_dir).as_posix()
             h.update(name.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
