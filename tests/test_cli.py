@@ -70,3 +70,13 @@ def test_human_readable_commands_run():
     for args in (["list"], ["show", "1.4", "--solution"], ["key"], ["errata"], ["validate"]):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (args, result.output)
+
+
+def test_batch_workers_must_be_at_least_one(tmp_path):
+    (tmp_path / "subs").mkdir()
+    for workers in ("0", "-3"):
+        result = CliRunner().invoke(main, ["batch", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                                           "--workers", workers])
+        assert result.exit_code == 2, result.output
+        assert "--workers" in result.output and ">=1" in result.output
+        assert not (tmp_path / "out").exists()  # refused before anything is written

@@ -102,7 +102,8 @@ def _parse_shard(text: str) -> tuple[int, int]:
 @click.argument("submissions", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Folder for results/, grades.csv and the other outputs.")
-@click.option("--workers", default=2, show_default=True, help="Submissions graded at once.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Submissions graded at once.")
 @click.option("--resume", is_flag=True, help="Grade only the students without a result yet.")
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="The class: ids one per line, or a CSV with a header row (id, name, email, lms_id, "
