@@ -2,8 +2,8 @@
 
 One module per role: ``student`` (init, check, progress, serve, list, show, errata), ``instructor``
 (validate, key, assign, export, gradescope-autograder) and ``ta`` (batch, merge,
-gradescope-grade); ``grade kernel`` (grader/cli/kernels.py) is imported only when it is used or
-listed. ``common`` holds what they share: the context object the shared options fill
+gradescope-grade, collusion, feedback); ``grade kernel`` (grader/cli/kernels.py) is imported only
+when it is used or listed. ``common`` holds what they share: the context object the shared options fill
 (``CliContext``), bank loading, the user-cache wrapper and the command group.
 
 The top layer: it may import every package; nothing imports it.

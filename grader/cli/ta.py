@@ -1,5 +1,5 @@
-"""The grading commands a TA (or Gradescope) runs: ``batch``, ``merge`` and ``gradescope-grade``.
-They load and validate everything: no user cache."""
+"""The grading commands a TA (or Gradescope) runs: ``batch``, ``merge``, ``gradescope-grade``,
+``collusion`` and ``feedback``. They load and validate everything: no user cache."""
 
 from __future__ import annotations
 
