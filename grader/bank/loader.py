@@ -63,15 +63,12 @@ def load_bank(bank_dir: Path) -> LoadResult:
     whose files are byte for byte those of an earlier load without a problem come from the
     user's cache, already validated; any other bytes are parsed and validated here.
     """
-    bank = Bank(root=bank_dir.resolve().parent)
-    result = LoadResult(bank)
     files = sorted(bank_dir.glob("*.yaml")) if bank_dir.is_dir() else []
     if not files:
         why = "no chapter files (*.yaml) found" if bank_dir.is_dir() else (
             "no such folder: a bank is a folder of chapter files (*.yaml); without --bank or "
             "$GRADE_BANK the grader uses the bank it ships")
-        result.problems.append(Problem(str(bank_dir), why))
-        return result
+        return LoadResult(Bank(root=bank_dir.resolve().parent), [Problem(str(bank_dir), why)])
     from grader.kernels.spec import KERNELS_FILE
 
     snapshot = user_cache.bank_snapshot(bank_dir, files, bank_dir / KERNELS_FILE)
