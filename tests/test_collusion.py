@@ -189,3 +189,13 @@ def test_every_answer_item_finds_its_own_key_however_the_answer_is_written(bank)
             assert any(r == name and low <= value <= high for name, value in points
                        for r, low, high in ranges), (item.id, answer, points, ranges)
         assert kind.answer_ranges(item, entry, "not an answer") == ()
+
+
+def test_a_rosters_unusable_lines_are_warned_about(graded_class, tmp_path):
+    """--roster: as grade batch does, lines that are not usable ids are named, not dropped silently."""
+    spec, out, _handed, _output = graded_class
+    roster = tmp_path / "roster.txt"
+    roster.write_text("\n".join([*CLASS, "mallory", "../evil"]) + "\n")
+    result = grade("collusion", out, "--assignment", spec, "--roster", roster)
+    assert result.exit_code == 0, result.output
+    assert "warning: roster line" in result.output and "not a usable student id" in result.output

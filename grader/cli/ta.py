@@ -290,13 +290,13 @@ def collusion(cli: CliContext, out: Path, spec: Path, submissions: Path | None, 
     from grader.batch.collusion import CollusionError, check_collusion, summary_lines, write_report
 
     assignment = cli.assignment(spec)
-    people = load_roster(roster)[0] if roster else (assignment.people or None)
+    people, roster_warnings = load_roster(roster) if roster else (assignment.people or None, [])
     try:
         report = check_collusion(out, cli.bank(), assignment, submissions, people)
     except CollusionError as exc:
         raise click.UsageError(str(exc)) from None
     files = write_report(out, report)
-    for warning in report.warnings:
+    for warning in [*roster_warnings, *report.warnings]:
         click.echo(f"warning: {warning}", err=True)
     click.echo("\n".join([*summary_lines(report), f"Wrote {' and '.join(files)} in {out}: for review; "
                                                   "no grade was changed."]))
